@@ -1,0 +1,35 @@
+# mig: PGXS build.  `make`, `make install`, then `test/run` (see README.md).
+
+EXTENSION = mig
+MODULE_big = mig
+DATA = mig--1.0.sql
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+
+PG_CONFIG ?= pg_config
+PKG_CONFIG ?= pkg-config
+
+# jansson and gpgme: pkg-config first, gpgme-config for older gpgme.
+JANSSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags jansson)
+JANSSON_LIBS := $(shell $(PKG_CONFIG) --libs jansson)
+GPGME_CFLAGS := $(shell $(PKG_CONFIG) --cflags gpgme 2>/dev/null || gpgme-config --cflags)
+GPGME_LIBS := $(shell $(PKG_CONFIG) --libs gpgme 2>/dev/null || gpgme-config --libs)
+
+PG_CPPFLAGS = -I$(srcdir)/src $(JANSSON_CFLAGS) $(GPGME_CFLAGS) -D_FILE_OFFSET_BITS=64
+PG_CFLAGS = $(if $(MIG_WERROR),-Werror)
+SHLIB_LINK = $(JANSSON_LIBS) $(GPGME_LIBS)
+
+# Tests: adding a test is adding a file.
+REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check_regress \
+	--temp-config=test/regress.conf
+ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --outputdir=. --temp-instance=tmp_check_iso \
+	--temp-config=test/regress.conf
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+
+EXTRA_CLEAN = results output_iso tmp_check tmp_check_regress tmp_check_iso \
+	regression.diffs regression.out
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

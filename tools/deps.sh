@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install what mig needs to build, test and run on Debian 12 (apt, as root or
+# through sudo).  Does nothing when every package is already installed.
+set -euo pipefail
+
+packages=(
+	postgresql-15 postgresql-server-dev-15
+	libjansson-dev libgpgme-dev gnupg pkg-config
+	make gcc libipc-run-perl golang-go
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+	sudo=sudo
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
