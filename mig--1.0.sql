@@ -156,7 +156,7 @@ CREATE TABLE spool_files (
 	objectid numeric,
 	synced_at timestamp with time zone NOT NULL DEFAULT now()
 );
-CREATE INDEX spool_files_attention_idx ON spool_files (spool, outcome)
+CREATE INDEX spool_files_attention_idx ON spool_files (spool, outcome, path)
 	WHERE outcome IN ('deferred', 'failed');
 
 -- What a heartbeat says about an agent beyond the seed's columns.
@@ -178,10 +178,9 @@ SELECT pg_catalog.pg_extension_config_dump('spool_files', '');
 SELECT pg_catalog.pg_extension_config_dump('agent_details', '');
 SELECT pg_catalog.pg_extension_config_dump('agent_id_seq', '');
 
-CREATE FUNCTION mig_spool_sync(spool_dir text DEFAULT NULL,
-	OUT scanned bigint, OUT ingested bigint, OUT unchanged bigint,
-	OUT deferred bigint, OUT failed bigint)
-	RETURNS record
+CREATE FUNCTION mig_spool_sync(spool_dir text DEFAULT NULL)
+	RETURNS TABLE(scanned bigint, ingested bigint, unchanged bigint,
+				  deferred bigint, failed bigint)
 	AS 'MODULE_PATHNAME', 'mig_spool_sync'
 	LANGUAGE C VOLATILE;
 

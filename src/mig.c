@@ -131,6 +131,7 @@ _PG_init(void)
 	MarkGUCPrefixReserved("mig");
 
 	mig_json_init();
+	mig_worker_register();
 }
 
 /*

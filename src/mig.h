@@ -48,4 +48,60 @@ extern TimestampTz mig_unix_to_timestamptz(int64 unix_seconds, int32 nanoseconds
  */
 extern void mig_json_init(void);
 
+/*
+ * The spool pass (spool.c), one code path for mig_spool_sync() and the
+ * worker.  A pass is either full (lists the eight directories) or over
+ * files named with mig_spool_pass_add(); each mig_spool_pass_step() runs one
+ * batch of mig.batch_size files in the current transaction.
+ */
+#define MIG_SPOOL_NDIRS 8
+extern const char *const mig_spool_dirs[MIG_SPOOL_NDIRS];	/* "action/new", ... */
+
+typedef struct MigSpoolPass MigSpoolPass;
+typedef struct MigSpoolCounts
+{
+	int64		scanned;		/* ingested + unchanged + deferred + failed */
+	int64		ingested;
+	int64		unchanged;
+	int64		deferred;
+	int64		failed;
+	int64		removed;		/* rows of files gone from the spool */
+} MigSpoolCounts;
+
+extern MigSpoolPass *mig_spool_pass_begin(const char *spool, bool full,
+										  MemoryContext parent);
+extern void mig_spool_pass_add(MigSpoolPass *pass, int dir, const char *name);
+extern char *mig_spool_pass_add_deferred(MigSpoolPass *pass, const char *after,
+										 int limit);
+extern bool mig_spool_pass_step(MigSpoolPass *pass);
+extern const MigSpoolCounts *mig_spool_pass_counts(MigSpoolPass *pass);
+extern const char *mig_spool_pass_spool(MigSpoolPass *pass);
+extern int64 mig_spool_pass_backlog(MigSpoolPass *pass);
+extern void mig_spool_pass_end(MigSpoolPass *pass);
+extern bool mig_spool_name_ok(const char *name);
+extern void mig_spool_attention(const char *spool, int64 *deferred, int64 *failed);
+extern void mig_spool_check_privilege(void);
+
+/*
+ * Typed fields of MIG's JSON (spool.c), shared with the heartbeat (agent.c).
+ * Each returns false with *error set to a sentence naming prefix+key.
+ */
+struct json_t;
+extern const char *mig_json_type_name(const struct json_t *value);
+extern bool mig_json_get_string(const struct json_t *obj, const char *prefix,
+								const char *key, int maxchars, bool required,
+								char **out, char **error);
+extern bool mig_json_get_time(const struct json_t *obj, const char *prefix,
+							  const char *key, bool required, TimestampTz *out,
+							  bool *unset, char **error);
+extern bool mig_json_get_int(const struct json_t *obj, const char *prefix,
+							 const char *key, int64 min, int64 max,
+							 bool *present, int64 *out, char **error);
+extern bool mig_json_get_id(const struct json_t *obj, const char *prefix,
+							const char *key, int64 *out, char **error);
+extern text *mig_json_member_text(const char *text, size_t len, const char *key);
+
+/* The background worker (worker.c), registered from _PG_init. */
+extern void mig_worker_register(void);
+
 #endif							/* MIG_H */
