@@ -37,9 +37,13 @@
 #include <malloc.h>
 #endif
 
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
-#include "commands/dbcommands.h"
+#include "catalog/pg_database.h"
 #include "commands/extension.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -647,6 +651,31 @@ process_reload(void)
 }
 
 /*
+ * Whether a database exists, from a process connected to none: a heap scan
+ * of the shared catalog pg_database, as the autovacuum launcher does (the
+ * catalog's indexes cannot be opened without a database).
+ */
+static bool
+database_exists(const char *name)
+{
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (!found && HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+		found = strcmp(NameStr(((Form_pg_database) GETSTRUCT(tup))->datname), name) == 0;
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return found;
+}
+
+/*
  * The previous start could not connect to mig.database: connect to no
  * database, watch pg_database, and exit to be restarted (and connect) once
  * the database is there.
@@ -660,14 +689,9 @@ wait_for_database(void)
 			 "Create the database, or set mig.database and restart the server.");
 	for (;;)
 	{
-		Oid			dboid;
-
 		CHECK_FOR_INTERRUPTS();
 		process_reload();
-		StartTransactionCommand();
-		dboid = get_database_oid(mig_database, true);
-		CommitTransactionCommand();
-		if (OidIsValid(dboid))
+		if (database_exists(mig_database))
 		{
 			SpinLockAcquire(&shared->mutex);
 			shared->connect_failed = false;
