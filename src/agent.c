@@ -60,9 +60,7 @@ invalid(const char *error)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid heartbeat: %s", error),
-			 errhint("A heartbeat is MIG's agent JSON: {\"name\": ..., \"queueloc\": ..., "
-					 "\"heartbeatts\": ..., ...}.")));
+			 errmsg("invalid heartbeat: %s", error)));
 }
 
 static void

@@ -1004,8 +1004,14 @@ parse_file(SpoolFile *f, char *buf, size_t len)
 					  &jerr);
 	if (root == NULL)
 	{
+		size_t		rest = Min((size_t) Max(jerr.position, 0), len);
+
+		/* nothing but white space after the error: the file stops short */
+		while (rest < len && (buf[rest] == '\n' || buf[rest] == '\r' ||
+							  buf[rest] == ' ' || buf[rest] == '\t'))
+			rest++;
 		f->outcome = OUT_FAILED;
-		if (jerr.position >= (int) len)
+		if (rest == len)
 			f->error = psprintf("truncated JSON: %s", jerr.text);
 		else
 			f->error = psprintf("invalid JSON at line %d, column %d: %s",

@@ -3,17 +3,19 @@
 -- backward, counters, deferral, every kind of bad file, and a second pass
 -- that reads nothing again.
 CREATE EXTENSION mig;
+SET timezone = 'UTC';
+SET datestyle = 'ISO';
 
 -- a private spool, and helpers to write into it (the server runs as the
 -- tester, so COPY writes the files)
 SELECT '/tmp/mig_spool_' || current_setting('port') AS spool \gset
 SET mig_test.spool = :'spool';
-CREATE FUNCTION sh(cmd text) RETURNS void LANGUAGE plpgsql AS $$
+CREATE PROCEDURE sh(cmd text) LANGUAGE plpgsql AS $$
 BEGIN
 	EXECUTE format('COPY (SELECT 1 WHERE false) TO PROGRAM %L',
 				   format('mkdir -p %1$s && cd %1$s && %2$s', current_setting('mig_test.spool'), cmd));
 END $$;
-CREATE FUNCTION put(rel text, body text) RETURNS void LANGUAGE plpgsql AS $$
+CREATE PROCEDURE put(rel text, body text) LANGUAGE plpgsql AS $$
 BEGIN
 	EXECUTE format('COPY (SELECT %L) TO %L (FORMAT csv, QUOTE %L, DELIMITER %L)', body,
 				   current_setting('mig_test.spool') || '/' || rel, E'\x01', E'\x02');
@@ -53,8 +55,8 @@ CREATE VIEW action_rows AS
 		   cancelledctr AS canc, failedctr AS fail, timeoutctr AS tout
 	  FROM actions ORDER BY id;
 
-SELECT sh(format('rm -rf %1$s && mkdir -p %1$s', :'spool'));
-SELECT sh('mkdir -p action/new action/inflight action/done action/invalid '
+CALL sh(format('rm -rf %1$s && mkdir -p %1$s', :'spool'));
+CALL sh('mkdir -p action/new action/inflight action/done action/invalid '
 		  'command/ready command/inflight command/returned command/done');
 
 -- two agents: one by id (MIG's agent object), one by queue location only
@@ -64,22 +66,22 @@ SELECT mig_agent_heartbeat('{"id": 8, "name": "old8", "queueloc": "linux.old8.q"
   "version": "1", "pid": 12, "starttime": "2026-01-01T00:00:00Z", "heartbeatts": "2026-01-02T00:00:00Z"}');
 
 -- every directory; actions bare and wrapped, commands in both formats
-SELECT put('action/new/waiting.json', (act(1) - 'id')::text);				-- no id yet
-SELECT put('action/new/2.json', act(2)::text);
-SELECT put('action/inflight/3.json', jsonb_build_object('action', act(3, 'preparing'),
+CALL put('action/new/waiting.json', (act(1) - 'id')::text);				-- no id yet
+CALL put('action/new/2.json', act(2)::text);
+CALL put('action/inflight/3.json', jsonb_build_object('action', act(3, 'preparing'),
   'status', 'inflight', 'counters', '{"sent": 5, "done": 1}'::jsonb)::text);
-SELECT put('action/done/4.json', act(4, 'inflight')::text);				-- renamed, not rewritten
-SELECT put('action/invalid/5.json', jsonb_build_object('action', act(5), 'status', 'invalid')::text);
-SELECT put('command/ready/3-10.json', (cmd(10, 3, NULL))::text);
-SELECT put('command/inflight/3-11.json', cmd(11, 3, 'sent')::text);
-SELECT put('command/done/3-11.json', cmd(11, 3, 'success')::text);		-- the same command, later
-SELECT put('command/returned/6-12.json', (cmd(12, 6, 'timeout') - 'agent' ||
+CALL put('action/done/4.json', act(4, 'inflight')::text);				-- renamed, not rewritten
+CALL put('action/invalid/5.json', jsonb_build_object('action', act(5), 'status', 'invalid')::text);
+CALL put('command/ready/3-10.json', (cmd(10, 3, NULL))::text);
+CALL put('command/inflight/3-11.json', cmd(11, 3, 'sent')::text);
+CALL put('command/done/3-11.json', cmd(11, 3, 'success')::text);		-- the same command, later
+CALL put('command/returned/6-12.json', (cmd(12, 6, 'timeout') - 'agent' ||
   '{"agentname": "old8", "agentqueueloc": "linux.old8.q"}')::text);	-- action 6 only embedded
-SELECT put('command/done/3-13.json', cmd(13, 3, 'failed', 99)::text);		-- agent 99 unknown
-SELECT put('command/done/3-14.json', cmd(14, 3, 'exploded')::text);		-- not MIG's: final
-SELECT put('command/done/3-15.json', cmd(15, 3, 'cancelled')::text);
-SELECT put('command/inflight/not-a-spool-file.txt', 'ignored');
-SELECT put('command/inflight/.3-16.json', 'ignored: hidden, a temporary file');
+CALL put('command/done/3-13.json', cmd(13, 3, 'failed', 99)::text);		-- agent 99 unknown
+CALL put('command/done/3-14.json', cmd(14, 3, 'exploded')::text);		-- not MIG's: final
+CALL put('command/done/3-15.json', cmd(15, 3, 'cancelled')::text);
+CALL put('command/inflight/not-a-spool-file.txt', 'ignored');
+CALL put('command/inflight/.3-16.json', 'ignored: hidden, a temporary file');
 
 SELECT * FROM mig_spool_sync(:'spool');
 SELECT * FROM files;
@@ -103,64 +105,64 @@ SELECT * FROM action_rows WHERE id = 3;
 
 -- statuses never move backward: a later "sent" copy changes nothing, a
 -- status MIG does not know is final, and an action back in new/ stays done
-SELECT put('command/inflight/3-11.json', cmd(11, 3, 'sent')::text || '  ');
-SELECT put('command/inflight/3-14.json', cmd(14, 3, 'sent')::text);
-SELECT put('action/new/4.json', act(4)::text);
+CALL put('command/inflight/3-11.json', cmd(11, 3, 'sent')::text || '  ');
+CALL put('command/inflight/3-14.json', cmd(14, 3, 'sent')::text);
+CALL put('action/new/4.json', act(4)::text);
 SELECT * FROM mig_spool_sync(:'spool');
 SELECT file, outcome FROM files
  WHERE file IN ('command/inflight/3-11.json', 'command/inflight/3-14.json', 'action/new/4.json');
 SELECT id, status FROM commands WHERE id IN (11, 14) ORDER BY id;
 SELECT id, status FROM actions WHERE id = 4;
 -- but a command moves on: ready -> done
-SELECT put('command/done/3-10.json', cmd(10, 3, 'success')::text);
+CALL put('command/done/3-10.json', cmd(10, 3, 'success')::text);
 SELECT * FROM mig_spool_sync(:'spool');
 SELECT id, status FROM commands WHERE id = 10;
 SELECT * FROM action_rows WHERE id = 3;
 
 -- files that went away: their rows go, nothing fails
-SELECT sh('rm command/inflight/3-11.json command/inflight/3-14.json');
+CALL sh('rm command/inflight/3-11.json command/inflight/3-14.json');
 SELECT * FROM mig_spool_sync(:'spool');
 SELECT count(*) AS rows_left FROM files WHERE file LIKE 'command/inflight/3-1_.json';
 
 -- bad files: one failed row each, and the good file among them is ingested
-SET mig.max_file_size = '2kB';
-SELECT sh('ln -s /etc/passwd command/done/bad-symlink.json');
-SELECT sh('mkfifo command/done/bad-fifo.json');
-SELECT sh('mkdir command/done/bad-directory.json');
-SELECT put('command/done/bad-unreadable.json', cmd(20, 3, 'success')::text);
-SELECT sh('chmod 000 command/done/bad-unreadable.json');
-SELECT put('command/done/bad-too-big.json', jsonb_set(cmd(21, 3, 'success'), '{results}',
-  jsonb_build_array(repeat('x', 3000)))::text);
-SELECT sh('printf ''{"id": "caf\351"}'' > command/done/bad-utf8.json');
-SELECT sh('printf ''{"id": 22}\000'' > command/done/bad-nul.json');
-SELECT sh(': > command/done/bad-empty.json');
-SELECT put('command/done/bad-truncated.json', left(cmd(23, 3, 'success')::text, 100));
-SELECT put('command/done/bad-not-json.json', 'id=24 status=success');
-SELECT put('command/done/bad-not-object.json', '[' || cmd(25, 3, 'success')::text || ']');
-SELECT put('command/done/bad-missing-action.json', (cmd(26, 3, 'success') - 'action')::text);
-SELECT put('command/done/bad-missing-status.json', (cmd(27, 3, 'success') - 'status')::text);
-SELECT put('command/done/bad-status-type.json', jsonb_set(cmd(28, 3, 'success'), '{status}', '5')::text);
-SELECT put('command/done/bad-id-type.json', jsonb_set(cmd(29, 3, 'success'), '{id}', '"29"')::text);
-SELECT put('command/done/bad-id-negative.json', jsonb_set(cmd(30, 3, 'success'), '{id}', '-30')::text);
-SELECT put('command/done/bad-id-fraction.json', jsonb_set(cmd(31, 3, 'success'), '{id}', '31.5')::text);
-SELECT put('command/done/bad-timestamp.json', jsonb_set(cmd(32, 3, 'success'), '{finishtime}', '"yesterday"')::text);
-SELECT put('command/done/bad-results.json', jsonb_set(cmd(33, 3, 'success'), '{results}', '{"not": "an array"}')::text);
-SELECT put('command/done/bad-no-agent.json', (cmd(34, 3, 'success') - 'agent')::text);
-SELECT put('command/done/bad-duplicate-key.json', '{"id": 35, ' || substr(cmd(35, 3, 'success')::text, 2));
-SELECT put('action/done/bad-action-name.json', jsonb_set(act(36), '{name}', 'null')::text);
-SELECT put('action/done/bad-action-validfrom.json', jsonb_set(act(37), '{validfrom}', '"2026-02-30T00:00:00Z"')::text);
-SELECT put('action/done/bad-action-no-id.json', (act(38) - 'id')::text);
-SELECT put('action/done/bad-action-signatures.json', jsonb_set(act(39), '{pgpsignatures}', '[1]')::text);
-SELECT put('action/done/bad-action-long-name.json', jsonb_set(act(40), '{name}', to_jsonb(repeat('n', 2049)))::text);
-SELECT put('command/done/3-16.json', cmd(16, 3, 'success')::text);		-- a good one
+SET mig.max_file_size = '4kB';
+CALL sh('ln -s /etc/passwd command/done/bad-symlink.json');
+CALL sh('mkfifo command/done/bad-fifo.json');
+CALL sh('mkdir command/done/bad-directory.json');
+CALL put('command/done/bad-unreadable.json', cmd(20, 3, 'success')::text);
+CALL sh('chmod 000 command/done/bad-unreadable.json');
+CALL put('command/done/bad-too-big.json', jsonb_set(cmd(21, 3, 'success'), '{results}',
+  jsonb_build_array(repeat('x', 5000)))::text);
+CALL sh('printf ''{"id": "caf\351"}'' > command/done/bad-utf8.json');
+CALL sh('printf ''{"id": 22}\000'' > command/done/bad-nul.json');
+CALL sh(': > command/done/bad-empty.json');
+CALL put('command/done/bad-truncated.json', left(cmd(23, 3, 'success')::text, 100));
+CALL put('command/done/bad-not-json.json', 'id=24 status=success');
+CALL put('command/done/bad-not-object.json', '[' || cmd(25, 3, 'success')::text || ']');
+CALL put('command/done/bad-missing-action.json', (cmd(26, 3, 'success') - 'action')::text);
+CALL put('command/done/bad-missing-status.json', (cmd(27, 3, 'success') - 'status')::text);
+CALL put('command/done/bad-status-type.json', jsonb_set(cmd(28, 3, 'success'), '{status}', '5')::text);
+CALL put('command/done/bad-id-type.json', jsonb_set(cmd(29, 3, 'success'), '{id}', '"29"')::text);
+CALL put('command/done/bad-id-negative.json', jsonb_set(cmd(30, 3, 'success'), '{id}', '-30')::text);
+CALL put('command/done/bad-id-fraction.json', jsonb_set(cmd(31, 3, 'success'), '{id}', '31.5')::text);
+CALL put('command/done/bad-timestamp.json', jsonb_set(cmd(32, 3, 'success'), '{finishtime}', '"yesterday"')::text);
+CALL put('command/done/bad-results.json', jsonb_set(cmd(33, 3, 'success'), '{results}', '{"not": "an array"}')::text);
+CALL put('command/done/bad-no-agent.json', (cmd(34, 3, 'success') - 'agent')::text);
+CALL put('command/done/bad-duplicate-key.json', '{"id": 35, ' || substr(cmd(35, 3, 'success')::text, 2));
+CALL put('action/done/bad-action-name.json', jsonb_set(act(36), '{name}', 'null')::text);
+CALL put('action/done/bad-action-validfrom.json', jsonb_set(act(37), '{validfrom}', '"2026-02-30T00:00:00Z"')::text);
+CALL put('action/done/bad-action-no-id.json', (act(38) - 'id')::text);
+CALL put('action/done/bad-action-signatures.json', jsonb_set(act(39), '{pgpsignatures}', '[1]')::text);
+CALL put('action/done/bad-action-long-name.json', jsonb_set(act(40), '{name}', to_jsonb(repeat('n', 2049)))::text);
+CALL put('command/done/3-16.json', cmd(16, 3, 'success')::text);		-- a good one
 SELECT * FROM mig_spool_sync(:'spool');
 SELECT file, outcome, error FROM files WHERE outcome = 'failed';
 SELECT id, status FROM commands WHERE id = 16;
 
 -- a bad file is not read again until it changes; fixed, it is ingested
 SELECT * FROM mig_spool_sync(:'spool');
-SELECT put('command/done/bad-truncated.json', cmd(23, 3, 'success')::text);
-SELECT sh('chmod 644 command/done/bad-unreadable.json');
+CALL put('command/done/bad-truncated.json', cmd(23, 3, 'success')::text);
+CALL sh('chmod 644 command/done/bad-unreadable.json');
 SELECT * FROM mig_spool_sync(:'spool');
 SELECT file, outcome FROM files WHERE file IN ('command/done/bad-truncated.json',
 										   'command/done/bad-unreadable.json');
@@ -176,8 +178,8 @@ BEGIN
 END $$;
 CREATE TRIGGER refuse_41 BEFORE INSERT OR UPDATE ON commands
 	FOR EACH ROW EXECUTE FUNCTION refuse_41();
-SELECT put('command/done/3-41.json', cmd(41, 3, 'success')::text);
-SELECT put('command/done/3-42.json', cmd(42, 3, 'success')::text);
+CALL put('command/done/3-41.json', cmd(41, 3, 'success')::text);
+CALL put('command/done/3-42.json', cmd(42, 3, 'success')::text);
 SELECT * FROM mig_spool_sync(:'spool');
 SELECT file, outcome, error FROM files WHERE file IN ('command/done/3-41.json', 'command/done/3-42.json');
 -- it was not the file's fault: every pass tries it again
@@ -214,6 +216,18 @@ GRANT EXECUTE ON FUNCTION mig_spool_sync(text) TO mig_spool_reader;
 SET ROLE mig_spool_reader;
 SELECT * FROM mig_spool_sync(:'spool');
 RESET ROLE;
+-- with pg_read_server_files, it still needs the tables it writes
+GRANT pg_read_server_files TO mig_spool_reader;
+SET ROLE mig_spool_reader;
+SELECT * FROM mig_spool_sync(:'spool');
+RESET ROLE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON spool_files TO mig_spool_reader;
+GRANT SELECT, INSERT, UPDATE ON actions, commands TO mig_spool_reader;
+GRANT SELECT ON agents TO mig_spool_reader;
+SET ROLE mig_spool_reader;
+SELECT ingested FROM mig_spool_sync(:'spool');
+RESET ROLE;
+DROP OWNED BY mig_spool_reader;
 DROP ROLE mig_spool_reader;
 
 -- installed in another schema, called from outside it
@@ -231,9 +245,9 @@ SELECT count(*) AS commands FROM migx.commands;
 DROP EXTENSION mig;
 DROP SCHEMA migx;
 
-SELECT sh(format('chmod -R u+rwx %1$s; rm -rf %1$s', :'spool'));
-DROP FUNCTION sh(text);
-DROP FUNCTION put(text, text);
+CALL sh(format('chmod -R u+rwx %1$s; rm -rf %1$s', :'spool'));
+DROP PROCEDURE sh(text);
+DROP PROCEDURE put(text, text);
 DROP FUNCTION act(bigint, text);
 DROP FUNCTION cmd(bigint, bigint, text, bigint);
 DROP FUNCTION refuse_41();
