@@ -247,6 +247,7 @@ static MigSpoolPass *pending = NULL;	/* named files waiting */
 static bool turn_full = false;	/* alternate when both have work */
 
 static const char *waiting_for = NULL;	/* logged once per wait */
+static bool announced = false;	/* "syncing" logged */
 static bool extension_missing = false;
 
 static void
@@ -446,6 +447,7 @@ reload(void)
 	close_watches();
 	deferred_after = NULL;
 	waiting_for = NULL;
+	announced = false;
 	SpinLockAcquire(&shared->mutex);
 	strlcpy(shared->spool_dir, spool, sizeof(shared->spool_dir));
 	shared->counts_known = false;
@@ -737,7 +739,6 @@ void
 mig_worker_main(Datum main_arg)
 {
 	bool		probe;
-	bool		announced = false;
 	MemoryContext loop_cxt;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
