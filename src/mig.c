@@ -22,6 +22,7 @@
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/lsyscache.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -85,12 +86,18 @@ _PG_init(void)
 							   0,
 							   check_spool_dir, NULL, NULL);
 
+	/*
+	 * PostgreSQL accepts a PGC_POSTMASTER variable only while preloading;
+	 * loaded later (mig_worker_launch() without shared_preload_libraries),
+	 * the worker reads it when it starts.
+	 */
 	DefineCustomStringVariable("mig.database",
 							   "Database the spool worker connects to.",
 							   NULL,
 							   &mig_database,
 							   "postgres",
-							   PGC_POSTMASTER,
+							   process_shared_preload_libraries_in_progress ?
+							   PGC_POSTMASTER : PGC_SIGHUP,
 							   0,
 							   check_database, NULL, NULL);
 
