@@ -71,6 +71,7 @@ typedef struct MigSpoolCounts
 extern MigSpoolPass *mig_spool_pass_begin(const char *spool, bool full,
 										  MemoryContext parent);
 extern void mig_spool_pass_add(MigSpoolPass *pass, int dir, const char *name);
+extern void mig_spool_pass_nowait(MigSpoolPass *pass);
 extern char *mig_spool_pass_add_deferred(MigSpoolPass *pass, const char *after,
 										 int limit);
 extern bool mig_spool_pass_step(MigSpoolPass *pass);

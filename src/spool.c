@@ -216,6 +216,7 @@ struct MigSpoolPass
 	bool		full;
 	int			batch_size;
 	int64		max_bytes;
+	bool		nowait;			/* give way rather than wait for a lock */
 
 	/* a full pass: one directory listed at a time */
 	int			dir;
@@ -1947,10 +1948,22 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 	memset(&notes, 0, sizeof(notes));
 	col_init(&gone, TEXTOID, n + 16);
 
-	/* one sync at a time: the counters need every command of the batch */
+	/*
+	 * One sync at a time: the counters need every command of the batch.
+	 * Waiting for this lock is safe, nothing else is held yet.  The worker
+	 * then takes the tables it writes without waiting: should a DROP
+	 * EXTENSION hold one, the batch gives way at once instead of waiting
+	 * for a lock while holding one the DROP needs.
+	 */
 	if (SPI_execute(psprintf("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", spool_files),
 					false, 0) < 0)
 		elog(ERROR, "could not lock spool_files");
+	if (pass->nowait &&
+		SPI_execute(psprintf("LOCK TABLE %s, %s, %s IN ROW EXCLUSIVE MODE NOWAIT",
+							 mig_qualified_name("actions"), mig_qualified_name("commands"),
+							 mig_qualified_name("agents")),
+					false, 0) < 0)
+		elog(ERROR, "could not lock the tables");
 
 	/* what spool_files knows of these files */
 	if (ranged)
@@ -2093,6 +2106,13 @@ const MigSpoolCounts *
 mig_spool_pass_counts(MigSpoolPass *pass)
 {
 	return &pass->counts;
+}
+
+/* the worker's passes never wait for a lock on the tables they write */
+void
+mig_spool_pass_nowait(MigSpoolPass *pass)
+{
+	pass->nowait = true;
 }
 
 const char *

@@ -352,11 +352,20 @@ setup_watches(void)
 	return true;
 }
 
+static MigSpoolPass *
+new_pass(bool full)
+{
+	MigSpoolPass *pass = mig_spool_pass_begin(spool, full, worker_cxt);
+
+	mig_spool_pass_nowait(pass);
+	return pass;
+}
+
 static void
 add_pending(int dir, const char *name)
 {
 	if (pending == NULL)
-		pending = mig_spool_pass_begin(spool, false, worker_cxt);
+		pending = new_pass(false);
 	if (mig_spool_pass_backlog(pending) >= MAX_PENDING)
 	{
 		/* cheaper to look at everything */
@@ -552,7 +561,7 @@ unit_body(Unit unit)
 			break;
 		case UNIT_DEFERRED:
 			if (pending == NULL)
-				pending = mig_spool_pass_begin(spool, false, worker_cxt);
+				pending = new_pass(false);
 			deferred_after = mig_spool_pass_add_deferred(pending, deferred_after,
 														 mig_batch_size);
 			if (deferred_after)
@@ -604,7 +613,13 @@ run_unit(Unit unit)
 		StartTransactionCommand();
 		present = extension_present();
 		CommitTransactionCommand();
-		if (present)
+		if (present && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		{
+			/* someone holds the tables (DDL, DROP EXTENSION): try again soon */
+			ereport(DEBUG1, (errmsg("mig spool worker: %s", edata->message)));
+			next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), POLL_MS);
+		}
+		else if (present)
 		{
 			ereport(WARNING,
 					(errmsg("mig spool worker: %s", edata->message),
@@ -729,7 +744,7 @@ known_deferred(void)
 static void
 start_full_pass(TimestampTz now)
 {
-	full_pass = mig_spool_pass_begin(spool, true, worker_cxt);
+	full_pass = new_pass(true);
 	full_started = now;
 	need_full = false;
 	next_full_at = TimestampTzPlusMilliseconds(now, mig_rescan_interval);
