@@ -19,11 +19,10 @@
  */
 #include "postgres.h"
 
-#include "mig_jansson.h"
-
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "utils/builtins.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
@@ -64,26 +63,25 @@ invalid(const char *error)
 }
 
 static void
-parse_heartbeat(json_t *hb, const char *doc, size_t len, Heartbeat *h)
+parse_heartbeat(MigJsonDoc *doc, Heartbeat *h)
 {
 	char	   *error = NULL;
 	bool		unset;
 	bool		present;
-	json_t	   *env = json_object_get(hb, "environment");
-	json_t	   *v;
+	int			env;
 	const char *tskey;
 
 	memset(h, 0, sizeof(*h));
-	if (!mig_json_get_id(hb, "", "id", &h->id, &error) ||
-		!mig_json_get_string(hb, "", "name", 2048, true, &h->name, &error) ||
-		!mig_json_get_string(hb, "", "queueloc", 2048, true, &h->queueloc, &error) ||
-		!mig_json_get_string(hb, "", "version", 2048, false, &h->version, &error) ||
-		!mig_json_get_int(hb, "", "pid", 0, PG_INT32_MAX, &present, &h->pid, &error) ||
-		!mig_json_get_string(hb, "", "status", 256, false, &h->status, &error) ||
-		!mig_json_get_string(hb, "", "mode", 0, false, &h->mode, &error) ||
-		!mig_json_get_string(hb, "", "loadername", 0, false, &h->loadername, &error) ||
-		!mig_json_get_time(hb, "", "starttime", false, &h->starttime, &unset, &error) ||
-		!mig_json_get_time(hb, "", "destructiontime", false, &h->destructiontime, &unset, &error))
+	if (!mig_json_get_id(doc, 0, "", "id", &h->id, &error) ||
+		!mig_json_get_string(doc, 0, "", "name", 2048, true, &h->name, &error) ||
+		!mig_json_get_string(doc, 0, "", "queueloc", 2048, true, &h->queueloc, &error) ||
+		!mig_json_get_string(doc, 0, "", "version", 2048, false, &h->version, &error) ||
+		!mig_json_get_int(doc, 0, "", "pid", 0, PG_INT32_MAX, &present, &h->pid, &error) ||
+		!mig_json_get_string(doc, 0, "", "status", 256, false, &h->status, &error) ||
+		!mig_json_get_string(doc, 0, "", "mode", 0, false, &h->mode, &error) ||
+		!mig_json_get_string(doc, 0, "", "loadername", 0, false, &h->loadername, &error) ||
+		!mig_json_get_time(doc, 0, "", "starttime", false, &h->starttime, &unset, &error) ||
+		!mig_json_get_time(doc, 0, "", "destructiontime", false, &h->destructiontime, &unset, &error))
 		invalid(error);
 	h->has_destructiontime = !unset;
 	if (h->name[0] == '\0')
@@ -92,37 +90,26 @@ parse_heartbeat(json_t *hb, const char *doc, size_t len, Heartbeat *h)
 		invalid("field \"queueloc\" is empty");
 
 	/* Go's mig.Agent says heartbeatts; the table says heartbeattime */
-	tskey = json_object_get(hb, "heartbeatts") ? "heartbeatts" : "heartbeattime";
-	if (!mig_json_get_time(hb, "", tskey, false, &h->heartbeattime, &unset, &error))
+	tskey = mig_json_has(doc, 0, "heartbeatts") ? "heartbeatts" : "heartbeattime";
+	if (!mig_json_get_time(doc, 0, "", tskey, false, &h->heartbeattime, &unset, &error))
 		invalid(error);
 	if (unset)
 		h->heartbeattime = GetCurrentStatementStartTimestamp();
-	if (!mig_json_get_time(hb, "", "refreshts", false, &h->refreshtime, &unset, &error))
+	if (!mig_json_get_time(doc, 0, "", "refreshts", false, &h->refreshtime, &unset, &error))
 		invalid(error);
 	h->has_refreshtime = !unset;
-
-	v = json_object_get(hb, "authorized");
-	if (v != NULL && !json_is_null(v))
-	{
-		if (!json_is_boolean(v))
-			invalid(psprintf("field \"authorized\" must be a boolean, not %s",
-							 mig_json_type_name(v)));
-		h->has_authorized = true;
-		h->authorized = json_is_true(v);
-	}
-
-	if (env != NULL && !json_is_null(env) && !json_is_object(env))
-		invalid(psprintf("field \"environment\" must be an object, not %s",
-						 mig_json_type_name(env)));
-	h->environment = json_is_object(env) ? mig_json_member_text(doc, len, "environment") : NULL;
-	v = json_object_get(hb, "tags");
-	h->tags = (v != NULL && !json_is_null(v)) ? mig_json_member_text(doc, len, "tags") : NULL;
+	if (!mig_json_get_bool(doc, 0, "", "authorized", &h->has_authorized, &h->authorized, &error) ||
+		!mig_json_get_object(doc, 0, "", "environment", &env, &error) ||
+		!mig_json_get_verbatim(doc, 0, "", "environment", MIG_JSON_OBJECT, false,
+							   &h->environment, &error) ||
+		!mig_json_get_verbatim(doc, 0, "", "tags", 0, false, &h->tags, &error))
+		invalid(error);
 
 	/* older agents say "os" at the top, newer ones in the environment */
-	if (!mig_json_get_string(hb, "", "os", 2048, false, &h->os, &error))
+	if (!mig_json_get_string(doc, 0, "", "os", 2048, false, &h->os, &error))
 		invalid(error);
-	if (h->os == NULL && json_is_object(env) &&
-		!mig_json_get_string(env, "environment.", "os", 2048, false, &h->os, &error))
+	if (h->os == NULL && env >= 0 &&
+		!mig_json_get_string(doc, env, "environment.", "os", 2048, false, &h->os, &error))
 		invalid(error);
 	if (h->os == NULL)
 		h->os = "";
@@ -227,32 +214,16 @@ PG_FUNCTION_INFO_V1(mig_agent_heartbeat);
 Datum
 mig_agent_heartbeat(PG_FUNCTION_ARGS)
 {
-	text	   *arg = PG_GETARG_TEXT_PP(0);
-	char	   *doc = VARDATA_ANY(arg);
-	size_t		len = VARSIZE_ANY_EXHDR(arg);
-	json_error_t jerr;
-	json_t	   *volatile hb;
+	char	   *doctext = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	MigJsonDoc *doc;
+	char	   *error = NULL;
 	Heartbeat	h;
 	int64		id;
 
-	hb = json_loadb(doc, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL,
-					&jerr);
-	if (hb == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid heartbeat JSON: %s", jerr.text),
-				 errdetail("The error is at line %d, column %d.", jerr.line, jerr.column)));
-	PG_TRY();
-	{
-		if (!json_is_object(hb))
-			invalid(psprintf("it is %s, not a JSON object", mig_json_type_name(hb)));
-		parse_heartbeat(hb, doc, len, &h);
-	}
-	PG_FINALLY();
-	{
-		json_decref(hb);
-	}
-	PG_END_TRY();
+	doc = mig_json_parse(doctext, strlen(doctext), &error);
+	if (doc == NULL)
+		invalid(error);
+	parse_heartbeat(doc, &h);
 
 	SPI_connect();
 	id = h.id;

@@ -72,6 +72,7 @@ extern MigSpoolPass *mig_spool_pass_begin(const char *spool, bool full,
 										  MemoryContext parent);
 extern void mig_spool_pass_add(MigSpoolPass *pass, int dir, const char *name);
 extern void mig_spool_pass_nowait(MigSpoolPass *pass);
+extern void mig_spool_forget_plans(void);
 extern char *mig_spool_pass_add_deferred(MigSpoolPass *pass, const char *after,
 										 int limit);
 extern bool mig_spool_pass_step(MigSpoolPass *pass);
@@ -84,23 +85,38 @@ extern void mig_spool_attention(const char *spool, int64 *deferred, int64 *faile
 extern void mig_spool_check_privilege(void);
 
 /*
- * Typed fields of MIG's JSON (spool.c), shared with the heartbeat (agent.c).
- * Each returns false with *error set to a sentence naming prefix+key.
+ * MIG's JSON documents (jsondoc.c): parsed by PostgreSQL's JSON parser,
+ * keeping the members of the root object (index 0) and of the objects
+ * directly in it.  Getters return false with *error set to a sentence
+ * naming prefix+key.
  */
-struct json_t;
-extern const char *mig_json_type_name(const struct json_t *value);
-extern bool mig_json_get_string(const struct json_t *obj, const char *prefix,
+typedef struct MigJsonDoc MigJsonDoc;
+
+#define MIG_JSON_OBJECT 1
+#define MIG_JSON_ARRAY 2
+#define MIG_JSON_SCALAR 4
+
+extern MigJsonDoc *mig_json_parse(char *text, int len, char **error);
+extern bool mig_json_has(MigJsonDoc *doc, int obj, const char *key);
+extern bool mig_json_get_object(MigJsonDoc *doc, int obj, const char *prefix,
+								const char *key, int *out, char **error);
+extern bool mig_json_get_string(MigJsonDoc *doc, int obj, const char *prefix,
 								const char *key, int maxchars, bool required,
 								char **out, char **error);
-extern bool mig_json_get_time(const struct json_t *obj, const char *prefix,
+extern bool mig_json_get_time(MigJsonDoc *doc, int obj, const char *prefix,
 							  const char *key, bool required, TimestampTz *out,
 							  bool *unset, char **error);
-extern bool mig_json_get_int(const struct json_t *obj, const char *prefix,
+extern bool mig_json_get_int(MigJsonDoc *doc, int obj, const char *prefix,
 							 const char *key, int64 min, int64 max,
 							 bool *present, int64 *out, char **error);
-extern bool mig_json_get_id(const struct json_t *obj, const char *prefix,
+extern bool mig_json_get_id(MigJsonDoc *doc, int obj, const char *prefix,
 							const char *key, int64 *out, char **error);
-extern text *mig_json_member_text(const char *text, size_t len, const char *key);
+extern bool mig_json_get_bool(MigJsonDoc *doc, int obj, const char *prefix,
+							  const char *key, bool *present, bool *out,
+							  char **error);
+extern bool mig_json_get_verbatim(MigJsonDoc *doc, int obj, const char *prefix,
+								  const char *key, int allowed, bool strings_only,
+								  text **out, char **error);
 
 /* The background worker (worker.c), registered from _PG_init. */
 extern void mig_worker_register(void);

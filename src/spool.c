@@ -19,8 +19,8 @@
  *	  subtransaction of its own, so that only the file at fault fails.
  *
  *	  Not here: the worker's process, inotify and shared memory (worker.c),
- *	  agents' heartbeats (agent.c), RFC 3339 timestamps and jansson's
- *	  allocator (json.c).
+ *	  agents' heartbeats (agent.c), reading JSON (jsondoc.c), RFC 3339
+ *	  timestamps (json.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -30,11 +30,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mig_jansson.h"
-
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -43,8 +42,8 @@
 #include "storage/fd.h"
 #include "utils/acl.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/datum.h"
-#include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
@@ -73,12 +72,6 @@ static const char *const dir_status[MIG_SPOOL_NDIRS] = {
 
 #define DIR_HOLDS_ACTIONS(d) ((d) < 4)
 #define DIR_ACTION_NEW 0
-
-/* Go's float64 ids are exact integers up to 2^53 */
-#define MAX_EXACT_ID INT64CONST(9007199254740992)
-
-/* Go's zero time.Time, 0001-01-01T00:00:00Z, in Unix seconds */
-#define GO_ZERO_TIME INT64CONST(-62135596800)
 
 /*
  * Where a status stands in its lifecycle.  An action goes
@@ -208,6 +201,24 @@ typedef struct SpoolName
 	char	   *name;
 } SpoolName;
 
+/* the statements of a batch, prepared once per pass */
+typedef enum Stmt
+{
+	ST_LOOKUP_RANGE,
+	ST_LOOKUP_PATHS,
+	ST_AGENT_IDS,
+	ST_AGENT_LOCS,
+	ST_ACTIONS,
+	ST_EMBEDDED,
+	ST_COMMANDS,
+	ST_COUNTERS,
+	ST_FILES_INSERT,
+	ST_FILES_UPDATE,
+	ST_FILES_DELETE,
+	ST_NOTIFY,
+	NUM_STMTS
+} Stmt;
+
 struct MigSpoolPass
 {
 	MemoryContext cxt;
@@ -235,6 +246,39 @@ struct MigSpoolPass
 
 	MigSpoolCounts counts;
 };
+
+/*
+ * The plans of the batch's statements, made on first use and kept while
+ * the extension is the same one (its OID): the worker runs a pass for
+ * every few files that arrive, and planning them each time would cost more
+ * than the work.
+ */
+static Oid	plans_extension = InvalidOid;
+static SPIPlanPtr plans[NUM_STMTS];
+
+void
+mig_spool_forget_plans(void)
+{
+	for (int i = 0; i < NUM_STMTS; i++)
+	{
+		if (plans[i] != NULL)
+			SPI_freeplan(plans[i]);
+		plans[i] = NULL;
+	}
+	plans_extension = InvalidOid;
+}
+
+static void
+check_plans(void)
+{
+	Oid			extoid = get_extension_oid("mig", false);
+
+	if (extoid != plans_extension)
+	{
+		mig_spool_forget_plans();
+		plans_extension = extoid;
+	}
+}
 
 /* what one batch changed, for NOTIFY */
 typedef struct BatchNotes
@@ -290,495 +334,49 @@ mig_spool_name_ok(const char *name)
 }
 
 /* ------------------------------------------------------------------------
- * JSON fields.  Each getter returns false and sets *error to a sentence
- * naming the field when the value is missing or of the wrong type.
- * ------------------------------------------------------------------------
- */
-
-const char *
-mig_json_type_name(const json_t *value)
-{
-	if (value == NULL)
-		return "missing";
-	switch (json_typeof(value))
-	{
-		case JSON_OBJECT:
-			return "an object";
-		case JSON_ARRAY:
-			return "an array";
-		case JSON_STRING:
-			return "a string";
-		case JSON_INTEGER:
-		case JSON_REAL:
-			return "a number";
-		case JSON_TRUE:
-		case JSON_FALSE:
-			return "a boolean";
-		case JSON_NULL:
-			return "null";
-	}
-	return "unknown";
-}
-
-/* a value quoted for an error message, cut short */
-static char *
-quote_for_error(const char *s, size_t len)
-{
-	StringInfoData buf;
-	size_t		n = Min(len, 64);
-
-	/* do not cut a UTF-8 sequence */
-	while (n < len && n > 0 && (s[n] & 0xC0) == 0x80)
-		n--;
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '"');
-	for (size_t i = 0; i < n; i++)
-	{
-		if ((unsigned char) s[i] < 0x20)
-			appendStringInfo(&buf, "\\u%04x", (unsigned char) s[i]);
-		else
-			appendStringInfoChar(&buf, s[i]);
-	}
-	appendStringInfoChar(&buf, '"');
-	if (n < len)
-		appendStringInfoString(&buf, "...");
-	return buf.data;
-}
-
-bool
-mig_json_get_string(const json_t *obj, const char *prefix, const char *key,
-					int maxchars, bool required, char **out, char **error)
-{
-	json_t	   *v = json_object_get(obj, key);
-	const char *s;
-	size_t		len;
-
-	*out = NULL;
-	if (v == NULL || (!required && json_is_null(v)))
-	{
-		if (required)
-		{
-			*error = psprintf("field \"%s%s\" is missing", prefix, key);
-			return false;
-		}
-		return true;
-	}
-	if (!json_is_string(v))
-	{
-		*error = psprintf("field \"%s%s\" must be a string, not %s",
-						  prefix, key, mig_json_type_name(v));
-		return false;
-	}
-	s = json_string_value(v);
-	len = json_string_length(v);
-	if (memchr(s, '\0', len) != NULL)
-	{
-		*error = psprintf("field \"%s%s\" contains a NUL character", prefix, key);
-		return false;
-	}
-	if (maxchars > 0 && len > (size_t) maxchars &&
-		pg_mbstrlen_with_len(s, len) > maxchars)
-	{
-		*error = psprintf("field \"%s%s\" is longer than %d characters",
-						  prefix, key, maxchars);
-		return false;
-	}
-	*out = pnstrdup(s, len);
-	return true;
-}
-
-/*
- * An RFC 3339 timestamp.  Go's zero time (0001-01-01T00:00:00Z, in any
- * offset) means unset: *unset is true and *out holds that instant, for the
- * columns that cannot be NULL.  A missing or null field is unset too unless
- * required.
- */
-bool
-mig_json_get_time(const json_t *obj, const char *prefix, const char *key,
-				  bool required, TimestampTz *out, bool *unset, char **error)
-{
-	json_t	   *v = json_object_get(obj, key);
-	int64		secs;
-	int32		nsecs;
-	TimestampTz ts;
-
-	*unset = true;
-	*out = mig_unix_to_timestamptz(GO_ZERO_TIME, 0);
-	if (v == NULL || json_is_null(v))
-	{
-		if (required)
-		{
-			*error = psprintf("field \"%s%s\" is missing", prefix, key);
-			return false;
-		}
-		return true;
-	}
-	if (!json_is_string(v))
-	{
-		*error = psprintf("field \"%s%s\" must be an RFC 3339 timestamp string, not %s",
-						  prefix, key, mig_json_type_name(v));
-		return false;
-	}
-	if (!mig_parse_rfc3339(json_string_value(v), json_string_length(v), &secs, &nsecs))
-	{
-		*error = psprintf("field \"%s%s\" is not an RFC 3339 timestamp: %s",
-						  prefix, key,
-						  quote_for_error(json_string_value(v), json_string_length(v)));
-		return false;
-	}
-	if (secs == GO_ZERO_TIME && nsecs == 0)
-		return true;
-	ts = mig_unix_to_timestamptz(secs, nsecs);
-	if (!IS_VALID_TIMESTAMP(ts))
-	{
-		*error = psprintf("field \"%s%s\" is out of range: %s", prefix, key,
-						  json_string_value(v));
-		return false;
-	}
-	*out = ts;
-	*unset = false;
-	return true;
-}
-
-/*
- * An integer written as a JSON number (Go's int, or float64 for ids).  Files
- * are parsed with JSON_DECODE_INT_AS_REAL, as Go decodes numbers into
- * float64, so every number arrives as a double.
- */
-bool
-mig_json_get_int(const json_t *obj, const char *prefix, const char *key,
-				 int64 min, int64 max, bool *present, int64 *out, char **error)
-{
-	json_t	   *v = json_object_get(obj, key);
-	double		d;
-
-	*present = false;
-	*out = 0;
-	if (v == NULL || json_is_null(v))
-		return true;
-	if (!json_is_number(v))
-	{
-		*error = psprintf("field \"%s%s\" must be a number, not %s",
-						  prefix, key, mig_json_type_name(v));
-		return false;
-	}
-	d = json_number_value(v);
-	if (!(d == floor(d)) || d < (double) min || d > (double) max)
-	{
-		if (min == 1)
-			*error = psprintf("field \"%s%s\" must be a positive integer, not %s",
-							  prefix, key, float8out_internal(d));
-		else
-			*error = psprintf("field \"%s%s\" must be an integer between " INT64_FORMAT
-							  " and " INT64_FORMAT ", not %s",
-							  prefix, key, min, max, float8out_internal(d));
-		return false;
-	}
-	*present = true;
-	*out = (int64) d;
-	return true;
-}
-
-/*
- * An id: a positive integer.  Absent, null or 0 (what Go writes for an id
- * not given yet) set *out to 0; anything else that is not a positive
- * integer is an error.
- */
-bool
-mig_json_get_id(const json_t *obj, const char *prefix, const char *key,
-				int64 *out, char **error)
-{
-	json_t	   *v = json_object_get(obj, key);
-	bool		present;
-
-	if (v != NULL && json_is_number(v) && json_number_value(v) == 0)
-	{
-		*out = 0;
-		return true;
-	}
-	return mig_json_get_int(obj, prefix, key, 1, MAX_EXACT_ID, &present, out, error);
-}
-
-/*
- * Verbatim JSON values.  The json columns keep exactly what the scheduler
- * wrote (jansson would print 0.1 as 0.10000000000000001), so their text is
- * cut from the file itself.  The scanner below only ever runs over text
- * jansson has already accepted (duplicates rejected), so it can be short.
- */
-static size_t
-skip_ws(const char *s, size_t pos, size_t end)
-{
-	while (pos < end && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' || s[pos] == '\r'))
-		pos++;
-	return pos;
-}
-
-static size_t
-value_end(const char *s, size_t pos, size_t end)
-{
-	if (pos >= end)
-		return end;
-	if (s[pos] == '"')
-	{
-		for (pos++; pos < end; pos++)
-		{
-			if (s[pos] == '\\')
-				pos++;
-			else if (s[pos] == '"')
-				return pos + 1;
-		}
-		return end;
-	}
-	if (s[pos] == '{' || s[pos] == '[')
-	{
-		int			depth = 0;
-
-		while (pos < end)
-		{
-			char		c = s[pos];
-
-			if (c == '"')
-			{
-				pos = value_end(s, pos, end);
-				continue;
-			}
-			if (c == '{' || c == '[')
-				depth++;
-			else if (c == '}' || c == ']')
-			{
-				if (--depth == 0)
-					return pos + 1;
-			}
-			pos++;
-		}
-		return end;
-	}
-	while (pos < end && strchr(",}] \t\r\n", s[pos]) == NULL)
-		pos++;
-	return pos;
-}
-
-/* a JSON string's raw bytes (between the quotes) equal key, escapes decoded */
-static bool
-key_equals(const char *raw, size_t len, const char *key)
-{
-	size_t		i = 0;
-
-	if (memchr(raw, '\\', len) == NULL)
-		return strlen(key) == len && memcmp(raw, key, len) == 0;
-	while (i < len)
-	{
-		int			c = (unsigned char) raw[i++];
-
-		if (c == '\\' && i < len)
-		{
-			c = raw[i++];
-			switch (c)
-			{
-				case 'b':
-					c = '\b';
-					break;
-				case 'f':
-					c = '\f';
-					break;
-				case 'n':
-					c = '\n';
-					break;
-				case 'r':
-					c = '\r';
-					break;
-				case 't':
-					c = '\t';
-					break;
-				case 'u':
-					if (i + 4 > len)
-						return false;
-					{
-						char		hex[5];
-
-						memcpy(hex, raw + i, 4);
-						hex[4] = '\0';
-						c = (int) strtol(hex, NULL, 16);
-						i += 4;
-					}
-					if (c == 0 || c > 0x7F)
-						return false;	/* keys sought are ASCII */
-					break;
-				default:
-					break;		/* \" \\ \/ */
-			}
-		}
-		if (*key == '\0' || *key != c)
-			return false;
-		key++;
-	}
-	return *key == '\0';
-}
-
-/* the value of member key of the object starting at s[obj] */
-static bool
-member_span(const char *s, size_t obj, size_t end, const char *key,
-			size_t *vstart, size_t *vend)
-{
-	size_t		pos = skip_ws(s, obj, end);
-
-	if (pos >= end || s[pos] != '{')
-		return false;
-	pos++;
-	for (;;)
-	{
-		size_t		kstart,
-					kend,
-					vs,
-					ve;
-
-		pos = skip_ws(s, pos, end);
-		if (pos >= end || s[pos] != '"')
-			return false;
-		kstart = pos;
-		kend = value_end(s, pos, end);
-		pos = skip_ws(s, kend, end);
-		if (pos >= end || s[pos] != ':')
-			return false;
-		vs = skip_ws(s, pos + 1, end);
-		ve = value_end(s, vs, end);
-		if (key_equals(s + kstart + 1, kend - kstart - 2, key))
-		{
-			*vstart = vs;
-			*vend = ve;
-			return true;
-		}
-		pos = skip_ws(s, ve, end);
-		if (pos >= end || s[pos] != ',')
-			return false;
-		pos++;
-	}
-}
-
-/* where an object's text is, for verbatim values inside it */
-typedef struct JsonSpan
-{
-	const char *text;
-	size_t		start;
-	size_t		end;
-} JsonSpan;
-
-/* the verbatim text of a top-level member of a JSON object, or NULL */
-text *
-mig_json_member_text(const char *text, size_t len, const char *key)
-{
-	size_t		vs,
-				ve;
-
-	if (!member_span(text, 0, len, key, &vs, &ve))
-		return NULL;
-	return cstring_to_text_with_len(text + vs, ve - vs);
-}
-
-#define JT(t) (1 << (t))
-
-/*
- * A JSON-valued field, as its verbatim text.  Missing or null: *out NULL.
- * Other types than those in allowed are an error.
- */
-static bool
-get_verbatim(const json_t *obj, const JsonSpan *span, const char *prefix,
-			 const char *key, int allowed, const char *expected,
-			 text **out, char **error)
-{
-	json_t	   *v = json_object_get(obj, key);
-	size_t		vs,
-				ve;
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return true;
-	if ((JT(json_typeof(v)) & allowed) == 0)
-	{
-		*error = psprintf("field \"%s%s\" must be %s, not %s",
-						  prefix, key, expected, mig_json_type_name(v));
-		return false;
-	}
-	if (member_span(span->text, span->start, span->end, key, &vs, &ve))
-		*out = cstring_to_text_with_len(span->text + vs, ve - vs);
-	else
-	{
-		/* not expected: the scanner and jansson disagree; print jansson's */
-		char	   *dumped = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-
-		if (dumped == NULL)
-		{
-			*error = psprintf("field \"%s%s\" could not be copied", prefix, key);
-			return false;
-		}
-		*out = cstring_to_text(dumped);
-		pfree(dumped);
-	}
-	return true;
-}
-
-/* ------------------------------------------------------------------------
  * Parsing and validating actions and commands
  * ------------------------------------------------------------------------
  */
 
 static bool
-parse_action(const json_t *a, const JsonSpan *span, const char *prefix,
-			 ParsedAction *pa, char **error)
+parse_action(MigJsonDoc *doc, int obj, const char *prefix, ParsedAction *pa, char **error)
 {
 	bool		unset;
 	bool		present;
 	int64		v;
-	json_t	   *sigs;
 
 	memset(pa, 0, sizeof(*pa));
-	if (!mig_json_get_id(a, prefix, "id", &pa->id, error) ||
-		!mig_json_get_string(a, prefix, "name", 2048, true, &pa->name, error) ||
-		!mig_json_get_string(a, prefix, "target", 2048, true, &pa->target, error) ||
-		!get_verbatim(a, span, prefix, "description", JT(JSON_OBJECT), "an object",
-					  &pa->description, error) ||
-		!get_verbatim(a, span, prefix, "threat", JT(JSON_OBJECT), "an object",
-					  &pa->threat, error) ||
-		!get_verbatim(a, span, prefix, "operations", JT(JSON_ARRAY), "an array",
-					  &pa->operations, error) ||
-		!get_verbatim(a, span, prefix, "pgpsignatures", JT(JSON_ARRAY), "an array",
-					  &pa->pgpsignatures, error) ||
-		!mig_json_get_time(a, prefix, "validfrom", true, &pa->validfrom, &unset, error) ||
-		!mig_json_get_time(a, prefix, "expireafter", true, &pa->expireafter, &unset, error) ||
-		!mig_json_get_time(a, prefix, "starttime", false, &pa->starttime, &unset, error))
+	if (!mig_json_get_id(doc, obj, prefix, "id", &pa->id, error) ||
+		!mig_json_get_string(doc, obj, prefix, "name", 2048, true, &pa->name, error) ||
+		!mig_json_get_string(doc, obj, prefix, "target", 2048, true, &pa->target, error) ||
+		!mig_json_get_verbatim(doc, obj, prefix, "description", MIG_JSON_OBJECT, false,
+							   &pa->description, error) ||
+		!mig_json_get_verbatim(doc, obj, prefix, "threat", MIG_JSON_OBJECT, false,
+							   &pa->threat, error) ||
+		!mig_json_get_verbatim(doc, obj, prefix, "operations", MIG_JSON_ARRAY, false,
+							   &pa->operations, error) ||
+		!mig_json_get_verbatim(doc, obj, prefix, "pgpsignatures", MIG_JSON_ARRAY, true,
+							   &pa->pgpsignatures, error) ||
+		!mig_json_get_time(doc, obj, prefix, "validfrom", true, &pa->validfrom, &unset, error) ||
+		!mig_json_get_time(doc, obj, prefix, "expireafter", true, &pa->expireafter, &unset, error) ||
+		!mig_json_get_time(doc, obj, prefix, "starttime", false, &pa->starttime, &unset, error))
 		return false;
 	pa->has_starttime = !unset;
-	if (!mig_json_get_time(a, prefix, "finishtime", false, &pa->finishtime, &unset, error))
+	if (!mig_json_get_time(doc, obj, prefix, "finishtime", false, &pa->finishtime, &unset, error))
 		return false;
 	pa->has_finishtime = !unset;
-	if (!mig_json_get_time(a, prefix, "lastupdatetime", false, &pa->lastupdatetime, &unset, error))
+	if (!mig_json_get_time(doc, obj, prefix, "lastupdatetime", false, &pa->lastupdatetime,
+						   &unset, error))
 		return false;
 	pa->has_lastupdatetime = !unset;
-	if (!mig_json_get_string(a, prefix, "status", 256, false, &pa->status, error))
+	if (!mig_json_get_string(doc, obj, prefix, "status", 256, false, &pa->status, error))
 		return false;
 	if (pa->status != NULL && pa->status[0] == '\0')
 		pa->status = NULL;
-	if (!mig_json_get_int(a, prefix, "syntaxversion", 0, PG_INT32_MAX, &present, &v, error))
+	if (!mig_json_get_int(doc, obj, prefix, "syntaxversion", 0, PG_INT32_MAX, &present, &v, error))
 		return false;
 	pa->has_syntaxversion = present;
 	pa->syntaxversion = (int32) v;
-
-	sigs = json_object_get(a, "pgpsignatures");
-	if (json_is_array(sigs))
-	{
-		size_t		i;
-		json_t	   *sig;
-
-		json_array_foreach(sigs, i, sig)
-		{
-			if (!json_is_string(sig))
-			{
-				*error = psprintf("field \"%spgpsignatures\" must be an array of strings, "
-								  "but element %zu is %s", prefix, i, mig_json_type_name(sig));
-				return false;
-			}
-		}
-	}
 	return true;
 }
 
@@ -801,42 +399,27 @@ effective_status(int dir, const char *written)
 }
 
 static void
-parse_action_file(SpoolFile *f, json_t *root, const char *text, size_t len)
+parse_action_file(SpoolFile *f, MigJsonDoc *doc)
 {
-	JsonSpan	span = {text, 0, len};
-	json_t	   *inner = json_object_get(root, "action");
-	json_t	   *a = root;
+	int			inner;
+	int			obj = 0;
 	char	   *wrapper_status = NULL;
 	char	   *error = NULL;
 	ParsedAction *pa = palloc(sizeof(ParsedAction));
 	const char *prefix = "";
 
 	/* the wrapped form: {"action": {...}, "status": ..., "counters": ...} */
-	if (json_is_object(inner))
+	if (!mig_json_get_object(doc, 0, "", "action", &inner, &error))
+		goto fail;
+	if (inner >= 0)
 	{
-		size_t		vs,
-					ve;
-
-		if (!mig_json_get_string(root, "", "status", 256, false, &wrapper_status, &error))
+		if (!mig_json_get_string(doc, 0, "", "status", 256, false, &wrapper_status, &error))
 			goto fail;
-		if (!member_span(text, 0, len, "action", &vs, &ve))
-		{
-			error = pstrdup("field \"action\" could not be located");
-			goto fail;
-		}
-		span.start = vs;
-		span.end = ve;
-		a = inner;
+		obj = inner;
 		prefix = "action.";
 	}
-	else if (inner != NULL && !json_is_null(inner))
-	{
-		error = psprintf("field \"action\" must be an object, not %s",
-						 mig_json_type_name(inner));
-		goto fail;
-	}
 
-	if (!parse_action(a, &span, prefix, pa, &error))
+	if (!parse_action(doc, obj, prefix, pa, &error))
 		goto fail;
 	if (wrapper_status != NULL && wrapper_status[0] != '\0')
 		pa->status = wrapper_status;
@@ -867,20 +450,16 @@ fail:
 }
 
 static void
-parse_command_file(SpoolFile *f, json_t *root, const char *text, size_t len)
+parse_command_file(SpoolFile *f, MigJsonDoc *doc)
 {
 	ParsedCommand *pc = palloc0(sizeof(ParsedCommand));
 	char	   *error = NULL;
-	json_t	   *action = json_object_get(root, "action");
-	json_t	   *agent = json_object_get(root, "agent");
-	JsonSpan	span = {text, 0, len};
-	JsonSpan	aspan;
-	size_t		vs,
-				ve;
+	int			action;
+	int			agent;
 	bool		unset;
 	char	   *status;
 
-	if (!mig_json_get_id(root, "", "id", &pc->id, &error))
+	if (!mig_json_get_id(doc, 0, "", "id", &pc->id, &error))
 		goto fail;
 	if (pc->id == 0)
 	{
@@ -890,25 +469,14 @@ parse_command_file(SpoolFile *f, json_t *root, const char *text, size_t len)
 	f->objectid = pc->id;
 
 	/* the embedded action */
-	if (action == NULL)
+	if (!mig_json_get_object(doc, 0, "", "action", &action, &error))
+		goto fail;
+	if (action < 0)
 	{
 		error = pstrdup("field \"action\" is missing");
 		goto fail;
 	}
-	if (!json_is_object(action))
-	{
-		error = psprintf("field \"action\" must be an object, not %s", mig_json_type_name(action));
-		goto fail;
-	}
-	if (!member_span(text, 0, len, "action", &vs, &ve))
-	{
-		error = pstrdup("field \"action\" could not be located");
-		goto fail;
-	}
-	aspan.text = text;
-	aspan.start = vs;
-	aspan.end = ve;
-	if (!parse_action(action, &aspan, "action.", &pc->action, &error))
+	if (!parse_action(doc, action, "action.", &pc->action, &error))
 		goto fail;
 	if (pc->action.id == 0)
 	{
@@ -917,23 +485,21 @@ parse_command_file(SpoolFile *f, json_t *root, const char *text, size_t len)
 	}
 
 	/* the agent: {"agent": {...}} or "agentname" and "agentqueueloc" */
-	if (agent != NULL && !json_is_null(agent))
+	if (!mig_json_get_object(doc, 0, "", "agent", &agent, &error))
+		goto fail;
+	if (agent >= 0)
 	{
-		if (!json_is_object(agent))
-		{
-			error = psprintf("field \"agent\" must be an object, not %s", mig_json_type_name(agent));
-			goto fail;
-		}
-		if (!mig_json_get_id(agent, "agent.", "id", &pc->agent_id, &error) ||
-			!mig_json_get_string(agent, "agent.", "name", 2048, true, &pc->agent_name, &error) ||
-			!mig_json_get_string(agent, "agent.", "queueloc", 2048, true, &pc->agent_queueloc, &error))
+		if (!mig_json_get_id(doc, agent, "agent.", "id", &pc->agent_id, &error) ||
+			!mig_json_get_string(doc, agent, "agent.", "name", 2048, true, &pc->agent_name, &error) ||
+			!mig_json_get_string(doc, agent, "agent.", "queueloc", 2048, true,
+								 &pc->agent_queueloc, &error))
 			goto fail;
 	}
-	else if (json_object_get(root, "agentname") != NULL ||
-			 json_object_get(root, "agentqueueloc") != NULL)
+	else if (mig_json_has(doc, 0, "agentname") || mig_json_has(doc, 0, "agentqueueloc"))
 	{
-		if (!mig_json_get_string(root, "", "agentname", 2048, true, &pc->agent_name, &error) ||
-			!mig_json_get_string(root, "", "agentqueueloc", 2048, true, &pc->agent_queueloc, &error))
+		if (!mig_json_get_string(doc, 0, "", "agentname", 2048, true, &pc->agent_name, &error) ||
+			!mig_json_get_string(doc, 0, "", "agentqueueloc", 2048, true, &pc->agent_queueloc,
+								 &error))
 			goto fail;
 	}
 	else
@@ -947,7 +513,7 @@ parse_command_file(SpoolFile *f, json_t *root, const char *text, size_t len)
 		goto fail;
 	}
 
-	if (!mig_json_get_string(root, "", "status", 256, false, &status, &error))
+	if (!mig_json_get_string(doc, 0, "", "status", 256, false, &status, &error))
 		goto fail;
 	if (status != NULL && status[0] == '\0')
 		status = NULL;
@@ -959,10 +525,9 @@ parse_command_file(SpoolFile *f, json_t *root, const char *text, size_t len)
 		goto fail;
 	}
 
-	if (!get_verbatim(root, &span, "", "results", JT(JSON_ARRAY), "an array",
-					  &pc->results, &error) ||
-		!mig_json_get_time(root, "", "starttime", false, &pc->starttime, &unset, &error) ||
-		!mig_json_get_time(root, "", "finishtime", false, &pc->finishtime, &unset, &error))
+	if (!mig_json_get_verbatim(doc, 0, "", "results", MIG_JSON_ARRAY, false, &pc->results, &error) ||
+		!mig_json_get_time(doc, 0, "", "starttime", false, &pc->starttime, &unset, &error) ||
+		!mig_json_get_time(doc, 0, "", "finishtime", false, &pc->finishtime, &unset, &error))
 		goto fail;
 	pc->has_finishtime = !unset;
 
@@ -979,8 +544,8 @@ fail:
 static void
 parse_file(SpoolFile *f, char *buf, size_t len)
 {
-	json_error_t jerr;
-	json_t	   *root;
+	MigJsonDoc *doc;
+	char	   *error = NULL;
 	int			valid;
 
 	if (len == 0)
@@ -999,45 +564,17 @@ parse_file(SpoolFile *f, char *buf, size_t len)
 			f->error = psprintf("the file is not valid UTF-8 at offset %d", valid);
 		return;
 	}
-
-	root = json_loadb(buf, len,
-					  JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL,
-					  &jerr);
-	if (root == NULL)
+	doc = mig_json_parse(buf, len, &error);
+	if (doc == NULL)
 	{
-		size_t		rest = Min((size_t) Max(jerr.position, 0), len);
-
-		/* nothing but white space after the error: the file stops short */
-		while (rest < len && (buf[rest] == '\n' || buf[rest] == '\r' ||
-							  buf[rest] == ' ' || buf[rest] == '\t'))
-			rest++;
 		f->outcome = OUT_FAILED;
-		if (rest == len)
-			f->error = psprintf("truncated JSON: %s", jerr.text);
-		else
-			f->error = psprintf("invalid JSON at line %d, column %d: %s",
-								jerr.line, jerr.column, jerr.text);
+		f->error = error;
 		return;
 	}
-
-	PG_TRY();
-	{
-		if (!json_is_object(root))
-		{
-			f->outcome = OUT_FAILED;
-			f->error = psprintf("the file holds %s, not a JSON object",
-								mig_json_type_name(root));
-		}
-		else if (DIR_HOLDS_ACTIONS(f->dir))
-			parse_action_file(f, root, buf, len);
-		else
-			parse_command_file(f, root, buf, len);
-	}
-	PG_FINALLY();
-	{
-		json_decref(root);
-	}
-	PG_END_TRY();
+	if (DIR_HOLDS_ACTIONS(f->dir))
+		parse_action_file(f, doc);
+	else
+		parse_command_file(f, doc);
 }
 
 /* ------------------------------------------------------------------------
@@ -1260,13 +797,40 @@ col_array(ArrayCol *c)
 											  c->elemtype, typlen, typbyval, typalign));
 }
 
+/*
+ * Run one of the batch's statements.  Its plan is made on first use and
+ * kept (see plans), and it is generic: a plan made for the values would
+ * have the planner look at every element of the arrays, for every batch.
+ * sql is only read the first time.
+ */
+static int
+run_stmt(MigSpoolPass *pass, Stmt which, const char *sql, int nargs, Oid *types,
+		 Datum *values, const char *nulls)
+{
+	SPIPlanPtr	plan = plans[which];
+	int			ret;
+
+	if (plan == NULL)
+	{
+		plan = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		plans[which] = plan;
+	}
+	ret = SPI_execute_plan(plan, values, nulls, false, 0);
+	if (ret < 0)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	return ret;
+}
+
 /* run a statement whose parameters are the arrays cols[0..n-1] */
 static int
-exec_arrays(const char *sql, ArrayCol *cols, int ncols)
+exec_arrays(MigSpoolPass *pass, Stmt which, const char *sql, ArrayCol *cols, int ncols)
 {
 	Oid			types[16];
 	Datum		values[16];
-	int			ret;
 
 	Assert(ncols <= 16);
 	for (int i = 0; i < ncols; i++)
@@ -1274,10 +838,7 @@ exec_arrays(const char *sql, ArrayCol *cols, int ncols)
 		types[i] = get_array_type(cols[i].elemtype);
 		values[i] = col_array(&cols[i]);
 	}
-	ret = SPI_execute_with_args(sql, ncols, types, values, NULL, false, 0);
-	if (ret < 0)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	return ret;
+	return run_stmt(pass, which, sql, ncols, types, values, NULL);
 }
 
 static int64
@@ -1426,7 +987,7 @@ init_action_cols(ArrayCol *cols, int n)
  * the caller's: any error leaves nothing behind.
  */
 static void
-store_files(SpoolFile **files, int n, BatchNotes *notes)
+store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 {
 	const char *actions = mig_qualified_name("actions");
 	const char *commands = mig_qualified_name("commands");
@@ -1462,7 +1023,7 @@ store_files(SpoolFile **files, int n, BatchNotes *notes)
 			add_action_cols(cols, winners[i]->action, winners[i]->action_status);
 			file_action_ids[nfile_action_ids++] = winners[i]->action->id;
 		}
-		exec_arrays(psprintf("INSERT INTO %s AS a (" ACTION_COLUMNS ", "
+		exec_arrays(pass, ST_ACTIONS, psprintf("INSERT INTO %s AS a (" ACTION_COLUMNS ", "
 							 "sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
 							 "SELECT u.*, 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
 							 "ON CONFLICT (id) DO UPDATE SET "
@@ -1538,7 +1099,7 @@ store_files(SpoolFile **files, int n, BatchNotes *notes)
 			add_action_cols(cols, pa,
 							action_rank(pa->status) < 1 ? "inflight" : pa->status);
 		}
-		exec_arrays(psprintf("INSERT INTO %s (" ACTION_COLUMNS ", "
+		exec_arrays(pass, ST_EMBEDDED, psprintf("INSERT INTO %s (" ACTION_COLUMNS ", "
 							 "sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
 							 "SELECT u.*, 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
 							 "ON CONFLICT (id) DO NOTHING RETURNING id", actions),
@@ -1579,7 +1140,7 @@ store_files(SpoolFile **files, int n, BatchNotes *notes)
 			col_time(&cols[5], pc->starttime, false);
 			col_time(&cols[6], pc->finishtime, !pc->has_finishtime);
 		}
-		exec_arrays(psprintf("INSERT INTO %s AS c "
+		exec_arrays(pass, ST_COMMANDS, psprintf("INSERT INTO %s AS c "
 							 "(id, actionid, agentid, status, results, starttime, finishtime) "
 							 "SELECT * FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], "
 							 "$4::text[], $5::json[], $6::timestamptz[], $7::timestamptz[]) "
@@ -1624,19 +1185,18 @@ store_files(SpoolFile **files, int n, BatchNotes *notes)
 			note_action(notes, touched[i]);
 			m++;
 		}
-		exec_arrays(psprintf("UPDATE %1$s AS a SET sentctr = n.sent, returnedctr = n.returned, "
+		exec_arrays(pass, ST_COUNTERS, psprintf("UPDATE %1$s AS a SET sentctr = n.sent, returnedctr = n.returned, "
 							 "donectr = n.done, cancelledctr = n.cancelled, failedctr = n.failed, "
 							 "timeoutctr = n.timeout "
-							 "FROM (SELECT t.id, "
-							 "count(c.id) FILTER (WHERE c.status <> 'prepared')::int AS sent, "
-							 "count(c.id) FILTER (WHERE c.status IN ('success', 'failed', 'timeout'))::int AS returned, "
-							 "count(c.id) FILTER (WHERE c.status NOT IN ('prepared', 'sent'))::int AS done, "
-							 "count(c.id) FILTER (WHERE c.status = 'cancelled')::int AS cancelled, "
-							 "count(c.id) FILTER (WHERE c.status = 'failed')::int AS failed, "
-							 "count(c.id) FILTER (WHERE c.status = 'timeout')::int AS timeout "
-							 "FROM unnest($1::numeric[]) AS t(id) "
-							 "LEFT JOIN %2$s AS c ON c.actionid = t.id GROUP BY t.id) AS n "
-							 "WHERE a.id = n.id AND (a.sentctr, a.returnedctr, a.donectr, "
+							 "FROM unnest($1::numeric[]) AS t(id), LATERAL (SELECT "
+							 "count(*) FILTER (WHERE c.status <> 'prepared')::int AS sent, "
+							 "count(*) FILTER (WHERE c.status IN ('success', 'failed', 'timeout'))::int AS returned, "
+							 "count(*) FILTER (WHERE c.status NOT IN ('prepared', 'sent'))::int AS done, "
+							 "count(*) FILTER (WHERE c.status = 'cancelled')::int AS cancelled, "
+							 "count(*) FILTER (WHERE c.status = 'failed')::int AS failed, "
+							 "count(*) FILTER (WHERE c.status = 'timeout')::int AS timeout "
+							 "FROM %2$s AS c WHERE c.actionid = t.id) AS n "
+							 "WHERE a.id = t.id AND (a.sentctr, a.returnedctr, a.donectr, "
 							 "a.cancelledctr, a.failedctr, a.timeoutctr) IS DISTINCT FROM "
 							 "(n.sent, n.returned, n.done, n.cancelled, n.failed, n.timeout)",
 							 actions, commands),
@@ -1651,7 +1211,7 @@ store_files(SpoolFile **files, int n, BatchNotes *notes)
  * fails (and is retried on every pass: the fault may be passing).
  */
 static void
-store_batch(SpoolFile *files, int n, BatchNotes *notes)
+store_batch(MigSpoolPass *pass, SpoolFile *files, int n, BatchNotes *notes)
 {
 	SpoolFile **todo = palloc(sizeof(SpoolFile *) * Max(n, 1));
 	int			ntodo = 0;
@@ -1670,7 +1230,7 @@ store_batch(SpoolFile *files, int n, BatchNotes *notes)
 	MemoryContextSwitchTo(oldcontext);
 	PG_TRY();
 	{
-		store_files(todo, ntodo, notes);
+		store_files(pass, todo, ntodo, notes);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
@@ -1700,7 +1260,7 @@ store_batch(SpoolFile *files, int n, BatchNotes *notes)
 		MemoryContextSwitchTo(oldcontext);
 		PG_TRY();
 		{
-			store_files(&f, 1, notes);
+			store_files(pass, &f, 1, notes);
 			ReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(oldcontext);
 			CurrentResourceOwner = oldowner;
@@ -1724,7 +1284,7 @@ store_batch(SpoolFile *files, int n, BatchNotes *notes)
 
 /* find each command's agent: by id when the file gives one, else by queueloc */
 static void
-resolve_agents(SpoolFile *files, int n)
+resolve_agents(MigSpoolPass *pass, SpoolFile *files, int n)
 {
 	const char *agents = mig_qualified_name("agents");
 	ArrayCol	ids,
@@ -1735,6 +1295,9 @@ resolve_agents(SpoolFile *files, int n)
 	Datum	   *known_loc_ids;
 	int			nlocs = 0;
 
+	int64	   *want = palloc(sizeof(int64) * Max(n, 1));
+	int			nwant = 0;
+
 	col_init(&ids, NUMERICOID, n);
 	col_init(&locs, TEXTOID, n);
 	for (int i = 0; i < n; i++)
@@ -1744,17 +1307,24 @@ resolve_agents(SpoolFile *files, int n)
 		if (files[i].outcome != OUT_NONE || pc == NULL)
 			continue;
 		if (pc->agent_id > 0)
-			col_numeric(&ids, pc->agent_id);
+			want[nwant++] = pc->agent_id;
 		else
 			col_text(&locs, pc->agent_queueloc);
 	}
+	qsort(want, nwant, sizeof(int64), cmp_int64);
+	for (int i = 0; i < nwant; i++)
+		if (i == 0 || want[i] != want[i - 1])
+			col_numeric(&ids, want[i]);
 	if (ids.n == 0 && locs.n == 0)
 		return;
 
 	known_ids = palloc(sizeof(int64) * Max(ids.n, 1));
 	if (ids.n > 0)
 	{
-		exec_arrays(psprintf("SELECT id FROM %s WHERE id = ANY($1::numeric[])", agents), &ids, 1);
+		exec_arrays(pass, ST_AGENT_IDS,
+					psprintf("SELECT a.id FROM unnest($1::numeric[]) AS t(id) "
+							 "JOIN %s AS a ON a.id = t.id", agents),
+					&ids, 1);
 		for (uint64 i = 0; i < SPI_processed; i++)
 			known_ids[nknown++] = spi_id(i, 1);
 		qsort(known_ids, nknown, sizeof(int64), cmp_int64);
@@ -1764,9 +1334,11 @@ resolve_agents(SpoolFile *files, int n)
 	if (locs.n > 0)
 	{
 		/* one agent per queue location: the one heard from last */
-		exec_arrays(psprintf("SELECT DISTINCT ON (queueloc) queueloc::text, id FROM %s "
-							 "WHERE queueloc = ANY($1::text[]) "
-							 "ORDER BY queueloc, heartbeattime DESC, id DESC", agents),
+		exec_arrays(pass, ST_AGENT_LOCS,
+					psprintf("SELECT DISTINCT ON (a.queueloc) a.queueloc::text, a.id "
+							 "FROM (SELECT DISTINCT q FROM unnest($1::text[]) AS q) AS t "
+							 "JOIN %s AS a ON a.queueloc = t.q "
+							 "ORDER BY a.queueloc, a.heartbeattime DESC, a.id DESC", agents),
 					&locs, 1);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
@@ -1817,22 +1389,28 @@ resolve_agents(SpoolFile *files, int n)
 	}
 }
 
-/* record every file read in spool_files, forget the ones that went away */
+/*
+ * Record every file read in spool_files, forget the ones that went away.
+ * New rows are inserted, known ones updated: the batch holds the table's
+ * SHARE ROW EXCLUSIVE lock, so the lookup it began with is still true.
+ */
 static void
-record_files(const char *spool, SpoolFile *files, int n, ArrayCol *gone)
+record_files(MigSpoolPass *pass, SpoolFile *files, int n, ArrayCol *gone)
 {
 	const char *spool_files = mig_qualified_name("spool_files");
-	ArrayCol	cols[10];
+	ArrayCol	cols[2][10];
 	static const Oid types[10] = {
 		TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID,
 		TEXTOID, TEXTOID, NUMERICOID
 	};
 
-	for (int i = 0; i < 10; i++)
-		col_init(&cols[i], types[i], n);
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < 10; i++)
+			col_init(&cols[k][i], types[i], n);
 	for (int i = 0; i < n; i++)
 	{
 		SpoolFile  *f = &files[i];
+		ArrayCol   *c = cols[f->has_row ? 1 : 0];
 		bool		nostat;
 
 		if (f->outcome == OUT_VANISHED)
@@ -1845,38 +1423,47 @@ record_files(const char *spool, SpoolFile *files, int n, ArrayCol *gone)
 			continue;
 		Assert(f->outcome != OUT_NONE);
 		nostat = !f->stat_known || f->retry;
-		col_text(&cols[0], f->path);
-		col_text(&cols[1], spool);
-		col_text(&cols[2], DIR_HOLDS_ACTIONS(f->dir) ? "action" : "command");
-		col_text(&cols[3], dir_leaf[f->dir]);
-		col_add(&cols[4], Int64GetDatum(f->inode), nostat);
-		col_add(&cols[5], Int64GetDatum(f->size), nostat);
-		col_time(&cols[6], f->mtime, nostat);
-		col_text(&cols[7], outcome_name[f->outcome]);
-		col_text(&cols[8], f->error);
+		col_text(&c[0], f->path);
+		col_text(&c[1], pass->spool);
+		col_text(&c[2], DIR_HOLDS_ACTIONS(f->dir) ? "action" : "command");
+		col_text(&c[3], dir_leaf[f->dir]);
+		col_add(&c[4], Int64GetDatum(f->inode), nostat);
+		col_add(&c[5], Int64GetDatum(f->size), nostat);
+		col_time(&c[6], f->mtime, nostat);
+		col_text(&c[7], outcome_name[f->outcome]);
+		col_text(&c[8], f->error);
 		if (f->objectid > 0)
-			col_numeric(&cols[9], f->objectid);
+			col_numeric(&c[9], f->objectid);
 		else
-			col_add(&cols[9], (Datum) 0, true);
+			col_add(&c[9], (Datum) 0, true);
 	}
-	if (cols[0].n > 0)
-		exec_arrays(psprintf("INSERT INTO %s AS f (path, spool, kind, dir, inode, size, mtime, "
+	if (cols[0][0].n > 0)
+		exec_arrays(pass, ST_FILES_INSERT,
+					psprintf("INSERT INTO %s (path, spool, kind, dir, inode, size, mtime, "
 							 "outcome, error, objectid) "
 							 "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
 							 "$5::int8[], $6::int8[], $7::timestamptz[], $8::text[], $9::text[], "
-							 "$10::numeric[]) "
-							 "ON CONFLICT (path) DO UPDATE SET spool = excluded.spool, "
-							 "kind = excluded.kind, dir = excluded.dir, inode = excluded.inode, "
-							 "size = excluded.size, mtime = excluded.mtime, "
-							 "outcome = excluded.outcome, error = excluded.error, "
-							 "objectid = excluded.objectid, synced_at = now() "
-							 "WHERE (f.inode, f.size, f.mtime, f.outcome, f.error, f.objectid) "
-							 "IS DISTINCT FROM (excluded.inode, excluded.size, excluded.mtime, "
-							 "excluded.outcome, excluded.error, excluded.objectid)",
+							 "$10::numeric[])", spool_files),
+					cols[0], 10);
+	if (cols[1][0].n > 0)
+		exec_arrays(pass, ST_FILES_UPDATE,
+					psprintf("UPDATE %s AS f SET spool = u.spool, kind = u.kind, dir = u.dir, "
+							 "inode = u.inode, size = u.size, mtime = u.mtime, "
+							 "outcome = u.outcome, error = u.error, objectid = u.objectid, "
+							 "synced_at = now() "
+							 "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
+							 "$5::int8[], $6::int8[], $7::timestamptz[], $8::text[], $9::text[], "
+							 "$10::numeric[]) AS u(path, spool, kind, dir, inode, size, mtime, "
+							 "outcome, error, objectid) "
+							 "WHERE f.path = u.path COLLATE \"C\" "
+							 "AND (f.inode, f.size, f.mtime, f.outcome, f.error, f.objectid) "
+							 "IS DISTINCT FROM (u.inode, u.size, u.mtime, u.outcome, u.error, u.objectid)",
 							 spool_files),
-					cols, 10);
+					cols[1], 10);
 	if (gone->n > 0)
-		exec_arrays(psprintf("DELETE FROM %s WHERE path = ANY($1::text[])", spool_files),
+		exec_arrays(pass, ST_FILES_DELETE,
+					psprintf("DELETE FROM %s AS f USING unnest($1::text[]) AS t(p) "
+							 "WHERE f.path = t.p COLLATE \"C\"", spool_files),
 					gone, 1);
 }
 
@@ -1894,7 +1481,7 @@ note_action(BatchNotes *notes, int64 id)
 
 /* NOTIFY mig_spool, '{"ingested": 3, ..., "actions": [...]}' */
 static void
-notify_batch(BatchNotes *notes)
+notify_batch(MigSpoolPass *pass, BatchNotes *notes)
 {
 	StringInfoData buf;
 	Oid			type = TEXTOID;
@@ -1912,9 +1499,8 @@ notify_batch(BatchNotes *notes)
 		appendStringInfo(&buf, "%s" INT64_FORMAT, i > 0 ? ", " : "", notes->actions[i]);
 	appendStringInfo(&buf, "]%s}", notes->more_actions ? ", \"more_actions\": true" : "");
 	value = CStringGetTextDatum(buf.data);
-	if (SPI_execute_with_args("SELECT pg_catalog.pg_notify('mig_spool', $1)", 1, &type,
-							  &value, NULL, false, 0) < 0)
-		elog(ERROR, "could not notify mig_spool");
+	run_stmt(pass, ST_NOTIFY, "SELECT pg_catalog.pg_notify('mig_spool', $1)", 1, &type,
+			 &value, NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -1947,6 +1533,7 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 
 	memset(&notes, 0, sizeof(notes));
 	col_init(&gone, TEXTOID, n + 16);
+	check_plans();
 
 	/*
 	 * One sync at a time: the counters need every command of the batch.
@@ -1975,11 +1562,11 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 		values[0] = CStringGetTextDatum(range_lo);
 		values[1] = CStringGetTextDatum(range_hi ? range_hi : dir_end);
 		values[2] = CStringGetTextDatum(dir_end);
-		if (SPI_execute_with_args(psprintf("SELECT path, inode, size, mtime, outcome FROM %s "
-										   "WHERE path > $1 AND path <= $2 AND path < $3 "
-										   "ORDER BY path", spool_files),
-								  3, types, values, NULL, false, 0) < 0)
-			elog(ERROR, "could not read spool_files");
+		run_stmt(pass, ST_LOOKUP_RANGE,
+				 psprintf("SELECT path, inode, size, mtime, outcome FROM %s "
+						  "WHERE path > $1 COLLATE \"C\" AND path <= $2 COLLATE \"C\" "
+						  "AND path < $3 COLLATE \"C\" ORDER BY path", spool_files),
+				 3, types, values, NULL);
 	}
 	else if (n > 0)
 	{
@@ -1988,8 +1575,11 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 		col_init(&paths, TEXTOID, n);
 		for (int i = 0; i < n; i++)
 			col_text(&paths, files[i].path);
-		exec_arrays(psprintf("SELECT path, inode, size, mtime, outcome FROM %s "
-							 "WHERE path = ANY($1::text[]) ORDER BY path", spool_files),
+		exec_arrays(pass, ST_LOOKUP_PATHS,
+					psprintf("SELECT f.path, f.inode, f.size, f.mtime, f.outcome "
+							 "FROM unnest($1::text[]) AS t(p) "
+							 "JOIN %s AS f ON f.path = t.p COLLATE \"C\" ORDER BY f.path",
+							 spool_files),
 					&paths, 1);
 	}
 	else
@@ -2032,9 +1622,9 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 		examine_file(&files[i], pass->max_bytes);
 	}
 
-	resolve_agents(files, n);
-	store_batch(files, n, &notes);
-	record_files(pass->spool, files, n, &gone);
+	resolve_agents(pass, files, n);
+	store_batch(pass, files, n, &notes);
+	record_files(pass, files, n, &gone);
 
 	notes.removed = gone.n;
 	for (int i = 0; i < n; i++)
@@ -2068,7 +1658,7 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 		pass->counts.scanned++;
 	}
 	pass->counts.removed += gone.n;
-	notify_batch(&notes);
+	notify_batch(pass, &notes);
 }
 
 /* ------------------------------------------------------------------------
@@ -2462,6 +2052,7 @@ mig_spool_sync(PG_FUNCTION_ARGS)
 	PG_CATCH();
 	{
 		mig_spool_pass_end(pass);
+		mig_spool_forget_plans();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();

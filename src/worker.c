@@ -630,10 +630,12 @@ run_unit(Unit unit)
 		}
 		FreeErrorData(edata);
 		drop_passes();
+		mig_spool_forget_plans();
 	}
 	if (!present)
 	{
 		drop_passes();
+		mig_spool_forget_plans();
 		extension_missing = true;
 	}
 	publish_backlog();

@@ -148,6 +148,10 @@ CALL put('command/done/bad-id-fraction.json', jsonb_set(cmd(31, 3, 'success'), '
 CALL put('command/done/bad-timestamp.json', jsonb_set(cmd(32, 3, 'success'), '{finishtime}', '"yesterday"')::text);
 CALL put('command/done/bad-results.json', jsonb_set(cmd(33, 3, 'success'), '{results}', '{"not": "an array"}')::text);
 CALL put('command/done/bad-no-agent.json', (cmd(34, 3, 'success') - 'agent')::text);
+CALL put('command/done/bad-nested.json', jsonb_set(cmd(43, 3, 'success'), '{results}',
+  (repeat('[', 300) || repeat(']', 300))::jsonb)::text);
+CALL put('command/done/bad-nul-escape.json', replace(cmd(44, 3, 'success')::text,
+  '"results": [', '"results": ["a\u0000b", '));
 CALL put('command/done/bad-duplicate-key.json', '{"id": 35, ' || substr(cmd(35, 3, 'success')::text, 2));
 CALL put('action/done/bad-action-name.json', jsonb_set(act(36), '{name}', 'null')::text);
 CALL put('action/done/bad-action-validfrom.json', jsonb_set(act(37), '{validfrom}', '"2026-02-30T00:00:00Z"')::text);

@@ -91,7 +91,7 @@ $node->poll_query_until('postgres', 'SELECT count(*) = 21 FROM commands')
   or die "a good file after a bad one was not ingested";
 is( $node->safe_psql('postgres',
 		"SELECT outcome || ': ' || error FROM spool_files WHERE path LIKE '%/bad.json'"),
-	'failed: truncated JSON: unexpected token near end of file',
+	'failed: truncated JSON: the text ends before its strings, objects and arrays are closed',
 	'the bad file has its failed row');
 $node->poll_query_until('postgres', 'SELECT failed = 1 FROM mig_worker_status')
   or die "the failure is not counted";
