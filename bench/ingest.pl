@@ -74,10 +74,9 @@ sub psql
 	open(my $fh, '-|', "$bindir/psql", '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
 		'-h', $dir, '-p', $port, '-U', $user, '-d', $db, '-c', $sql)
 	  or die "psql: $!";
-	local $/;
-	my $out = <$fh> // '';
+	my $out = do { local $/; <$fh> } // '';
 	close($fh) or die "psql failed on: $sql\n";
-	chomp $out;
+	$out =~ s/\s+$//;
 	return $out;
 }
 
