@@ -73,7 +73,7 @@ $plain->start;
 $plain->safe_psql('postgres', 'CREATE EXTENSION mig');
 like($plain->safe_psql('postgres', 'SELECT mig_version()'),
 	qr/^mig 1\.0 /, 'CREATE EXTENSION works without preloading');
-is($plain->safe_psql('postgres', 'SHOW mig.database'), 'postgres',
+is($plain->safe_psql('postgres', "LOAD 'mig'; SHOW mig.database"), 'postgres',
 	'GUCs are defined when loaded late');
 $plain->stop;
 done_testing();
