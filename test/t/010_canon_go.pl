@@ -10,8 +10,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $cases = 1500;
-my $seed = 20261128;
+my $cases = $ENV{MIG_CANON_CASES} // 1500;
+my $seed = $ENV{MIG_CANON_SEED} // 20261128;
 
 my ($go) = grep { -x $_ } map { "$_/go" } split /:/, $ENV{PATH};
 $go //= '';
