@@ -788,9 +788,12 @@ kill_agents(const char *home)
 	pfree(socket);
 }
 
+static void release_context(const char *home);
+
 static void
 remove_home(const char *home)
 {
+	release_context(home);
 	kill_agents(home);
 	if (!rmtree(home, true))
 		elog(LOG, "could not remove GnuPG home \"%s\"", home);
@@ -809,6 +812,7 @@ gnupg_cleanup(int code, Datum arg)
 
 	if (gnupg_base == NULL || gnupg_base_owner != MyProcPid)
 		return;
+	release_context(NULL);
 	dir = opendir(gnupg_base);
 	if (dir != NULL)
 	{
@@ -938,8 +942,11 @@ mig_gnupg_directory(void)
 }
 
 /* ----------------------------------------------------------------
- * gpgme operations.  Each one is one gpg run; every gpgme object is
- * released on every path.
+ * gpgme operations.  Each one is one gpg run; every gpgme data object is
+ * released on every path.  Contexts are kept, one per home: giving a
+ * context its home makes gpgme run "gpg --version", which would double the
+ * cost of every operation.  A context goes with its home, at exit, and
+ * after an error in the middle of an operation.
  * ----------------------------------------------------------------
  */
 
@@ -976,21 +983,64 @@ new_context(const char *home)
 	return ctx;
 }
 
+#define MAX_CONTEXTS 4
+
+static struct
+{
+	char	   *home;
+	gpgme_ctx_t ctx;
+}			contexts[MAX_CONTEXTS];
+
+/* the context of home, made on first use */
+static gpgme_ctx_t
+home_context(const char *home)
+{
+	int			free_slot = -1;
+
+	for (int i = 0; i < MAX_CONTEXTS; i++)
+	{
+		if (contexts[i].home != NULL && strcmp(contexts[i].home, home) == 0)
+			return contexts[i].ctx;
+		if (contexts[i].home == NULL && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		elog(ERROR, "too many GnuPG homes in use");
+	contexts[free_slot].ctx = new_context(home);
+	contexts[free_slot].home = MemoryContextStrdup(TopMemoryContext, home);
+	return contexts[free_slot].ctx;
+}
+
+/* release the context of home, if there is one */
+static void
+release_context(const char *home)
+{
+	for (int i = 0; i < MAX_CONTEXTS; i++)
+	{
+		if (contexts[i].home == NULL ||
+			(home != NULL && strcmp(contexts[i].home, home) != 0))
+			continue;
+		gpgme_release(contexts[i].ctx);
+		pfree(contexts[i].home);
+		contexts[i].home = NULL;
+		contexts[i].ctx = NULL;
+	}
+}
+
 /* import key texts into home; returns how many keys gpg took */
 static int
 gpg_import(const char *home, const char *keys, size_t len)
 {
-	gpgme_ctx_t volatile ctx = NULL;
 	gpgme_data_t volatile data = NULL;
 	int			taken = 0;
 
 	PG_TRY();
 	{
+		gpgme_ctx_t ctx = home_context(home);
 		gpgme_data_t d;
 		gpgme_error_t err;
 		gpgme_import_result_t res;
 
-		ctx = new_context(home);
 		err = gpgme_data_new_from_mem(&d, keys, len, 0);
 		if (err)
 			gpg_error_report(err, "read keys");
@@ -1003,14 +1053,15 @@ gpg_import(const char *home, const char *keys, size_t len)
 		if (res != NULL)
 			taken = res->imported + res->unchanged;
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		if (data != NULL)
 			gpgme_data_release(data);
-		if (ctx != NULL)
-			gpgme_release(ctx);
+		release_context(home);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	gpgme_data_release(data);
 	return taken;
 }
 
@@ -1041,7 +1092,6 @@ static int
 gpg_verify(const char *home, const char *data, size_t datalen,
 		   PgpSig **sigs, int n)
 {
-	gpgme_ctx_t volatile ctx = NULL;
 	gpgme_data_t volatile sigdata = NULL;
 	gpgme_data_t volatile text = NULL;
 	int			answered = 0;
@@ -1053,12 +1103,12 @@ gpg_verify(const char *home, const char *data, size_t datalen,
 
 	PG_TRY();
 	{
+		gpgme_ctx_t ctx = home_context(home);
 		gpgme_data_t d;
 		gpgme_error_t err;
 		gpgme_verify_result_t res;
 		int			nres = 0;
 
-		ctx = new_context(home);
 		err = gpgme_data_new_from_mem(&d, packets.data, packets.len, 0);
 		if (err)
 			gpg_error_report(err, "read signatures");
@@ -1092,17 +1142,19 @@ gpg_verify(const char *home, const char *data, size_t datalen,
 			}
 		}
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		if (sigdata != NULL)
 			gpgme_data_release(sigdata);
 		if (text != NULL)
 			gpgme_data_release(text);
-		if (ctx != NULL)
-			gpgme_release(ctx);
-		pfree(packets.data);
+		release_context(home);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	gpgme_data_release(sigdata);
+	gpgme_data_release(text);
+	pfree(packets.data);
 	return answered;
 }
 
@@ -1169,7 +1221,6 @@ mig_pgp_key_fingerprint(const char *text, size_t len)
 	char		parsed[41];
 	char		listed[41] = "";
 	int			nkeys = 0;
-	gpgme_ctx_t volatile ctx = NULL;
 	gpgme_data_t volatile data = NULL;
 	gpgme_key_t volatile key = NULL;
 	bool		secret = false;
@@ -1180,11 +1231,11 @@ mig_pgp_key_fingerprint(const char *text, size_t len)
 		scratch_home = make_home("scratch");
 	PG_TRY();
 	{
+		gpgme_ctx_t ctx = home_context(scratch_home);
 		gpgme_data_t d;
 		gpgme_key_t k;
 		gpgme_error_t err;
 
-		ctx = new_context(scratch_home);
 		err = gpgme_data_new_from_mem(&d, text, len, 0);
 		if (err)
 			gpg_error_report(err, "read a key");
@@ -1207,16 +1258,17 @@ mig_pgp_key_fingerprint(const char *text, size_t len)
 			nkeys = 0;
 		gpgme_op_keylist_end(ctx);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		if (key != NULL)
 			gpgme_key_unref(key);
 		if (data != NULL)
 			gpgme_data_release(data);
-		if (ctx != NULL)
-			gpgme_release(ctx);
+		release_context(scratch_home);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	gpgme_data_release(data);
 
 	if (nkeys != 1 || strcmp(listed, parsed) != 0 || secret)
 		ereport(ERROR,
@@ -1382,7 +1434,6 @@ list_keys(const char *home, KeyEntry *keys, int nkeys, MemoryContext cxt)
 {
 	const char **patterns = palloc0(sizeof(char *) * (nkeys + 1));
 	int			npatterns = 0;
-	gpgme_ctx_t volatile ctx = NULL;
 	gpgme_key_t volatile key = NULL;
 
 	for (int i = 0; i < nkeys; i++)
@@ -1393,10 +1444,10 @@ list_keys(const char *home, KeyEntry *keys, int nkeys, MemoryContext cxt)
 
 	PG_TRY();
 	{
+		gpgme_ctx_t ctx = home_context(home);
 		gpgme_error_t err;
 		gpgme_key_t k;
 
-		ctx = new_context(home);
 		mig_pgp_counters.gpg_runs++;
 		err = gpgme_op_keylist_ext_start(ctx, patterns, 0, 0);
 		while (!err)
@@ -1433,12 +1484,12 @@ list_keys(const char *home, KeyEntry *keys, int nkeys, MemoryContext cxt)
 			gpg_error_report(err, "list keys");
 		gpgme_op_keylist_end(ctx);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		if (key != NULL)
 			gpgme_key_unref(key);
-		if (ctx != NULL)
-			gpgme_release(ctx);
+		release_context(home);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
 }
@@ -1447,24 +1498,16 @@ list_keys(const char *home, KeyEntry *keys, int nkeys, MemoryContext cxt)
 static void
 delete_key(const char *home, KeyEntry *e)
 {
-	gpgme_ctx_t volatile ctx = NULL;
+	gpgme_ctx_t ctx = home_context(home);
+	gpgme_error_t err;
 
-	PG_TRY();
+	mig_pgp_counters.gpg_runs++;
+	err = gpgme_op_delete_ext(ctx, e->gkey, GPGME_DELETE_FORCE);
+	if (err)
 	{
-		gpgme_error_t err;
-
-		ctx = new_context(home);
-		mig_pgp_counters.gpg_runs++;
-		err = gpgme_op_delete_ext(ctx, e->gkey, GPGME_DELETE_FORCE);
-		if (err)
-			gpg_error_report(err, "delete a key");
+		release_context(home);
+		gpg_error_report(err, "delete a key");
 	}
-	PG_FINALLY();
-	{
-		if (ctx != NULL)
-			gpgme_release(ctx);
-	}
-	PG_END_TRY();
 }
 
 /* the investigator's id, for messages */

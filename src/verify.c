@@ -141,11 +141,8 @@ record_owner(Oid verifications)
 enum
 {
 	Q_KEYS,
-	Q_LOCK_ACTION,
-	Q_LOCK_KEYRING,
+	Q_LOCK,
 	Q_RECORD,
-	Q_SIGS_DELETE,
-	Q_SIGS_UPSERT,
 	Q_BUMP,
 	Q_FORGET_ACTION,
 	Q_FORGET_INVESTIGATOR,
@@ -175,7 +172,7 @@ plan(int q)
 	if (plans[q] == NULL)
 	{
 		char	   *sql = NULL;
-		Oid			types[9];
+		Oid			types[10];
 		int			nargs = 0;
 		SPIPlanPtr	p;
 
@@ -189,26 +186,40 @@ plan(int q)
 							   mig_qualified_name("keyring"),
 							   mig_qualified_name("investigators"));
 				break;
-			case Q_LOCK_ACTION:
-				sql = psprintf("SELECT name, target, validfrom, expireafter, operations, pgpsignatures"
-							   " FROM %s WHERE id = $1 FOR SHARE",
-							   mig_qualified_name("actions"));
+			case Q_LOCK:
+				/* the newest versions of both rows, share-locked */
+				sql = psprintf("SELECT a.name, a.target, a.validfrom, a.expireafter, a.operations,"
+							   " a.pgpsignatures, k.epoch FROM %s a, %s k WHERE a.id = $1"
+							   " FOR SHARE OF a, k",
+							   mig_qualified_name("actions"),
+							   mig_qualified_name("keyring"));
 				types[nargs++] = NUMERICOID;
 				break;
-			case Q_LOCK_KEYRING:
-				sql = psprintf("SELECT epoch FROM %s FOR SHARE",
-							   mig_qualified_name("keyring"));
-				break;
 			case Q_RECORD:
-				sql = psprintf("INSERT INTO %s AS v (actionid, digest, keyring, valid_until,"
+
+				/*
+				 * The record, the signers' rows (ascending: one lock order
+				 * everywhere) and away with the others' rows; the three
+				 * touch disjoint rows.
+				 */
+				sql = psprintf("WITH r AS (INSERT INTO %s AS v (actionid, digest, keyring, valid_until,"
 							   " signers, investigator_ids, fingerprints, valid, reasons, verified_at)"
 							   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())"
 							   " ON CONFLICT (actionid) DO UPDATE SET digest = EXCLUDED.digest,"
 							   " keyring = EXCLUDED.keyring, valid_until = EXCLUDED.valid_until,"
 							   " signers = EXCLUDED.signers, investigator_ids = EXCLUDED.investigator_ids,"
 							   " fingerprints = EXCLUDED.fingerprints, valid = EXCLUDED.valid,"
-							   " reasons = EXCLUDED.reasons, verified_at = EXCLUDED.verified_at",
-							   mig_qualified_name("verifications"));
+							   " reasons = EXCLUDED.reasons, verified_at = EXCLUDED.verified_at),"
+							   " d AS (DELETE FROM %s WHERE actionid = $1 AND investigatorid <> ALL ($5))"
+							   " INSERT INTO %s AS s (actionid, investigatorid, pgpsignature)"
+							   " SELECT $1, i, p FROM unnest($5::numeric[], $10::text[]) AS u(i, p)"
+							   " ORDER BY i"
+							   " ON CONFLICT (actionid, investigatorid) DO UPDATE"
+							   " SET pgpsignature = EXCLUDED.pgpsignature"
+							   " WHERE s.pgpsignature IS DISTINCT FROM EXCLUDED.pgpsignature",
+							   mig_qualified_name("verifications"),
+							   mig_qualified_name("signatures"),
+							   mig_qualified_name("signatures"));
 				types[nargs++] = NUMERICOID;
 				types[nargs++] = BYTEAOID;
 				types[nargs++] = INT8OID;
@@ -218,24 +229,6 @@ plan(int q)
 				types[nargs++] = TEXTARRAYOID;
 				types[nargs++] = BOOLARRAYOID;
 				types[nargs++] = TEXTARRAYOID;
-				break;
-			case Q_SIGS_DELETE:
-				sql = psprintf("DELETE FROM %s WHERE actionid = $1 AND investigatorid <> ALL ($2)",
-							   mig_qualified_name("signatures"));
-				types[nargs++] = NUMERICOID;
-				types[nargs++] = NUMERICARRAYOID;
-				break;
-			case Q_SIGS_UPSERT:
-				/* ascending investigators: the same lock order everywhere */
-				sql = psprintf("INSERT INTO %s AS s (actionid, investigatorid, pgpsignature)"
-							   " SELECT $1, i, p FROM unnest($2::numeric[], $3::text[]) AS u(i, p)"
-							   " ORDER BY i"
-							   " ON CONFLICT (actionid, investigatorid) DO UPDATE"
-							   " SET pgpsignature = EXCLUDED.pgpsignature"
-							   " WHERE s.pgpsignature IS DISTINCT FROM EXCLUDED.pgpsignature",
-							   mig_qualified_name("signatures"));
-				types[nargs++] = NUMERICOID;
-				types[nargs++] = NUMERICARRAYOID;
 				types[nargs++] = TEXTARRAYOID;
 				break;
 			case Q_BUMP:
@@ -651,12 +644,79 @@ bool_array(bool *elems, int n)
 	return PointerGetDatum(construct_array(d, n, BOOLOID, 1, true, TYPALIGN_CHAR));
 }
 
+/* the signature columns of the record hold at most this many characters */
+#define SIGNATURE_MAX_LEN 4096
+
 /*
  * Write the record, if the action and the keyring are still what was
- * verified: read both again under share locks (the newest versions, in
+ * verified: both rows are read again, share-locked (the newest versions, in
  * read committed), so that a concurrent change waits for this transaction
- * and then, through its trigger, removes what is written here.  Conflicts
- * that only mean "someone else changed it" leave the record unwritten.
+ * and then, through its trigger, removes what is written here.  Returns
+ * false, writing nothing, when either changed.
+ */
+static bool
+record_if_current(const ActionRow *row, const uint8 *digest, int64 epoch,
+				  const Verification *v, char **sig_texts, TimestampTz valid_until)
+{
+	Datum		args[10];
+	char		nulls[10];
+	bool		isnull;
+	HeapTuple	t;
+	TupleDesc	td;
+	ActionRow	now;
+	Datum		d;
+	uint8		digest2[PG_SHA256_DIGEST_LENGTH];
+	bytea	   *dg;
+
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = row->id;
+	if (SPI_execute_plan(plan(Q_LOCK), args, nulls, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		return false;			/* deleted meanwhile */
+	t = SPI_tuptable->vals[0];
+	td = SPI_tuptable->tupdesc;
+	now.id = row->id;
+	now.name = DatumGetTextPP(SPI_getbinval(t, td, 1, &isnull));
+	now.target = DatumGetTextPP(SPI_getbinval(t, td, 2, &isnull));
+	now.validfrom = DatumGetTimestampTz(SPI_getbinval(t, td, 3, &isnull));
+	now.expireafter = DatumGetTimestampTz(SPI_getbinval(t, td, 4, &isnull));
+	d = SPI_getbinval(t, td, 5, &isnull);
+	now.operations = isnull ? NULL : DatumGetTextPP(d);
+	d = SPI_getbinval(t, td, 6, &isnull);
+	now.pgpsignatures = isnull ? NULL : DatumGetTextPP(d);
+	action_digest(&now, digest2);
+	if (memcmp(digest, digest2, sizeof(digest2)) != 0 ||
+		DatumGetInt64(SPI_getbinval(t, td, 7, &isnull)) != epoch)
+		return false;
+
+	dg = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	SET_VARSIZE(dg, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	memcpy(VARDATA(dg), digest, PG_SHA256_DIGEST_LENGTH);
+	args[1] = PointerGetDatum(dg);
+	args[2] = Int64GetDatum(epoch);
+	args[3] = TimestampTzGetDatum(valid_until);
+	nulls[3] = TIMESTAMP_IS_NOEND(valid_until) ? 'n' : ' ';
+	args[4] = numeric_array(v->signers, NULL, v->nsigners);
+	args[5] = numeric_array(v->investigator_ids, v->has_investigator, v->nsigs);
+	args[6] = text_array(v->fingerprints, v->nsigs);
+	args[7] = bool_array(v->valid, v->nsigs);
+	args[8] = text_array(v->reasons, v->nsigs);
+	args[9] = text_array(sig_texts, v->nsigners);
+
+	recording = true;
+	if (SPI_execute_plan(plan(Q_RECORD), args, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record the verification of action %s", numeric_text(row->id));
+	recording = false;
+	mig_pgp_counters.recorded++;
+	return true;
+}
+
+/*
+ * Record the verification v of row when the transaction can.  In read
+ * committed the locks and the upserts can only wait, not fail; with a
+ * transaction snapshot they may fail with a serialization error when
+ * someone changed a row since: that, in a subtransaction, only means the
+ * record is not written.
  */
 static void
 write_record(const ActionRow *row, const uint8 *digest, int64 epoch,
@@ -664,93 +724,32 @@ write_record(const ActionRow *row, const uint8 *digest, int64 epoch,
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
+	char	  **sig_texts = palloc(sizeof(char *) * Max(v->nsigners, 1));
+
+	/* each signer's first valid signature */
+	for (int s = 0; s < v->nsigners; s++)
+	{
+		sig_texts[s] = NULL;
+		for (int i = 0; i < v->nsigs && sig_texts[s] == NULL; i++)
+			if (v->valid[i] && v->has_investigator[i] &&
+				numeric_cmp_qsort(&v->investigator_ids[i], &v->signers[s]) == 0)
+				sig_texts[s] = sigtexts[i];
+		/* too long for signatures.pgpsignature: leave it all unrecorded */
+		if (strlen(sig_texts[s]) > SIGNATURE_MAX_LEN)
+			return;
+	}
+
+	if (!IsolationUsesXactSnapshot())
+	{
+		record_if_current(row, digest, epoch, v, sig_texts, valid_until);
+		return;
+	}
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		Datum		args[9];
-		char		nulls[9];
-		bool		isnull;
-		bool		current;
-
-		memset(nulls, ' ', sizeof(nulls));
-		args[0] = row->id;
-		current = (SPI_execute_plan(plan(Q_LOCK_ACTION), args, nulls, false, 1) == SPI_OK_SELECT &&
-				   SPI_processed == 1);
-		if (current)
-		{
-			HeapTuple	t = SPI_tuptable->vals[0];
-			TupleDesc	td = SPI_tuptable->tupdesc;
-			ActionRow	now;
-			Datum		d;
-			uint8		digest2[PG_SHA256_DIGEST_LENGTH];
-
-			now.id = row->id;
-			d = SPI_getbinval(t, td, 1, &isnull);
-			now.name = DatumGetTextPP(d);
-			d = SPI_getbinval(t, td, 2, &isnull);
-			now.target = DatumGetTextPP(d);
-			now.validfrom = DatumGetTimestampTz(SPI_getbinval(t, td, 3, &isnull));
-			now.expireafter = DatumGetTimestampTz(SPI_getbinval(t, td, 4, &isnull));
-			d = SPI_getbinval(t, td, 5, &isnull);
-			now.operations = isnull ? NULL : DatumGetTextPP(d);
-			d = SPI_getbinval(t, td, 6, &isnull);
-			now.pgpsignatures = isnull ? NULL : DatumGetTextPP(d);
-			action_digest(&now, digest2);
-			current = memcmp(digest, digest2, sizeof(digest2)) == 0;
-		}
-		if (current)
-		{
-			current = (SPI_execute_plan(plan(Q_LOCK_KEYRING), NULL, NULL, false, 1) == SPI_OK_SELECT &&
-					   SPI_processed == 1 &&
-					   DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-												   1, &isnull)) == epoch);
-		}
-		if (current)
-		{
-			bytea	   *dg = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-			Datum	   *sig_ids = palloc(sizeof(Datum) * Max(v->nsigners, 1));
-			char	  **sig_texts = palloc(sizeof(char *) * Max(v->nsigners, 1));
-
-			SET_VARSIZE(dg, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-			memcpy(VARDATA(dg), digest, PG_SHA256_DIGEST_LENGTH);
-			args[0] = row->id;
-			args[1] = PointerGetDatum(dg);
-			args[2] = Int64GetDatum(epoch);
-			args[3] = TimestampTzGetDatum(valid_until);
-			nulls[3] = TIMESTAMP_IS_NOEND(valid_until) ? 'n' : ' ';
-			args[4] = numeric_array(v->signers, NULL, v->nsigners);
-			args[5] = numeric_array(v->investigator_ids, v->has_investigator, v->nsigs);
-			args[6] = text_array(v->fingerprints, v->nsigs);
-			args[7] = bool_array(v->valid, v->nsigs);
-			args[8] = text_array(v->reasons, v->nsigs);
-
-			/* each signer's first valid signature */
-			for (int s = 0; s < v->nsigners; s++)
-			{
-				sig_ids[s] = v->signers[s];
-				sig_texts[s] = NULL;
-				for (int i = 0; i < v->nsigs && sig_texts[s] == NULL; i++)
-					if (v->valid[i] && v->has_investigator[i] &&
-						numeric_cmp_qsort(&v->investigator_ids[i], &v->signers[s]) == 0)
-						sig_texts[s] = sigtexts[i];
-			}
-
-			recording = true;
-			if (SPI_execute_plan(plan(Q_RECORD), args, nulls, false, 0) != SPI_OK_INSERT)
-				elog(ERROR, "could not record the verification");
-			memset(nulls, ' ', sizeof(nulls));
-			args[0] = row->id;
-			args[1] = numeric_array(sig_ids, NULL, v->nsigners);
-			if (SPI_execute_plan(plan(Q_SIGS_DELETE), args, nulls, false, 0) != SPI_OK_DELETE)
-				elog(ERROR, "could not record the verification");
-			args[2] = text_array(sig_texts, v->nsigners);
-			if (SPI_execute_plan(plan(Q_SIGS_UPSERT), args, nulls, false, 0) != SPI_OK_INSERT)
-				elog(ERROR, "could not record the verification");
-			recording = false;
-			mig_pgp_counters.recorded++;
-		}
+		record_if_current(row, digest, epoch, v, sig_texts, valid_until);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -766,19 +765,12 @@ write_record(const ActionRow *row, const uint8 *digest, int64 epoch,
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
-		switch (edata->sqlerrcode)
-		{
-			case ERRCODE_T_R_SERIALIZATION_FAILURE:
-			case ERRCODE_T_R_DEADLOCK_DETECTED:
-			case ERRCODE_STRING_DATA_RIGHT_TRUNCATION:
-				ereport(DEBUG1,
-						(errmsg_internal("verification of action %s not recorded: %s",
-										 numeric_text(row->id), edata->message)));
-				FreeErrorData(edata);
-				break;
-			default:
-				ReThrowError(edata);
-		}
+		if (edata->sqlerrcode != ERRCODE_T_R_SERIALIZATION_FAILURE)
+			ReThrowError(edata);
+		ereport(DEBUG1,
+				(errmsg_internal("verification of action %s not recorded: %s",
+								 numeric_text(row->id), edata->message)));
+		FreeErrorData(edata);
 	}
 	PG_END_TRY();
 }
