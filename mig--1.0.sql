@@ -190,8 +190,9 @@ CREATE FUNCTION mig_verify_action(action_id numeric)
 	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE ROWS 2;
 
 CREATE FUNCTION mig_pgp_stats()
-	RETURNS TABLE(gpg_runs bigint, keys_imported bigint, from_record bigint,
-				  with_gpg bigint, recorded bigint, gnupg_directory text)
+	RETURNS TABLE(gpg_runs bigint, keys_imported bigint, from_cache bigint,
+				  from_record bigint, with_gpg bigint, recorded bigint,
+				  gnupg_directory text)
 	AS 'MODULE_PATHNAME', 'mig_pgp_stats'
 	LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 1;
 

@@ -69,6 +69,8 @@ typedef struct MigPgpCounters
 {
 	int64		gpg_runs;		/* gpg processes started by this backend */
 	int64		keys_imported;	/* public keys imported by them */
+	int64		from_cache;		/* verifications answered from the backend's
+								 * own copy */
 	int64		from_record;	/* verifications answered from the record */
 	int64		with_gpg;		/* verifications that had to run gpg */
 	int64		recorded;		/* verifications written to the record */

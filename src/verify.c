@@ -349,7 +349,6 @@ typedef struct RecordRow
 	ArrayType  *fingerprints;
 	ArrayType  *valid;
 	ArrayType  *reasons;
-	bool		want_details;
 } RecordRow;
 
 static void
@@ -365,13 +364,10 @@ record_from_slot(Relation rel, TupleTableSlot *slot, void *arg)
 	rec->has_valid_until = !isnull;
 	rec->valid_until = isnull ? 0 : DatumGetTimestampTz(d);
 	rec->signers = DatumGetArrayTypePCopy(slot_getattr(slot, attnum(rel, "signers"), &isnull));
-	if (rec->want_details)
-	{
-		rec->investigator_ids = DatumGetArrayTypePCopy(slot_getattr(slot, attnum(rel, "investigator_ids"), &isnull));
-		rec->fingerprints = DatumGetArrayTypePCopy(slot_getattr(slot, attnum(rel, "fingerprints"), &isnull));
-		rec->valid = DatumGetArrayTypePCopy(slot_getattr(slot, attnum(rel, "valid"), &isnull));
-		rec->reasons = DatumGetArrayTypePCopy(slot_getattr(slot, attnum(rel, "reasons"), &isnull));
-	}
+	rec->investigator_ids = DatumGetArrayTypePCopy(slot_getattr(slot, attnum(rel, "investigator_ids"), &isnull));
+	rec->fingerprints = DatumGetArrayTypePCopy(slot_getattr(slot, attnum(rel, "fingerprints"), &isnull));
+	rec->valid = DatumGetArrayTypePCopy(slot_getattr(slot, attnum(rel, "valid"), &isnull));
+	rec->reasons = DatumGetArrayTypePCopy(slot_getattr(slot, attnum(rel, "reasons"), &isnull));
 }
 
 /* keyring.epoch as snapshot sees it; 0 when the row is missing */
@@ -718,13 +714,14 @@ record_if_current(const ActionRow *row, const uint8 *digest, int64 epoch,
  * someone changed a row since: that, in a subtransaction, only means the
  * record is not written.
  */
-static void
+static bool
 write_record(const ActionRow *row, const uint8 *digest, int64 epoch,
 			 const Verification *v, char **sigtexts, TimestampTz valid_until)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	char	  **sig_texts = palloc(sizeof(char *) * Max(v->nsigners, 1));
+	volatile bool written = false;
 
 	/* each signer's first valid signature */
 	for (int s = 0; s < v->nsigners; s++)
@@ -736,20 +733,17 @@ write_record(const ActionRow *row, const uint8 *digest, int64 epoch,
 				sig_texts[s] = sigtexts[i];
 		/* too long for signatures.pgpsignature: leave it all unrecorded */
 		if (strlen(sig_texts[s]) > SIGNATURE_MAX_LEN)
-			return;
+			return false;
 	}
 
 	if (!IsolationUsesXactSnapshot())
-	{
-		record_if_current(row, digest, epoch, v, sig_texts, valid_until);
-		return;
-	}
+		return record_if_current(row, digest, epoch, v, sig_texts, valid_until);
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		record_if_current(row, digest, epoch, v, sig_texts, valid_until);
+		written = record_if_current(row, digest, epoch, v, sig_texts, valid_until);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -773,109 +767,271 @@ write_record(const ActionRow *row, const uint8 *digest, int64 epoch,
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+	return written;
+}
+
+/* ----------------------------------------------------------------
+ * The backend's copy of its verifications
+ *
+ * By action id, what this backend last verified or read from the record:
+ * it answers a second call without the record's lookup, and answers the
+ * calls that cannot use the record, the ones in the same statement as the
+ * call that wrote it (their snapshot does not see it) and the ones in
+ * read-only transactions and on a standby (nothing is recorded there).  An
+ * entry is used under exactly the record's conditions (the digest of the
+ * row as the caller sees it, the keyring epoch, the expiry), so it is never
+ * staler than the record: it holds a function of what it was computed
+ * from, whatever becomes of the transaction that computed it.
+ * ----------------------------------------------------------------
+ */
+
+#define CACHE_KEY_LEN	64		/* numeric_out of the action id */
+#define CACHE_MAX		1024	/* entries; then the cache starts afresh */
+
+typedef struct CacheEntry
+{
+	char		key[CACHE_KEY_LEN];
+	MemoryContext cxt;			/* v's memory */
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	Oid			keyring_relid;
+	int64		epoch;
+	TimestampTz valid_until;	/* DT_NOEND: never */
+	TransactionId recorded_by;	/* the transaction that wrote its record */
+	uint64		recorded_gen;	/* records_gen then */
+	Verification v;
+} CacheEntry;
+
+static HTAB *cache = NULL;
+static MemoryContext cache_cxt = NULL;
+
+/*
+ * Bumped whenever this backend's triggers remove records: an entry's
+ * record written earlier in this transaction may be gone.
+ */
+static uint64 records_gen = 0;
+
+/* is the record of e known to exist, written by this transaction? */
+static bool
+recorded_here(const CacheEntry *e)
+{
+	return TransactionIdIsCurrentTransactionId(e->recorded_by) &&
+		e->recorded_gen == records_gen;
+}
+
+static void
+mark_recorded(CacheEntry *e)
+{
+	e->recorded_by = GetTopTransactionIdIfAny();
+	e->recorded_gen = records_gen;
+}
+
+static void
+cache_reset(void)
+{
+	if (cache_cxt != NULL)
+		MemoryContextDelete(cache_cxt);
+	cache_cxt = NULL;
+	cache = NULL;
+}
+
+/* deep copy of v in CurrentMemoryContext (the signers only, or all) */
+static void
+copy_verification(const Verification *src, Verification *dst, bool details)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->nsigners = src->nsigners;
+	dst->signers = palloc(sizeof(Datum) * Max(src->nsigners, 1));
+	for (int i = 0; i < src->nsigners; i++)
+		dst->signers[i] = datumCopy(src->signers[i], false, -1);
+	if (!details)
+		return;
+	dst->nsigs = src->nsigs;
+	dst->investigator_ids = palloc0(sizeof(Datum) * Max(src->nsigs, 1));
+	dst->has_investigator = palloc0(sizeof(bool) * Max(src->nsigs, 1));
+	dst->fingerprints = palloc0(sizeof(char *) * Max(src->nsigs, 1));
+	dst->valid = palloc0(sizeof(bool) * Max(src->nsigs, 1));
+	dst->reasons = palloc0(sizeof(char *) * Max(src->nsigs, 1));
+	for (int i = 0; i < src->nsigs; i++)
+	{
+		dst->has_investigator[i] = src->has_investigator[i];
+		if (src->has_investigator[i])
+			dst->investigator_ids[i] = datumCopy(src->investigator_ids[i], false, -1);
+		dst->fingerprints[i] = src->fingerprints[i] ? pstrdup(src->fingerprints[i]) : NULL;
+		dst->valid[i] = src->valid[i];
+		dst->reasons[i] = src->reasons[i] ? pstrdup(src->reasons[i]) : NULL;
+	}
+}
+
+static bool
+cache_key(Datum id, char *key)
+{
+	char	   *text = numeric_text(id);
+
+	if (strlen(text) >= CACHE_KEY_LEN)
+		return false;
+	memset(key, 0, CACHE_KEY_LEN);
+	strcpy(key, text);
+	return true;
+}
+
+/* the entry of key if it holds the verification of exactly this */
+static CacheEntry *
+cache_get(const char *key, const uint8 *digest, Oid keyring_relid, int64 epoch)
+{
+	CacheEntry *e;
+
+	if (cache == NULL)
+		return NULL;
+	e = hash_search(cache, key, HASH_FIND, NULL);
+	if (e == NULL ||
+		memcmp(e->digest, digest, PG_SHA256_DIGEST_LENGTH) != 0 ||
+		e->keyring_relid != keyring_relid || e->epoch != epoch ||
+		(!TIMESTAMP_IS_NOEND(e->valid_until) && GetCurrentTimestamp() >= e->valid_until))
+		return NULL;
+	return e;
+}
+
+static CacheEntry *
+cache_put(const char *key, const uint8 *digest, Oid keyring_relid, int64 epoch,
+		  TimestampTz valid_until, const Verification *v)
+{
+	CacheEntry *e;
+	bool		found;
+	MemoryContext old;
+
+	if (cache != NULL && hash_get_num_entries(cache) >= CACHE_MAX)
+		cache_reset();
+	if (cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		cache_cxt = AllocSetContextCreate(TopMemoryContext, "mig verifications",
+										  ALLOCSET_DEFAULT_SIZES);
+		ctl.keysize = CACHE_KEY_LEN;
+		ctl.entrysize = sizeof(CacheEntry);
+		ctl.hcxt = cache_cxt;
+		cache = hash_create("mig verifications", 64, &ctl,
+							HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+	e = hash_search(cache, key, HASH_ENTER, &found);
+	if (found)
+		MemoryContextDelete(e->cxt);
+	e->cxt = AllocSetContextCreate(cache_cxt, "mig verification", ALLOCSET_SMALL_SIZES);
+	memcpy(e->digest, digest, PG_SHA256_DIGEST_LENGTH);
+	e->keyring_relid = keyring_relid;
+	e->epoch = epoch;
+	e->valid_until = valid_until;
+	e->recorded_by = InvalidTransactionId;
+	old = MemoryContextSwitchTo(e->cxt);
+	copy_verification(v, &e->v, true);
+	MemoryContextSwitchTo(old);
+	return e;
+}
+
+/* the verification in a current record row, all of it */
+static void
+verification_from_record(const RecordRow *rec, Verification *v)
+{
+	Datum	   *d;
+	bool	   *nulls;
+	int			n;
+
+	memset(v, 0, sizeof(*v));
+	deconstruct_array(rec->signers, NUMERICOID, -1, false, TYPALIGN_INT,
+					  &v->signers, NULL, &v->nsigners);
+	deconstruct_array(rec->investigator_ids, NUMERICOID, -1, false, TYPALIGN_INT,
+					  &v->investigator_ids, &nulls, &v->nsigs);
+	v->has_investigator = palloc(sizeof(bool) * Max(v->nsigs, 1));
+	for (int i = 0; i < v->nsigs; i++)
+		v->has_investigator[i] = !nulls[i];
+	deconstruct_array(rec->fingerprints, TEXTOID, -1, false, TYPALIGN_INT, &d, &nulls, &n);
+	v->fingerprints = palloc0(sizeof(char *) * Max(v->nsigs, 1));
+	for (int i = 0; i < n && i < v->nsigs; i++)
+		v->fingerprints[i] = nulls[i] ? NULL : TextDatumGetCString(d[i]);
+	deconstruct_array(rec->valid, BOOLOID, 1, true, TYPALIGN_CHAR, &d, &nulls, &n);
+	v->valid = palloc0(sizeof(bool) * Max(v->nsigs, 1));
+	for (int i = 0; i < n && i < v->nsigs; i++)
+		v->valid[i] = !nulls[i] && DatumGetBool(d[i]);
+	deconstruct_array(rec->reasons, TEXTOID, -1, false, TYPALIGN_INT, &d, &nulls, &n);
+	v->reasons = palloc0(sizeof(char *) * Max(v->nsigs, 1));
+	for (int i = 0; i < n && i < v->nsigs; i++)
+		v->reasons[i] = nulls[i] ? NULL : TextDatumGetCString(d[i]);
+}
+
+/* the current record of the action, if there is one */
+static bool
+read_record(const Rels *rels, Datum id, Snapshot snapshot, const uint8 *digest,
+			int64 epoch, RecordRow *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	return fetch_by_key(rels->verifications, rels->verifications_pkey, id, snapshot,
+						record_from_slot, rec) &&
+		VARSIZE_ANY_EXHDR(rec->digest) == PG_SHA256_DIGEST_LENGTH &&
+		memcmp(VARDATA_ANY(rec->digest), digest, PG_SHA256_DIGEST_LENGTH) == 0 &&
+		rec->keyring == epoch &&
+		(!rec->has_valid_until || GetCurrentTimestamp() < rec->valid_until);
+}
+
+/* the first expiry among the valid signatures of v (DT_NOEND: none) */
+static TimestampTz
+earliest(const MigSignatureCheck *checks, int n)
+{
+	TimestampTz until = DT_NOEND;
+
+	for (int i = 0; i < n; i++)
+		if (checks[i].valid && checks[i].valid_until < until)
+			until = checks[i].valid_until;
+	return until;
 }
 
 /*
- * Make the verification of action id current and return it: from the
- * record when it is current, otherwise with gpg (recorded when the
- * transaction can write).  want_details: also the per-signature results
- * (mig_action_signers needs the signers only).  row receives the action.
+ * Verify the action with gpg (v, valid_until and the epoch the keys were
+ * read at come back) and record it when the transaction can; or, when
+ * known is given, record that verification without gpg.  As the record's
+ * owner, in SPI.  Returns whether the record was written.
  */
-static void
-verify_action(Datum id, bool want_details, ActionRow *row, Verification *v)
+static bool
+verify_and_record(const Rels *rels, const ActionRow *row, const uint8 *digest,
+				  int64 *epoch, const Verification *known, TimestampTz known_until,
+				  Verification *v, TimestampTz *valid_until)
 {
-	Rels		rels;
-	Snapshot	snapshot;
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	int64		epoch;
-	RecordRow	rec;
+	MemoryContext cxt = CurrentMemoryContext;
+	char	  **texts;
+	int			nsigs = signature_texts(row, &texts);
+	Oid			save_userid;
+	int			save_sec;
+	bool		can_record = !XactReadOnly && !RecoveryInProgress();
+	bool		written = false;
 
-	lookup_rels(&rels);
-	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
-
-	memset(row, 0, sizeof(*row));
-	row->id = id;
-	if (!fetch_by_key(rels.actions, rels.actions_pkey, id, snapshot, action_from_slot, row))
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("action %s does not exist", numeric_text(id))));
-	action_digest(row, digest);
-	epoch = read_epoch(rels.keyring, snapshot);
-
-	memset(&rec, 0, sizeof(rec));
-	rec.want_details = want_details;
-	memset(v, 0, sizeof(*v));
-	if (fetch_by_key(rels.verifications, rels.verifications_pkey, id, snapshot,
-					 record_from_slot, &rec) &&
-		VARSIZE_ANY_EXHDR(rec.digest) == PG_SHA256_DIGEST_LENGTH &&
-		memcmp(VARDATA_ANY(rec.digest), digest, PG_SHA256_DIGEST_LENGTH) == 0 &&
-		rec.keyring == epoch &&
-		(!rec.has_valid_until || GetCurrentTimestamp() < rec.valid_until))
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(record_owner(rels->verifications),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
 	{
-		deconstruct_array(rec.signers, NUMERICOID, -1, false, TYPALIGN_INT,
-						  &v->signers, NULL, &v->nsigners);
-		if (want_details)
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		MemoryContextSwitchTo(cxt);
+		if (known != NULL)
 		{
-			Datum	   *d;
-			bool	   *nulls;
-			int			n;
-
-			deconstruct_array(rec.investigator_ids, NUMERICOID, -1, false, TYPALIGN_INT,
-							  &v->investigator_ids, &nulls, &v->nsigs);
-			v->has_investigator = palloc(sizeof(bool) * Max(v->nsigs, 1));
-			for (int i = 0; i < v->nsigs; i++)
-				v->has_investigator[i] = !nulls[i];
-			deconstruct_array(rec.fingerprints, TEXTOID, -1, false, TYPALIGN_INT, &d, &nulls, &n);
-			v->fingerprints = palloc0(sizeof(char *) * Max(v->nsigs, 1));
-			for (int i = 0; i < n && i < v->nsigs; i++)
-				v->fingerprints[i] = nulls[i] ? NULL : TextDatumGetCString(d[i]);
-			deconstruct_array(rec.valid, BOOLOID, 1, true, TYPALIGN_CHAR, &d, &nulls, &n);
-			v->valid = palloc0(sizeof(bool) * Max(v->nsigs, 1));
-			for (int i = 0; i < n && i < v->nsigs; i++)
-				v->valid[i] = !nulls[i] && DatumGetBool(d[i]);
-			deconstruct_array(rec.reasons, TEXTOID, -1, false, TYPALIGN_INT, &d, &nulls, &n);
-			v->reasons = palloc0(sizeof(char *) * Max(v->nsigs, 1));
-			for (int i = 0; i < n && i < v->nsigs; i++)
-				v->reasons[i] = nulls[i] ? NULL : TextDatumGetCString(d[i]);
+			*v = *known;
+			*valid_until = known_until;
 		}
-		mig_pgp_counters.from_record++;
-		return;
-	}
-
-	/* stale or missing: verify with gpg */
-	{
-		MemoryContext cxt = CurrentMemoryContext;
-		char	  **texts;
-		int			nsigs = signature_texts(row, &texts);
-		char	   *canonical;
-		MigSignatureCheck *checks;
-		TimestampTz valid_until = DT_NOEND;
-		Oid			save_userid;
-		int			save_sec;
-		bool		can_record = !XactReadOnly && !RecoveryInProgress();
-
-		canonical = mig_canonical_string(text_to_cstring(row->name),
-										 text_to_cstring(row->target),
-										 unix_seconds(row->validfrom),
-										 unix_seconds(row->expireafter),
-										 row->operations ? VARDATA_ANY(row->operations) : NULL,
-										 row->operations ? VARSIZE_ANY_EXHDR(row->operations) : 0);
-		checks = palloc0(sizeof(MigSignatureCheck) * Max(nsigs, 1));
-
-		/* the record is the extension's: read and write it as its owner */
-		GetUserIdAndSecContext(&save_userid, &save_sec);
-		SetUserIdAndSecContext(record_owner(rels.verifications),
-							   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
-		PG_TRY();
+		else
 		{
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			MemoryContextSwitchTo(cxt);
+			char	   *canonical;
+			MigSignatureCheck *checks = palloc0(sizeof(MigSignatureCheck) * Max(nsigs, 1));
+
+			canonical = mig_canonical_string(text_to_cstring(row->name),
+											 text_to_cstring(row->target),
+											 unix_seconds(row->validfrom),
+											 unix_seconds(row->expireafter),
+											 row->operations ? VARDATA_ANY(row->operations) : NULL,
+											 row->operations ? VARSIZE_ANY_EXHDR(row->operations) : 0);
 			/* no signature, no key needed */
-			if (nsigs > 0 && !mig_keyring_current(rels.keyring, epoch))
+			if (nsigs > 0 && !mig_keyring_current(rels->keyring, *epoch))
 			{
-				epoch = load_keyring(rels.keyring);
+				*epoch = load_keyring(rels->keyring);
 				/* SPI leaves its own context current */
 				MemoryContextSwitchTo(cxt);
 			}
@@ -884,6 +1040,7 @@ verify_action(Datum id, bool want_details, ActionRow *row, Verification *v)
 								   (const char *const *) texts, checks);
 			mig_pgp_counters.with_gpg++;
 
+			memset(v, 0, sizeof(*v));
 			v->nsigs = nsigs;
 			v->investigator_ids = palloc0(sizeof(Datum) * Max(nsigs, 1));
 			v->has_investigator = palloc0(sizeof(bool) * Max(nsigs, 1));
@@ -898,22 +1055,110 @@ verify_action(Datum id, bool want_details, ActionRow *row, Verification *v)
 				v->fingerprints[i] = checks[i].fingerprint;
 				v->valid[i] = checks[i].valid;
 				v->reasons[i] = checks[i].reason;
-				if (checks[i].valid && checks[i].valid_until < valid_until)
-					valid_until = checks[i].valid_until;
 			}
 			collect_signers(v);
+			*valid_until = earliest(checks, nsigs);
+		}
+		if (can_record)
+			written = write_record(row, digest, *epoch, v, texts, *valid_until);
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+		recording = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	return written;
+}
 
-			if (can_record)
-				write_record(row, digest, epoch, v, texts, valid_until);
-			SPI_finish();
-		}
-		PG_FINALLY();
+/*
+ * Make the verification of action id current and return it (the signers,
+ * and with want_details the per-signature results too): from the backend's
+ * copy or the record when either is current, otherwise with gpg.  When the
+ * transaction can write, the record is made current too.  row receives the
+ * action.
+ */
+static void
+verify_action(Datum id, bool want_details, ActionRow *row, Verification *v)
+{
+	Rels		rels;
+	Snapshot	snapshot;
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	int64		epoch;
+	RecordRow	rec;
+	char		key[CACHE_KEY_LEN];
+	bool		cacheable;
+	CacheEntry *e = NULL;
+	bool		can_record = !XactReadOnly && !RecoveryInProgress();
+	Verification found;
+	TimestampTz valid_until;
+
+	lookup_rels(&rels);
+	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+
+	memset(row, 0, sizeof(*row));
+	row->id = id;
+	if (!fetch_by_key(rels.actions, rels.actions_pkey, id, snapshot, action_from_slot, row))
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("action %s does not exist", numeric_text(id))));
+	action_digest(row, digest);
+	epoch = read_epoch(rels.keyring, snapshot);
+	cacheable = cache_key(id, key);
+
+	/* the backend's copy: enough unless the record must be made current */
+	if (cacheable)
+		e = cache_get(key, digest, rels.keyring, epoch);
+	if (e != NULL && (!can_record || recorded_here(e)))
+	{
+		copy_verification(&e->v, v, want_details);
+		mig_pgp_counters.from_cache++;
+		return;
+	}
+
+	if (read_record(&rels, id, snapshot, digest, epoch, &rec))
+	{
+		verification_from_record(&rec, &found);
+		copy_verification(&found, v, want_details);
+		if (cacheable && e == NULL)
+			cache_put(key, digest, rels.keyring, epoch,
+					  rec.has_valid_until ? rec.valid_until : DT_NOEND, &found);
+		mig_pgp_counters.from_record++;
+		return;
+	}
+
+	if (e != NULL)
+	{
+		/* known, but not recorded (any more): record it, without gpg */
+		Verification known;
+		TimestampTz until = e->valid_until;
+
+		copy_verification(&e->v, &known, true);
+		if (verify_and_record(&rels, row, digest, &epoch, &known, until, &found, &valid_until))
 		{
-			SetUserIdAndSecContext(save_userid, save_sec);
-			recording = false;
+			e = cache_get(key, digest, rels.keyring, epoch);
+			if (e != NULL)
+				mark_recorded(e);
 		}
-		PG_END_TRY();
-		MemoryContextSwitchTo(cxt);
+		copy_verification(&known, v, want_details);
+		mig_pgp_counters.from_cache++;
+		return;
+	}
+
+	/* stale or missing: verify with gpg */
+	{
+		bool		written = verify_and_record(&rels, row, digest, &epoch, NULL, 0,
+												&found, &valid_until);
+
+		if (cacheable)
+		{
+			e = cache_put(key, digest, rels.keyring, epoch, valid_until, &found);
+			if (written)
+				mark_recorded(e);
+		}
+		copy_verification(&found, v, want_details);
 	}
 }
 
@@ -972,29 +1217,31 @@ mig_verify_action(PG_FUNCTION_ARGS)
 
 /*
  * mig_pgp_stats() -> TABLE(gpg_runs bigint, keys_imported bigint,
- *   from_record bigint, with_gpg bigint, recorded bigint, gnupg_directory text)
+ *   from_cache bigint, from_record bigint, with_gpg bigint, recorded bigint,
+ *   gnupg_directory text)
  *
  * What this backend did: gpg processes started, keys imported,
- * verifications answered from the record or with gpg, records written, and
- * where its private GnuPG homes are.
+ * verifications answered from its own copy, from the record or with gpg,
+ * records written, and where its private GnuPG homes are.
  */
 PG_FUNCTION_INFO_V1(mig_pgp_stats);
 Datum
 mig_pgp_stats(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		values[6];
-	bool		nulls[6] = {false, false, false, false, false, false};
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
 	const char *dir = mig_gnupg_directory();
 
 	InitMaterializedSRF(fcinfo, 0);
 	values[0] = Int64GetDatum(mig_pgp_counters.gpg_runs);
 	values[1] = Int64GetDatum(mig_pgp_counters.keys_imported);
-	values[2] = Int64GetDatum(mig_pgp_counters.from_record);
-	values[3] = Int64GetDatum(mig_pgp_counters.with_gpg);
-	values[4] = Int64GetDatum(mig_pgp_counters.recorded);
-	nulls[5] = (dir == NULL);
-	values[5] = dir ? CStringGetTextDatum(dir) : (Datum) 0;
+	values[2] = Int64GetDatum(mig_pgp_counters.from_cache);
+	values[3] = Int64GetDatum(mig_pgp_counters.from_record);
+	values[4] = Int64GetDatum(mig_pgp_counters.with_gpg);
+	values[5] = Int64GetDatum(mig_pgp_counters.recorded);
+	nulls[6] = (dir == NULL);
+	values[6] = dir ? CStringGetTextDatum(dir) : (Datum) 0;
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
 }
@@ -1014,6 +1261,9 @@ run_as_owner(int q, Datum *arg)
 {
 	Oid			save_userid;
 	int			save_sec;
+
+	/* records (or the keyring) change: what this backend wrote may be gone */
+	records_gen++;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(record_owner(mig_relid("verifications")),

@@ -145,6 +145,16 @@ SELECT pg_temp.gpg_runs() AS runs \gset
 SELECT position, valid FROM mig_verify_action(1) WHERE valid;
 SELECT count(*) AS rows_from_record FROM mig_verify_action(2);
 SELECT pg_temp.gpg_runs() - :runs AS new_gpg_runs;
+-- and so do the calls of one statement after the first: they cannot see the
+-- record it wrote, the backend keeps its own copy
+UPDATE actions SET pgpsignatures = json_build_array(pg_temp.fx('sig/2.bob.asc'), pg_temp.fx('sig/2.alice.line'))
+ WHERE id = 2;
+SELECT pg_temp.gpg_runs() AS runs \gset
+SELECT count(*) AS valid FROM generate_series(1, 20) i, mig_verify_action(2 + 0 * i) v WHERE v.valid;
+SELECT pg_temp.gpg_runs() - :runs AS new_gpg_runs;
+UPDATE actions SET pgpsignatures = json_build_array(pg_temp.fx('sig/2.alice.line'), pg_temp.fx('sig/2.bob.asc'))
+ WHERE id = 2;
+SELECT count(*) AS valid FROM mig_verify_action(2) v WHERE v.valid;
 
 ------------------------------------------------------------------------------
 -- Staleness
@@ -186,10 +196,21 @@ SELECT pgpfingerprint FROM investigators WHERE id = 5;
 SELECT position, valid, reason FROM mig_verify_action(1) WHERE position = 5;
 
 -- signatures changed by hand: the record is dropped and written again
+-- (without gpg: the backend still knows the answer)
 DELETE FROM signatures WHERE actionid = 1 AND investigatorid = 6;
 SELECT count(*) AS records FROM verifications WHERE actionid = 1;
+SELECT pg_temp.gpg_runs() AS runs \gset
 SELECT count(*) FILTER (WHERE valid) AS valid FROM mig_verify_action(1);
 SELECT investigatorid FROM signatures WHERE actionid = 1 ORDER BY 1;
+SELECT pg_temp.gpg_runs() - :runs AS new_gpg_runs;
+-- even when that happens again within the transaction that wrote the record
+BEGIN;
+DELETE FROM signatures WHERE actionid = 1;
+SELECT count(*) FILTER (WHERE valid) AS valid FROM mig_verify_action(1);
+DELETE FROM signatures WHERE actionid = 1;
+SELECT count(*) FILTER (WHERE valid) AS valid FROM mig_verify_action(1);
+SELECT investigatorid FROM signatures WHERE actionid = 1 ORDER BY 1;
+COMMIT;
 
 -- a recorded action can be deleted, and renumbered
 UPDATE actions SET id = 12 WHERE id = 2;
@@ -201,12 +222,18 @@ SELECT count(*) AS left_over FROM signatures WHERE actionid IN (2, 12);
 -- A read-only transaction verifies without recording
 ------------------------------------------------------------------------------
 UPDATE actions SET pgpsignatures = json_build_array(pg_temp.fx('sig/1.alice.line')) WHERE id = 1;
+SELECT pg_temp.gpg_runs() AS runs \gset
 BEGIN TRANSACTION READ ONLY;
 SELECT position, investigator_id, valid FROM mig_verify_action(1);
 SELECT count(*) AS records FROM verifications WHERE actionid = 1;
+-- repeated calls (one per row) run gpg once
+SELECT count(*) AS valid FROM generate_series(1, 10) i, mig_verify_action(1 + 0 * i) v WHERE v.valid;
 COMMIT;
+SELECT pg_temp.gpg_runs() - :runs AS new_gpg_runs;
+-- the next transaction that can write records it, without gpg
 SELECT position, investigator_id, valid FROM mig_verify_action(1);
 SELECT count(*) AS records FROM verifications WHERE actionid = 1;
+SELECT pg_temp.gpg_runs() - :runs AS new_gpg_runs;
 
 ------------------------------------------------------------------------------
 -- gpg left nothing behind in the backend's directory but its homes
