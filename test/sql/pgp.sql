@@ -140,7 +140,8 @@ SELECT actionid, investigatorid,
   FROM signatures s JOIN investigators i ON i.id = s.investigatorid
  ORDER BY actionid, investigatorid;
 
--- a second verification of an unchanged action answers from the record
+-- a second verification of an unchanged action answers without gpg (from
+-- the record, or this backend's copy of it; a new session: see the end)
 SELECT pg_temp.gpg_runs() AS runs \gset
 SELECT position, valid FROM mig_verify_action(1) WHERE valid;
 SELECT count(*) AS rows_from_record FROM mig_verify_action(2);
@@ -258,6 +259,12 @@ VALUES (2, 'find ssh keys', 'agents.os=''linux''', '2026-03-01 00:00:00+00', '20
 	json_build_array(pg_temp.fx('sig/2.alice.line')));
 SELECT * FROM pgp_other.mig_verify_action(2);
 SELECT actionid, investigatorid FROM pgp_other.signatures;
+
+-- a new session answers from the record, without gpg
+\c
+SET search_path = pg_catalog;
+SELECT position, valid FROM pgp_other.mig_verify_action(2);
+SELECT from_cache, from_record, with_gpg, gpg_runs FROM pgp_other.mig_pgp_stats();
 RESET search_path;
 DROP EXTENSION mig;
 DROP SCHEMA pgp_other;
