@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
 
 #define MIG_VERSION "1.0"
 
@@ -47,5 +48,17 @@ extern TimestampTz mig_unix_to_timestamptz(int64 unix_seconds, int32 nanoseconds
  * json_decref() leaks nothing beyond that context.  Called from _PG_init.
  */
 extern void mig_json_init(void);
+
+/*
+ * The canonical signed string (canon.c).  mig_canonical_string builds it
+ * from an action row's columns (operations NULL: SQL NULL, Go's nil slice);
+ * mig_operation_modules lists the distinct module names of an operations
+ * array in first-seen order; mig_timestamptz_to_unix is Go's Time.Unix().
+ */
+extern char *mig_canonical_string(const char *name, const char *target,
+								  int64 validfrom, int64 expireafter,
+								  const char *operations, int operations_len);
+extern int64 mig_timestamptz_to_unix(TimestampTz ts);
+extern List *mig_operation_modules(const char *operations, int operations_len);
 
 #endif							/* MIG_H */
