@@ -50,10 +50,15 @@ extern TimestampTz mig_unix_to_timestamptz(int64 unix_seconds, int32 nanoseconds
 extern void mig_json_init(void);
 
 /*
- * The canonical signed string (canon.c).  mig_canonical_string builds it
- * from an action row's columns (operations NULL: SQL NULL, Go's nil slice);
+ * The canonical signed string (canon.c), byte for byte what MIG's Go
+ * clients sign.  mig_canonical_string builds it from an action row's
+ * columns, in the server encoding; the result is the UTF-8 bytes to verify
+ * (operations NULL or JSON null: Go's nil slice, "null").
  * mig_operation_modules lists the distinct module names of an operations
- * array in first-seen order; mig_timestamptz_to_unix is Go's Time.Unix().
+ * array in first-seen order (NIL for NULL or null).  Both read operations
+ * as Go does and raise ERROR 22023/22P02 on malformed operations.
+ * mig_timestamptz_to_unix is Go's Time.Unix() (floor; ERROR 22008 on
+ * infinity).
  */
 extern char *mig_canonical_string(const char *name, const char *target,
 								  int64 validfrom, int64 expireafter,
