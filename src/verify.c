@@ -26,8 +26,12 @@
  *	  triggers delete with the latest snapshot, so that they also see rows a
  *	  verification committed after a repeatable-read changer's snapshot.
  *
- *	  The per-backend keyring (pgp.c) is keyed by the same epoch, read in
- *	  one snapshot with the keys.
+ *	  Each backend also keeps its own copy of the verifications it made or
+ *	  read, used under the same three conditions: it answers the calls the
+ *	  record cannot (later calls of the statement that wrote it, read-only
+ *	  transactions, standbys) and lets a missing record be written again
+ *	  without gpg.  The per-backend keyring (pgp.c) is keyed by the same
+ *	  epoch, read in one snapshot with the keys.
  *
  *	  Not here: OpenPGP itself (pgp.c), the canonical string (canon.c),
  *	  authorization (authorize.c).
