@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
 
 #define MIG_VERSION "1.0"
 
@@ -47,5 +48,22 @@ extern TimestampTz mig_unix_to_timestamptz(int64 unix_seconds, int32 nanoseconds
  * json_decref() leaks nothing beyond that context.  Called from _PG_init.
  */
 extern void mig_json_init(void);
+
+/* canon.c (declared here until the canon branch lands) */
+extern char *mig_canonical_string(const char *name, const char *target,
+								  int64 validfrom, int64 expireafter,
+								  const char *operations, int operations_len);
+extern int64 mig_timestamptz_to_unix(TimestampTz ts);
+extern List *mig_operation_modules(const char *operations, int operations_len);
+
+/* pgp.c (declared here until the pgp branch lands) */
+typedef struct MigActionSigners
+{
+	char	   *operations;
+	int			operations_len;
+	int			nsigners;
+	Datum	   *signers;
+} MigActionSigners;
+extern MigActionSigners *mig_action_signers(Datum action_id);
 
 #endif							/* MIG_H */
