@@ -127,6 +127,11 @@ CREATE FUNCTION mig_version() RETURNS text
 -- The canonical signed string (src/canon.c)
 ------------------------------------------------------------------------------
 
+-- The exact string MIG's investigators sign for an action (syntax version 2).
+CREATE FUNCTION mig_action_string(action json) RETURNS text
+	AS 'MODULE_PATHNAME', 'mig_action_string'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 ------------------------------------------------------------------------------
 -- OpenPGP signatures and their record (src/pgp.c)
 ------------------------------------------------------------------------------

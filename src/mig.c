@@ -85,12 +85,17 @@ _PG_init(void)
 							   0,
 							   check_spool_dir, NULL, NULL);
 
+	/*
+	 * PGC_SIGHUP rather than PGC_POSTMASTER: the library may be loaded by
+	 * CREATE EXTENSION after startup, when a postmaster-only setting can no
+	 * longer be defined.  A worker connected elsewhere restarts to follow.
+	 */
 	DefineCustomStringVariable("mig.database",
 							   "Database the spool worker connects to.",
 							   NULL,
 							   &mig_database,
 							   "postgres",
-							   PGC_POSTMASTER,
+							   PGC_SIGHUP,
 							   0,
 							   check_database, NULL, NULL);
 

@@ -49,7 +49,12 @@ extern TimestampTz mig_unix_to_timestamptz(int64 unix_seconds, int32 nanoseconds
  */
 extern void mig_json_init(void);
 
-/* canon.c (declared here until the canon branch lands) */
+/*
+ * The canonical signed string (canon.c).  mig_canonical_string builds it
+ * from an action row's columns (operations NULL: SQL NULL, Go's nil slice);
+ * mig_operation_modules lists the distinct module names of an operations
+ * array in first-seen order; mig_timestamptz_to_unix is Go's Time.Unix().
+ */
 extern char *mig_canonical_string(const char *name, const char *target,
 								  int64 validfrom, int64 expireafter,
 								  const char *operations, int operations_len);

@@ -1,5 +1,5 @@
 # Proves that mig loads from shared_preload_libraries, that CREATE EXTENSION
-# works in such a cluster, and that pg_dump of a database with rows in every
+# works in such a cluster and in one that does not preload it, and that pg_dump of a database with rows in every
 # one of the eight tables restores into a fresh database with the same rows.
 use strict;
 use warnings;
@@ -64,4 +64,16 @@ foreach my $t (split ' ', $tables)
 }
 
 $node->stop;
+
+# without shared_preload_libraries the library is loaded by CREATE EXTENSION,
+# after startup: every GUC must still be definable then
+my $plain = PostgreSQL::Test::Cluster->new('plain');
+$plain->init;
+$plain->start;
+$plain->safe_psql('postgres', 'CREATE EXTENSION mig');
+like($plain->safe_psql('postgres', 'SELECT mig_version()'),
+	qr/^mig 1\.0 /, 'CREATE EXTENSION works without preloading');
+is($plain->safe_psql('postgres', "LOAD 'mig'; SHOW mig.database"), 'postgres',
+	'GUCs are defined when loaded late');
+$plain->stop;
 done_testing();

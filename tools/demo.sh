@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The demo (README.md): install what mig needs, build and install it, start a
+# throwaway PostgreSQL 15 cluster with mig preloaded in a local directory,
+# load a small sample, and print what is in the tables.
+#
+#   tools/demo.sh          set up and start (again: starts over)
+#   tools/demo.sh stop     stop the cluster and remove its directory
+#
+# MIG_DEMO_DIR (default ./demo-cluster) and MIG_DEMO_PORT (default 55432)
+# choose where and on which port.  Run as root, the cluster runs as the
+# "postgres" user (PostgreSQL refuses to run as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+port=${MIG_DEMO_PORT:-55432}
+dir=${MIG_DEMO_DIR:-$top/demo-cluster}
+
+as_owner=()
+if [ "$(id -u)" -eq 0 ]; then
+	as_owner=(runuser -u postgres --)
+	# the postgres user must reach the directory; a checkout under /root
+	# is not reachable, so fall back to /var/tmp
+	if ! runuser -u postgres -- test -x "$(dirname "$dir")" 2>/dev/null; then
+		dir=/var/tmp/mig-demo
+	fi
+fi
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+data=$dir/data
+
+pg_config_bin() { "$(${PG_CONFIG:-pg_config} --bindir)/$1"; }
+run() { "${as_owner[@]}" "$@"; }
+
+stop_cluster() {
+	if [ -f "$data/postmaster.pid" ]; then
+		run "$(${PG_CONFIG:-pg_config} --bindir)/pg_ctl" -D "$data" -m fast -w stop >/dev/null || true
+	fi
+}
+
+if [ "${1:-}" = stop ]; then
+	stop_cluster
+	rm -rf "$dir"
+	echo "demo cluster stopped and $dir removed"
+	exit 0
+fi
+
+echo "== dependencies"
+tools/deps.sh
+
+echo "== build and install mig"
+make -s -j"$(nproc)"
+if [ "$(id -u)" -eq 0 ]; then make -s install >/dev/null; else sudo make -s install >/dev/null; fi
+
+echo "== cluster in $dir (port $port)"
+stop_cluster
+rm -rf "$dir"
+mkdir -p "$dir"
+[ ${#as_owner[@]} -gt 0 ] && chown postgres: "$dir"
+bindir=$(${PG_CONFIG:-pg_config} --bindir)
+run "$bindir/initdb" -D "$data" -A trust -U postgres --no-instructions >/dev/null
+cat >>"$data/postgresql.conf" <<EOF
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$dir'
+shared_preload_libraries = 'mig'
+mig.database = 'mig_demo'
+mig.spool_dir = '$dir/spool'
+mig.rescan_interval = '2s'
+EOF
+run "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w start >/dev/null
+psql=("${as_owner[@]}" "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres)
+"${psql[@]}" -d postgres -c "CREATE DATABASE mig_demo"
+"${psql[@]}" -d mig_demo -c "CREATE EXTENSION mig"
+
+echo "== sample"
+"${psql[@]}" -d mig_demo -f tools/demo.sql
+
+cat <<EOF
+
+The demo cluster is running.
+  connect:  ${as_owner:+sudo -u postgres }$bindir/psql -h $dir -p $port -U postgres mig_demo
+  log:      $dir/server.log
+  stop:     tools/demo.sh stop
+EOF
