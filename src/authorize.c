@@ -70,6 +70,7 @@ typedef struct AclRels
 	Relation	agtmodreq_key;	/* (moduleid, agentid) */
 	Relation	invagtmodperm;
 	Relation	invagtmodperm_key;	/* (investigatorid, agentid, moduleid) */
+	Relation	invagtmodperm_agent;	/* (agentid, moduleid) */
 	TupleTableSlot *agtmodreq_slot;
 	TupleTableSlot *invagtmodperm_slot;
 } AclRels;
@@ -102,6 +103,7 @@ acl_open(AclRels *rels)
 	rels->agtmodreq_key = open_index("agtmodreq_moduleid_agentid_key");
 	rels->invagtmodperm = table_open(mig_relid("invagtmodperm"), AccessShareLock);
 	rels->invagtmodperm_key = open_index("invagtmodperm_investigatorid_agentid_moduleid_key");
+	rels->invagtmodperm_agent = open_index("invagtmodperm_agentid_moduleid_idx");
 	rels->agtmodreq_slot = table_slot_create(rels->agtmodreq, NULL);
 	rels->invagtmodperm_slot = table_slot_create(rels->invagtmodperm, NULL);
 }
@@ -111,6 +113,7 @@ acl_close(AclRels *rels)
 {
 	ExecDropSingleTupleTableSlot(rels->agtmodreq_slot);
 	ExecDropSingleTupleTableSlot(rels->invagtmodperm_slot);
+	index_close(rels->invagtmodperm_agent, AccessShareLock);
 	index_close(rels->invagtmodperm_key, AccessShareLock);
 	table_close(rels->invagtmodperm, AccessShareLock);
 	index_close(rels->agtmodreq_key, AccessShareLock);
@@ -273,6 +276,53 @@ typedef struct ModuleDecision
 	bool		authorized;
 } ModuleDecision;
 
+/*
+ * The signers' weights on (agent, d->acl_module): one scan of the agent's
+ * permission rows for that module (few: one per investigator allowed there),
+ * keeping the signers' rows.
+ */
+static void
+sum_permissions(AclRels *rels, MigActionSigners *signers, Datum agent, ModuleDecision *d)
+{
+	ScanKeyData keys[2];
+	IndexScanDesc scan;
+	TupleTableSlot *slot = rels->invagtmodperm_slot;
+	bool	   *has = palloc0(sizeof(bool) * signers->nsigners);
+
+	eq_key(&keys[0], rels->invagtmodperm_agent, 1, F_NUMERIC_EQ, agent);
+	eq_key(&keys[1], rels->invagtmodperm_agent, 2, F_NUMERIC_EQ, d->acl_module);
+	scan = index_beginscan(rels->invagtmodperm, rels->invagtmodperm_agent,
+						   GetActiveSnapshot(), 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		inv = slot_getattr(slot, Anum_invagtmodperm_investigatorid, &isnull);
+
+		for (int i = 0; i < signers->nsigners; i++)
+		{
+			if (!has[i] && DatumGetBool(DirectFunctionCall2(numeric_eq, inv,
+															signers->signers[i])))
+			{
+				has[i] = true;
+				d->granted += DatumGetInt32(slot_getattr(slot, Anum_invagtmodperm_weight,
+														 &isnull));
+				break;
+			}
+		}
+	}
+	index_endscan(scan);
+
+	for (int i = 0; i < signers->nsigners; i++)
+	{
+		if (has[i])
+			d->contributors = lappend(d->contributors, DatumGetPointer(signers->signers[i]));
+		else
+			d->without = lappend(d->without, DatumGetPointer(signers->signers[i]));
+	}
+	pfree(has);
+}
+
 static void
 decide_module(AclRels *rels, ActionAcl *acl, int m, Datum agent, ModuleDecision *d)
 {
@@ -293,20 +343,8 @@ decide_module(AclRels *rels, ActionAcl *acl, int m, Datum agent, ModuleDecision 
 	}
 	if (!d->has_acl || d->required < 1)
 		return;
-
-	for (int i = 0; i < acl->signers->nsigners; i++)
-	{
-		Datum		inv = acl->signers->signers[i];
-		int32		w;
-
-		if (perm_weight(rels, inv, agent, d->acl_module, &w))
-		{
-			d->granted += w;
-			d->contributors = lappend(d->contributors, DatumGetPointer(inv));
-		}
-		else
-			d->without = lappend(d->without, DatumGetPointer(inv));
-	}
+	if (acl->signers->nsigners > 0)
+		sum_permissions(rels, acl->signers, agent, d);
 	d->authorized = d->granted >= d->required;
 }
 
@@ -376,9 +414,9 @@ mig_authorize(PG_FUNCTION_ARGS)
 	AclRels		rels;
 	ActionAcl	acl;
 	bool		result;
+	bool		seen_acl = false;
 
 	acl_open(&rels);
-	check_agent_exists(&rels, agent);
 	load_action(&rels, action, &acl);
 
 	result = acl.nmodules > 0;
@@ -388,7 +426,15 @@ mig_authorize(PG_FUNCTION_ARGS)
 
 		decide_module(&rels, &acl, m, agent, &d);
 		result = d.authorized;
+		seen_acl |= d.has_acl;
 	}
+
+	/*
+	 * An agtmodreq row names an existing agent (foreign key); only without
+	 * one does an unknown agent have to be told apart from a denial.
+	 */
+	if (!seen_acl)
+		check_agent_exists(&rels, agent);
 	acl_close(&rels);
 	PG_RETURN_BOOL(result);
 }
@@ -660,7 +706,8 @@ mig_authorized_agents(PG_FUNCTION_ARGS)
 	AgentEntry *e;
 	bool		probe = false;
 
-	InitMaterializedSRF(fcinfo, 0);
+	/* a scalar result: the expected descriptor is its one column */
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
 
