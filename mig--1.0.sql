@@ -247,6 +247,28 @@ CREATE TRIGGER signatures_truncated
 -- Authorization (src/authorize.c)
 ------------------------------------------------------------------------------
 
+-- Whether the action may run on the agent: MIG's weighted ACLs over the
+-- investigators with a valid signature on it.  VOLATILE: when the action's
+-- verification is missing or stale it is verified (and recorded, if the
+-- transaction can write) first.
+CREATE FUNCTION mig_authorize(action_id numeric, agent_id numeric)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME', 'mig_authorize'
+	LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION mig_authorize_explain(action_id numeric, agent_id numeric,
+	OUT module text, OUT required_weight int, OUT granted_weight int,
+	OUT signers numeric[], OUT authorized boolean, OUT reason text)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'mig_authorize_explain'
+	LANGUAGE C VOLATILE STRICT ROWS 2;
+
+-- Not STRICT: a NULL agent_ids means every agent.
+CREATE FUNCTION mig_authorized_agents(action_id numeric, agent_ids numeric[] DEFAULT NULL)
+	RETURNS SETOF numeric
+	AS 'MODULE_PATHNAME', 'mig_authorized_agents'
+	LANGUAGE C VOLATILE ROWS 1000;
+
 ------------------------------------------------------------------------------
 -- The spool and its worker (src/spool.c, src/worker.c)
 ------------------------------------------------------------------------------
