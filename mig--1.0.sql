@@ -127,13 +127,147 @@ CREATE FUNCTION mig_version() RETURNS text
 -- The canonical signed string (src/canon.c)
 ------------------------------------------------------------------------------
 
+-- The exact string MIG's investigators sign for an action (syntax version 2).
+CREATE FUNCTION mig_action_string(action json) RETURNS text
+	AS 'MODULE_PATHNAME', 'mig_action_string'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 ------------------------------------------------------------------------------
 -- OpenPGP signatures and their record (src/pgp.c)
 ------------------------------------------------------------------------------
 
+-- Keys and signatures (src/pgp.c).  gpg runs in a private GNUPGHOME per
+-- backend; these depend on their arguments (and on the clock, for expiry).
+CREATE FUNCTION mig_key_fingerprint(publickey text) RETURNS text
+	AS 'MODULE_PATHNAME', 'mig_key_fingerprint'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION mig_verify_signature(data text, signature text, publickey text) RETURNS text
+	AS 'MODULE_PATHNAME', 'mig_verify_signature'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- The keyring epoch (src/verify.c): one row, set to a new value of the
+-- sequence by every statement that changes investigators' keys, so that an
+-- epoch names exactly one set of keys (sequence values never come back, even
+-- after a rollback).  Verifications read it in the same snapshot as the keys.
+CREATE SEQUENCE keyring_epoch_seq;
+SELECT pg_catalog.pg_extension_config_dump('keyring_epoch_seq', '');
+
+CREATE TABLE keyring (
+	onerow boolean PRIMARY KEY DEFAULT true CHECK (onerow),
+	epoch bigint NOT NULL,
+	changed_at timestamp with time zone
+);
+INSERT INTO keyring (epoch) VALUES (0);
+-- the row is made here: dump none (see verifications)
+SELECT pg_catalog.pg_extension_config_dump('keyring', 'WHERE false');
+
+-- The record of verified actions: the per-signature results of the last
+-- verification of each action, used while digest (of the signed fields and
+-- pgpsignatures), keyring (the epoch) and valid_until (the first expiry of a
+-- key of a valid signature) still match.  The valid signatures themselves
+-- are in signatures.  This and keyring are a cache of what gpg said, not user
+-- data: pg_dump knows them but dumps no rows (a restored record would refer
+-- to the old cluster's keyring epochs); the first verification after a
+-- restore writes the record again.
+CREATE TABLE verifications (
+	actionid numeric PRIMARY KEY REFERENCES actions(id) ON DELETE CASCADE ON UPDATE CASCADE,
+	digest bytea NOT NULL,
+	keyring bigint NOT NULL,
+	valid_until timestamp with time zone,
+	signers numeric[] NOT NULL,
+	investigator_ids numeric[] NOT NULL,
+	fingerprints text[] NOT NULL,
+	valid boolean[] NOT NULL,
+	reasons text[] NOT NULL,
+	verified_at timestamp with time zone NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('verifications', 'WHERE false');
+
+CREATE FUNCTION mig_verify_action(action_id numeric)
+	RETURNS TABLE("position" int, investigator_id numeric, fingerprint text, valid boolean, reason text)
+	AS 'MODULE_PATHNAME', 'mig_verify_action'
+	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE ROWS 2;
+
+CREATE FUNCTION mig_pgp_stats()
+	RETURNS TABLE(gpg_runs bigint, keys_imported bigint, from_cache bigint,
+				  from_record bigint, with_gpg bigint, recorded bigint,
+				  gnupg_directory text)
+	AS 'MODULE_PATHNAME', 'mig_pgp_stats'
+	LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 1;
+
+-- Staleness.  Investigators: a new keyring epoch before any row changes;
+-- pgpfingerprint filled in from (and checked against) publickey; a changed
+-- or removed key takes its recorded signatures with it.
+CREATE FUNCTION mig_investigators_keyring() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'mig_investigators_keyring' LANGUAGE C;
+CREATE FUNCTION mig_investigators_key() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'mig_investigators_key' LANGUAGE C;
+CREATE TRIGGER investigators_keyring
+	BEFORE INSERT OR UPDATE OF id, publickey, pgpfingerprint OR DELETE OR TRUNCATE
+	ON investigators FOR EACH STATEMENT EXECUTE FUNCTION mig_investigators_keyring();
+CREATE TRIGGER investigators_key
+	BEFORE INSERT OR UPDATE OR DELETE ON investigators
+	FOR EACH ROW EXECUTE FUNCTION mig_investigators_key();
+
+-- Actions: a change of what is signed removes the record and the recorded
+-- signatures (after the update, so after a verification holding the row has
+-- committed); so do DELETE and a new id (before, for the foreign key).
+CREATE FUNCTION mig_actions_signed() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'mig_actions_signed' LANGUAGE C;
+CREATE TRIGGER actions_signed_changed
+	AFTER UPDATE OF name, target, validfrom, expireafter, operations, pgpsignatures ON actions
+	FOR EACH ROW
+	WHEN (OLD.name IS DISTINCT FROM NEW.name
+		  OR OLD.target IS DISTINCT FROM NEW.target
+		  OR OLD.validfrom IS DISTINCT FROM NEW.validfrom
+		  OR OLD.expireafter IS DISTINCT FROM NEW.expireafter
+		  OR OLD.operations::text IS DISTINCT FROM NEW.operations::text
+		  OR OLD.pgpsignatures::text IS DISTINCT FROM NEW.pgpsignatures::text)
+	EXECUTE FUNCTION mig_actions_signed();
+CREATE TRIGGER actions_renumbered
+	BEFORE UPDATE OF id ON actions
+	FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id)
+	EXECUTE FUNCTION mig_actions_signed();
+CREATE TRIGGER actions_deleted
+	BEFORE DELETE ON actions
+	FOR EACH ROW EXECUTE FUNCTION mig_actions_signed();
+
+-- Signatures changed by anything but a verification: the record goes.
+CREATE FUNCTION mig_signatures_changed() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'mig_signatures_changed' LANGUAGE C;
+CREATE TRIGGER signatures_changed
+	AFTER INSERT OR UPDATE OR DELETE ON signatures
+	FOR EACH ROW EXECUTE FUNCTION mig_signatures_changed();
+CREATE TRIGGER signatures_truncated
+	AFTER TRUNCATE ON signatures
+	FOR EACH STATEMENT EXECUTE FUNCTION mig_signatures_changed();
+
 ------------------------------------------------------------------------------
 -- Authorization (src/authorize.c)
 ------------------------------------------------------------------------------
+
+-- Whether the action may run on the agent: MIG's weighted ACLs over the
+-- investigators with a valid signature on it.  VOLATILE: when the action's
+-- verification is missing or stale it is verified (and recorded, if the
+-- transaction can write) first.
+CREATE FUNCTION mig_authorize(action_id numeric, agent_id numeric)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME', 'mig_authorize'
+	LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION mig_authorize_explain(action_id numeric, agent_id numeric,
+	OUT module text, OUT required_weight int, OUT granted_weight int,
+	OUT signers numeric[], OUT authorized boolean, OUT reason text)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'mig_authorize_explain'
+	LANGUAGE C VOLATILE STRICT ROWS 2;
+
+-- Not STRICT: a NULL agent_ids means every agent.
+CREATE FUNCTION mig_authorized_agents(action_id numeric, agent_ids numeric[] DEFAULT NULL)
+	RETURNS SETOF numeric
+	AS 'MODULE_PATHNAME', 'mig_authorized_agents'
+	LANGUAGE C VOLATILE ROWS 1000;
 
 ------------------------------------------------------------------------------
 -- The spool and its worker (src/spool.c, src/worker.c)

@@ -22,7 +22,6 @@
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "fmgr.h"
-#include "miscadmin.h"
 #include "utils/lsyscache.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -87,17 +86,16 @@ _PG_init(void)
 							   check_spool_dir, NULL, NULL);
 
 	/*
-	 * PostgreSQL accepts a PGC_POSTMASTER variable only while preloading;
-	 * loaded later (mig_worker_launch() without shared_preload_libraries),
-	 * the worker reads it when it starts.
+	 * PGC_SIGHUP rather than PGC_POSTMASTER: the library may be loaded by
+	 * CREATE EXTENSION after startup, when a postmaster-only setting can no
+	 * longer be defined.  A worker connected elsewhere restarts to follow.
 	 */
 	DefineCustomStringVariable("mig.database",
 							   "Database the spool worker connects to.",
 							   NULL,
 							   &mig_database,
 							   "postgres",
-							   process_shared_preload_libraries_in_progress ?
-							   PGC_POSTMASTER : PGC_SIGHUP,
+							   PGC_SIGHUP,
 							   0,
 							   check_database, NULL, NULL);
 

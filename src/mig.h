@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
 
 #define MIG_VERSION "1.0"
 
@@ -47,6 +48,93 @@ extern TimestampTz mig_unix_to_timestamptz(int64 unix_seconds, int32 nanoseconds
  * json_decref() leaks nothing beyond that context.  Called from _PG_init.
  */
 extern void mig_json_init(void);
+
+/*
+ * The canonical signed string (canon.c), byte for byte what MIG's Go
+ * clients sign.  mig_canonical_string builds it from an action row's
+ * columns, in the server encoding; the result is the UTF-8 bytes to verify
+ * (operations NULL or JSON null: Go's nil slice, "null").
+ * mig_operation_modules lists the distinct module names of an operations
+ * array in first-seen order (NIL for NULL or null).  Both read operations
+ * as Go does and raise ERROR 22023/22P02 on malformed operations.
+ * mig_timestamptz_to_unix is Go's Time.Unix() (floor; ERROR 22008 on
+ * infinity).
+ */
+extern char *mig_canonical_string(const char *name, const char *target,
+								  int64 validfrom, int64 expireafter,
+								  const char *operations, int operations_len);
+extern int64 mig_timestamptz_to_unix(TimestampTz ts);
+extern List *mig_operation_modules(const char *operations, int operations_len);
+
+/*
+ * OpenPGP (pgp.c): gpgme in a private GNUPGHOME per backend, and the
+ * investigators' keyring that verify.c loads and verifies against.
+ */
+typedef struct MigPgpCounters
+{
+	int64		gpg_runs;		/* gpg processes started by this backend */
+	int64		keys_imported;	/* public keys imported by them */
+	int64		from_cache;		/* verifications answered from the backend's
+								 * own copy */
+	int64		from_record;	/* verifications answered from the record */
+	int64		with_gpg;		/* verifications that had to run gpg */
+	int64		recorded;		/* verifications written to the record */
+} MigPgpCounters;
+
+extern MigPgpCounters mig_pgp_counters;
+
+/* the primary fingerprint of the one public key in text; 22023 otherwise */
+extern char *mig_pgp_key_fingerprint(const char *text, size_t len);
+/* this backend's GnuPG directory, NULL before gpg was first needed */
+extern const char *mig_gnupg_directory(void);
+
+typedef struct MigInvestigatorKey
+{
+	Datum		id;				/* investigators.id (numeric) */
+	const char *publickey;
+} MigInvestigatorKey;
+
+/* one entry of actions.pgpsignatures, checked */
+typedef struct MigSignatureCheck
+{
+	bool		valid;
+	bool		has_investigator;
+	Datum		investigator_id;	/* numeric, when has_investigator */
+	char	   *fingerprint;	/* the signer's primary fingerprint, or NULL */
+	char	   *reason;			/* NULL when valid */
+	TimestampTz valid_until;	/* when valid: first expiry of key, subkey or
+								 * signature; DT_NOEND if none */
+} MigSignatureCheck;
+
+/*
+ * Is the loaded keyring the one of this epoch of this keyring table (an
+ * extension dropped and created again starts its epochs afresh)?
+ */
+extern bool mig_keyring_current(Oid relid, int64 epoch);
+/* make the keyring hold exactly these keys, as of that epoch */
+extern void mig_keyring_load(Oid relid, int64 epoch, int nkeys,
+							 const MigInvestigatorKey *keys);
+/* check sigtexts[0..nsigs-1] (NULL: not a string) over data */
+extern void mig_keyring_verify(const char *data, size_t datalen, int nsigs,
+							   const char *const *sigtexts, MigSignatureCheck *checks);
+
+/*
+ * Verified actions (verify.c).  mig_action_signers makes the action's
+ * verification current (the same code as mig_verify_action: gpg only when
+ * the record is stale or missing; it records only when the transaction can
+ * write), then returns its signers.  ERROR P0002 if the action does not
+ * exist.
+ */
+typedef struct MigActionSigners
+{
+	char	   *operations;		/* actions.operations as text, NULL if SQL NULL */
+	int			operations_len; /* its length */
+	int			nsigners;
+	Datum	   *signers;		/* numeric investigator ids with a valid
+								 * signature, distinct, ascending */
+} MigActionSigners;
+
+extern MigActionSigners *mig_action_signers(Datum action_id);
 
 /*
  * The spool pass (spool.c), one code path for mig_spool_sync() and the

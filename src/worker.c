@@ -101,6 +101,7 @@ typedef struct MigWorkerShared
 	char		last_error[512];
 	TimestampTz last_error_at;
 	char		spool_dir[MAXPGPATH];
+	char		database[NAMEDATALEN];
 } MigWorkerShared;
 
 static MigWorkerShared *shared = NULL;
@@ -658,6 +659,9 @@ wait_ms(long timeout)
 	ResetLatch(MyLatch);
 }
 
+/* the database this process is connected to, or waits for */
+static char database[NAMEDATALEN];
+
 static void
 process_reload(void)
 {
@@ -665,6 +669,17 @@ process_reload(void)
 	{
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
+		if (strcmp(mig_database, database) != 0)
+		{
+			/* a process connects once: the next start connects there */
+			ereport(LOG,
+					(errmsg("mig spool worker: mig.database is now \"%s\"; restarting to connect to it",
+							mig_database)));
+			SpinLockAcquire(&shared->mutex);
+			shared->connect_failed = false;
+			SpinLockRelease(&shared->mutex);
+			proc_exit(1);
+		}
 		reload();
 	}
 }
@@ -704,20 +719,20 @@ wait_for_database(void)
 {
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	log_wait("database",
-			 psprintf("database \"%s\" does not exist; waiting for it", mig_database),
-			 "Create the database, or set mig.database and restart the server.");
+			 psprintf("database \"%s\" does not exist; waiting for it", database),
+			 "Create the database, or set mig.database.");
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
 		process_reload();
-		if (database_exists(mig_database))
+		if (database_exists(database))
 		{
 			SpinLockAcquire(&shared->mutex);
 			shared->connect_failed = false;
 			SpinLockRelease(&shared->mutex);
 			ereport(LOG,
 					(errmsg("mig spool worker: database \"%s\" exists now; restarting to connect to it",
-							mig_database)));
+							database)));
 			proc_exit(1);
 		}
 		wait_ms(POLL_MS);
@@ -795,9 +810,13 @@ mig_worker_main(Datum main_arg)
 	rebuild_wait_set();
 	reload();
 
+	strlcpy(database, mig_database, sizeof(database));
+	SpinLockAcquire(&shared->mutex);
+	strlcpy(shared->database, database, sizeof(shared->database));
+	SpinLockRelease(&shared->mutex);
 	if (probe)
 		wait_for_database();
-	BackgroundWorkerInitializeConnection(mig_database, NULL, 0);
+	BackgroundWorkerInitializeConnection(database, NULL, 0);
 	SpinLockAcquire(&shared->mutex);
 	shared->connect_failed = false;
 	SpinLockRelease(&shared->mutex);
@@ -1025,7 +1044,7 @@ mig_worker_state(PG_FUNCTION_ARGS)
 	guc_spool = pstrdup(mig_spool_dir);
 	canonicalize_path(guc_spool);
 	SET(12, CStringGetTextDatum(running && copy.spool_dir[0] ? copy.spool_dir : guc_spool));
-	SET(13, CStringGetTextDatum(mig_database));
+	SET(13, CStringGetTextDatum(running && copy.database[0] ? copy.database : mig_database));
 #undef SET
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

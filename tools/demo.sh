@@ -74,7 +74,11 @@ psql=("${as_owner[@]}" "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$po
 "${psql[@]}" -d mig_demo -c "CREATE EXTENSION mig"
 
 echo "== sample"
-"${psql[@]}" -d mig_demo -f tools/demo.sql
+fx=test/fixtures/authz
+"${psql[@]}" -d mig_demo -v ivan="$(cat $fx/ivan.pub)" -v judy="$(cat $fx/judy.pub)" \
+	-v a1="$(cat $fx/a1.json)" -v a1ivan="$(cat $fx/a1.ivan.asc)" \
+	-v a2="$(cat $fx/a2.json)" -v a2ivan="$(cat $fx/a2.ivan.asc)" -v a2judy="$(cat $fx/a2.judy.asc)" \
+	-f - <tools/demo.sql
 
 cat <<EOF
 

@@ -34,16 +34,32 @@ GRANT SELECT, INSERT, UPDATE ON actions, commands, agents TO mig_scheduler;
 GRANT SELECT ON investigators, signatures, modules, agtmodreq, invagtmodperm TO mig_scheduler;
 GRANT SELECT ON actions, commands, agents, modules, signatures TO mig_investigator;
 
+GRANT EXECUTE ON FUNCTION mig_action_string(json), mig_verify_action(numeric),
+      mig_authorize(numeric, numeric), mig_authorize_explain(numeric, numeric),
+      mig_authorized_agents(numeric, numeric[]) TO mig_scheduler;
+GRANT EXECUTE ON FUNCTION mig_action_string(json), mig_key_fingerprint(text),
+      mig_verify_signature(text, text, text), mig_authorize_explain(numeric, numeric)
+      TO mig_investigator;
+
 SET ROLE mig_scheduler;
 INSERT INTO agents VALUES (1, 'host1', 'linux.host1.1', 'linux', '1', 1, now(), NULL, now(), 'online');
 SELECT count(*) FROM agents;
 INSERT INTO investigators VALUES (1, 'Mallory', NULL, NULL);
+-- the functions work with EXECUTE alone: they verify, record and read the ACLs
+INSERT INTO actions (id, name, target, validfrom, expireafter, operations, pgpsignatures)
+VALUES (1, 'n', 't', '2026-01-01Z', '2036-01-01Z', '[{"module":"file"}]', '["not a signature"]');
+SELECT * FROM mig_verify_action(1);
+SELECT mig_authorize(1, 1), (SELECT count(*) FROM mig_authorized_agents(1)) AS agents;
+SELECT module, authorized, reason FROM mig_authorize_explain(1, 1);
+SELECT mig_key_fingerprint('x');
 RESET ROLE;
 
 SET ROLE mig_investigator;
 SELECT count(*) FROM agents;
 UPDATE agents SET status = 'offline';
 SELECT count(*) FROM invagtmodperm;
+SELECT module, authorized FROM mig_authorize_explain(1, 1);
+SELECT mig_authorize(1, 1);
 RESET ROLE;
 
 DROP EXTENSION mig;

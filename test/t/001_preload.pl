@@ -1,5 +1,5 @@
 # Proves that mig loads from shared_preload_libraries, that CREATE EXTENSION
-# works in such a cluster, and that pg_dump of a database with rows in every
+# works in such a cluster and in one that does not preload it, and that pg_dump of a database with rows in every
 # one of the eight tables restores into a fresh database with the same rows.
 use strict;
 use warnings;
@@ -23,6 +23,11 @@ like($node->safe_psql('src', 'SELECT mig_version()'),
 	qr/^mig 1\.0 \(jansson [\d.]+, gpgme [\d.]+\)$/, 'library loads and links');
 
 # a row in every table, with awkward values: JSON, NULLs, time zones, quotes
+# (an investigator's key must be a real one: it is checked on the way in)
+my $key = slurp_file('test/fixtures/keys/alice.pub');
+$node->safe_psql('src', qq{
+INSERT INTO investigators VALUES (3, 'Alice', 'DBB1638B590DA0314FED7D0D7461A6A1520DAEC6', \$k\$$key\$k\$);
+});
 $node->safe_psql('src', q{
 INSERT INTO actions VALUES (1, 'check ''sshd''', 'status=''online''',
   '{"author":"Alice","revision":2}', '{"level":"alert","family":"test"}',
@@ -33,7 +38,6 @@ INSERT INTO agents VALUES (7, 'host7.example.net', 'linux.host7.abc', 'linux',
   '20260101+abc', 4242, '2026-01-01 00:00:00+00', NULL, '2026-01-01 00:05:00+00', 'online');
 INSERT INTO commands VALUES (11, 1, 7, 'success', '[{"foundanything":true}]',
   '2026-01-02 03:05:00+00', '2026-01-02 03:06:00+00');
-INSERT INTO investigators VALUES (3, 'Alice', 'AAAA', '-----BEGIN PGP PUBLIC KEY BLOCK-----');
 INSERT INTO signatures VALUES (1, 3, 'sig1');
 INSERT INTO modules VALUES (5, 'file'), (6, 'default');
 INSERT INTO agtmodreq VALUES (5, 7, 2);
@@ -64,4 +68,16 @@ foreach my $t (split ' ', $tables)
 }
 
 $node->stop;
+
+# without shared_preload_libraries the library is loaded by CREATE EXTENSION,
+# after startup: every GUC must still be definable then
+my $plain = PostgreSQL::Test::Cluster->new('plain');
+$plain->init;
+$plain->start;
+$plain->safe_psql('postgres', 'CREATE EXTENSION mig');
+like($plain->safe_psql('postgres', 'SELECT mig_version()'),
+	qr/^mig 1\.0 /, 'CREATE EXTENSION works without preloading');
+is($plain->safe_psql('postgres', "LOAD 'mig'; SHOW mig.database"), 'postgres',
+	'GUCs are defined when loaded late');
+$plain->stop;
 done_testing();

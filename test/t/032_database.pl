@@ -1,5 +1,6 @@
 # mig.database missing at start: the worker says so once and waits (no
-# restart loop), and once the database and the extension exist it syncs.
+# restart loop), and once the database and the extension exist it syncs;
+# given another mig.database on SIGHUP, it restarts there.
 use strict;
 use warnings;
 use FindBin;
@@ -44,6 +45,19 @@ move_files("$base/stage", $spool, spool_files("$base/stage"));
 $node->poll_query_until('migdb', 'SELECT count(*) = 3 FROM commands')
   or die "the worker did not sync once the database existed";
 pass('once the database exists, the worker syncs into it');
+
+# a new mig.database: the worker restarts there
+$node->safe_psql('postgres', "ALTER SYSTEM SET mig.database = 'postgres'");
+$node->reload;
+$node->poll_query_until('postgres',
+	"SELECT database = 'postgres' AND state = 'idle' FROM mig_worker_status")
+  or die "the worker did not move to the new database";
+mkspool("$base/stage", 2, '--actions', 1, '--first-id', 7000);
+load_heartbeats($node, 'postgres', "$base/stage/heartbeats.jsonl");
+move_files("$base/stage", $spool, spool_files("$base/stage"));
+$node->poll_query_until('postgres', 'SELECT count(*) = 2 FROM commands')
+  or die "the worker did not sync into the new database";
+pass('after SIGHUP the worker syncs into the new mig.database');
 
 $node->stop;
 done_testing();

@@ -1,0 +1,1827 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgp.c
+ *	  OpenPGP for mig: gpgme used the way a server must use it, MIG's two
+ *	  signature encodings, and the keyring of the investigators.
+ *
+ *	  Each backend that needs gpg gets a private directory, 0700, under the
+ *	  data directory's temporary-files area (base/pgsql_tmp, which the
+ *	  postmaster empties at start and after a crash), removed by an
+ *	  on_proc_exit callback.  Every GNUPGHOME made in it carries a gpg.conf
+ *	  that keeps gpg offline (no dirmngr, no keyserver, no key retrieval)
+ *	  and forbids starting gpg-agent; the web of trust is off.
+ *
+ *	  The armor and packet code here only finds the packets, the signature
+ *	  metadata (creation time, issuer) and the primary key fingerprints:
+ *	  that is what lets one gpg run verify every signature of an action (the
+ *	  packets are concatenated into one detached signature and gpg's answers
+ *	  are mapped back by issuer and time) and what maps each imported key to
+ *	  its investigator.  Every cryptographic decision is gpg's.
+ *
+ *	  SQL: mig_key_fingerprint(), mig_verify_signature().  C (mig.h): the
+ *	  investigators' keyring, loaded and used by verify.c.
+ *
+ *	  Not here: the canonical string (canon.c), actions, the record of
+ *	  verified signatures and the staleness triggers (verify.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <gpgme.h>
+
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "mig.h"
+
+/* OpenPGP packet tags (RFC 4880, 4.3) */
+#define TAG_SIGNATURE		2
+#define TAG_SECRET_KEY		5
+#define TAG_PUBLIC_KEY		6
+#define TAG_SECRET_SUBKEY	7
+#define TAG_MARKER			10
+
+#define SHA1_LEN			20
+
+/* counters for mig_pgp_stats() */
+MigPgpCounters mig_pgp_counters;
+
+/* ----------------------------------------------------------------
+ * Base64 and ASCII armor
+ * ----------------------------------------------------------------
+ */
+
+static const int8 b64_value[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
+/*
+ * Strict base64 with padding: whitespace is skipped, "=" only at the end.
+ * Appends the bytes to out.
+ */
+static bool
+base64_decode(const char *s, size_t len, StringInfo out)
+{
+	uint32		acc = 0;
+	int			n = 0;
+	int			pad = 0;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (c == '=')
+		{
+			pad++;
+			if (n + pad > 4)
+				return false;
+			continue;
+		}
+		if (pad > 0 || b64_value[c] < 0)
+			return false;
+		acc = (acc << 6) | (uint32) b64_value[c];
+		if (++n == 4)
+		{
+			appendStringInfoChar(out, (char) (acc >> 16));
+			appendStringInfoChar(out, (char) (acc >> 8));
+			appendStringInfoChar(out, (char) acc);
+			acc = 0;
+			n = 0;
+		}
+	}
+	if (pad > 0)
+	{
+		/* "xx==" or "xxx=" */
+		if (n + pad != 4 || n < 2)
+			return false;
+		if (n == 2)
+			appendStringInfoChar(out, (char) (acc >> 4));
+		else
+		{
+			appendStringInfoChar(out, (char) (acc >> 10));
+			appendStringInfoChar(out, (char) (acc >> 2));
+		}
+	}
+	else if (n != 0)
+		return false;
+	return true;
+}
+
+/* CRC-24 of RFC 4880, 6.1 */
+static uint32
+crc24(const uint8 *p, size_t len)
+{
+	uint32		crc = 0xB704CE;
+
+	while (len--)
+	{
+		crc ^= ((uint32) *p++) << 16;
+		for (int i = 0; i < 8; i++)
+		{
+			crc <<= 1;
+			if (crc & 0x1000000)
+				crc ^= 0x1864CFB;
+		}
+	}
+	return crc & 0xFFFFFF;
+}
+
+/* "=XXXX": the armor checksum of the bytes decoded from one block */
+static bool
+check_crc(const char *crc, size_t len, const uint8 *data, size_t datalen)
+{
+	StringInfoData buf;
+	bool		ok;
+
+	initStringInfo(&buf);
+	ok = base64_decode(crc, len, &buf) && buf.len == 3 &&
+		((((uint32) (uint8) buf.data[0]) << 16) |
+		 (((uint32) (uint8) buf.data[1]) << 8) |
+		 (uint32) (uint8) buf.data[2]) == crc24(data, datalen);
+	pfree(buf.data);
+	return ok;
+}
+
+/* next line of text: [*pos, eol) without "\r\n"/"\n"; false at the end */
+static bool
+next_line(const char *text, size_t len, size_t *pos, const char **line, size_t *linelen)
+{
+	size_t		start = *pos,
+				end;
+
+	if (start >= len)
+		return false;
+	end = start;
+	while (end < len && text[end] != '\n')
+		end++;
+	*pos = end < len ? end + 1 : end;
+	/* trailing whitespace (and the \r of CRLF) is not part of the line */
+	while (end > start && (text[end - 1] == '\r' || text[end - 1] == ' ' ||
+						   text[end - 1] == '\t'))
+		end--;
+	*line = text + start;
+	*linelen = end - start;
+	return true;
+}
+
+static bool
+line_is(const char *line, size_t linelen, const char *what)
+{
+	return linelen == strlen(what) && memcmp(line, what, linelen) == 0;
+}
+
+/*
+ * Decode every armored block of text.  A block whose type is in types[]
+ * is appended to out; any other block, text outside blocks (other than
+ * blank lines), a bad checksum or bad base64 is an error described in *err.
+ * Returns the number of blocks decoded.
+ */
+static int
+dearmor_blocks(const char *text, size_t len, const char *const *types,
+			   StringInfo out, const char **err)
+{
+	size_t		pos = 0;
+	int			nblocks = 0;
+	const char *line;
+	size_t		linelen;
+
+	while (next_line(text, len, &pos, &line, &linelen))
+	{
+		char		begin[64];
+		char		end[64];
+		const char *type = NULL;
+		size_t		body_start = 0,
+					body_end = 0;
+		const char *crc = NULL;
+		size_t		crclen = 0;
+		bool		in_headers = true;
+		bool		ended = false;
+		int			start_len = out->len;
+
+		if (linelen == 0)
+			continue;
+		for (int i = 0; types[i] != NULL; i++)
+		{
+			snprintf(begin, sizeof(begin), "-----BEGIN PGP %s-----", types[i]);
+			if (line_is(line, linelen, begin))
+				type = types[i];
+		}
+		if (type == NULL)
+		{
+			*err = (linelen > 15 && memcmp(line, "-----BEGIN PGP ", 15) == 0) ?
+				"the armor holds another kind of OpenPGP data" :
+				"text outside the ASCII armor";
+			return -1;
+		}
+		snprintf(end, sizeof(end), "-----END PGP %s-----", type);
+		body_start = pos;
+		while (next_line(text, len, &pos, &line, &linelen))
+		{
+			if (in_headers)
+			{
+				/* "Version: ..." and friends until the blank line */
+				if (linelen == 0)
+				{
+					in_headers = false;
+					body_start = pos;
+					continue;
+				}
+				if (memchr(line, ':', linelen) != NULL)
+					continue;
+				/* no header and no blank line: the body starts here */
+				in_headers = false;
+				body_start = line - text;
+			}
+			if (linelen > 0 && line[0] == '=' && crc == NULL)
+			{
+				crc = line + 1;
+				crclen = linelen - 1;
+				body_end = line - text;
+				continue;
+			}
+			if (line_is(line, linelen, end))
+			{
+				if (crc == NULL)
+					body_end = line - text;
+				ended = true;
+				break;
+			}
+			if (crc != NULL)
+			{
+				*err = "data after the armor checksum";
+				return -1;
+			}
+		}
+		if (!ended)
+		{
+			*err = "the ASCII armor has no END line";
+			return -1;
+		}
+		if (in_headers || body_end <= body_start)
+		{
+			*err = "the ASCII armor is empty";
+			return -1;
+		}
+		if (!base64_decode(text + body_start, body_end - body_start, out))
+		{
+			*err = "the ASCII armor is not valid base64";
+			return -1;
+		}
+		if (crc != NULL &&
+			!check_crc(crc, crclen, (uint8 *) out->data + start_len,
+					   out->len - start_len))
+		{
+			*err = "the ASCII armor checksum does not match";
+			return -1;
+		}
+		nblocks++;
+	}
+	return nblocks;
+}
+
+/*
+ * A signature as MIG stores it, decoded: full ASCII armor, or MIG's one-line
+ * form (mozilla/mig pgp.deArmor: the armor body with its newlines removed,
+ * the "=XXXX" checksum appended, no header lines).
+ */
+static bool
+dearmor_signature(const char *text, size_t len, StringInfo out, const char **err)
+{
+	static const char *const types[] = {"SIGNATURE", NULL};
+	size_t		start = 0;
+	StringInfoData compact;
+	bool		ok;
+
+	while (start < len && isspace((unsigned char) text[start]))
+		start++;
+	if (start == len)
+	{
+		*err = "the signature is empty";
+		return false;
+	}
+	if (len - start >= 5 && memcmp(text + start, "-----", 5) == 0)
+	{
+		int			n = dearmor_blocks(text, len, types, out, err);
+
+		if (n == 1)
+			return true;
+		if (n > 1)
+			*err = "the text holds more than one armored signature";
+		return false;
+	}
+
+	/* one-line form: drop any whitespace, then split off "=XXXX" */
+	initStringInfo(&compact);
+	for (size_t i = start; i < len; i++)
+		if (!isspace((unsigned char) text[i]))
+			appendStringInfoChar(&compact, text[i]);
+	if (compact.len >= 5 && compact.data[compact.len - 5] == '=' &&
+		(compact.len - 5) % 4 == 0 &&
+		b64_value[(unsigned char) compact.data[compact.len - 4]] >= 0)
+	{
+		int			body = compact.len - 5;
+
+		ok = base64_decode(compact.data, body, out);
+		if (!ok)
+			*err = "the signature is neither ASCII armor nor MIG's one-line form";
+		else if (!check_crc(compact.data + body + 1, 4, (uint8 *) out->data, out->len))
+		{
+			*err = "the signature's checksum does not match";
+			ok = false;
+		}
+	}
+	else
+	{
+		ok = base64_decode(compact.data, compact.len, out);
+		if (!ok)
+			*err = "the signature is neither ASCII armor nor MIG's one-line form";
+	}
+	pfree(compact.data);
+	return ok;
+}
+
+/* ----------------------------------------------------------------
+ * Packets
+ * ----------------------------------------------------------------
+ */
+
+typedef struct PgpPacket
+{
+	int			tag;
+	const uint8 *body;
+	size_t		len;
+	const uint8 *start;			/* header included */
+	size_t		total;
+} PgpPacket;
+
+/*
+ * The packet at *p, advancing *p past it.  Partial and indeterminate lengths
+ * are refused: signatures and keys never use them.
+ */
+static bool
+next_packet(const uint8 **p, const uint8 *end, PgpPacket *pkt, const char **err)
+{
+	const uint8 *q = *p;
+	size_t		len;
+
+	if (q >= end)
+		return false;
+	pkt->start = q;
+	if (!(q[0] & 0x80))
+	{
+		*err = "the data is not OpenPGP";
+		return false;
+	}
+	if (q[0] & 0x40)
+	{
+		/* new format */
+		pkt->tag = q[0] & 0x3f;
+		q++;
+		if (q >= end)
+			goto truncated;
+		if (q[0] < 192)
+			len = *q++;
+		else if (q[0] < 224)
+		{
+			if (end - q < 2)
+				goto truncated;
+			len = ((size_t) (q[0] - 192) << 8) + q[1] + 192;
+			q += 2;
+		}
+		else if (q[0] == 255)
+		{
+			if (end - q < 5)
+				goto truncated;
+			len = ((size_t) q[1] << 24) | ((size_t) q[2] << 16) |
+				((size_t) q[3] << 8) | q[4];
+			q += 5;
+		}
+		else
+		{
+			*err = "a packet has a partial length";
+			return false;
+		}
+	}
+	else
+	{
+		/* old format */
+		int			ltype = q[0] & 3;
+
+		pkt->tag = (q[0] >> 2) & 0xf;
+		q++;
+		if (ltype == 3)
+		{
+			*err = "a packet has an indeterminate length";
+			return false;
+		}
+		if (end - q < (1 << ltype))
+			goto truncated;
+		len = 0;
+		for (int i = 0; i < (1 << ltype); i++)
+			len = (len << 8) | *q++;
+	}
+	if ((size_t) (end - q) < len)
+		goto truncated;
+	pkt->body = q;
+	pkt->len = len;
+	pkt->total = (q + len) - pkt->start;
+	*p = q + len;
+	return true;
+
+truncated:
+	*err = "the OpenPGP data is truncated";
+	return false;
+}
+
+static void
+hex_upper(const uint8 *p, size_t len, char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < len; i++)
+	{
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+/*
+ * A detached signature of one document, parsed.  Filled by parse_signature;
+ * status and gpg_fpr by the gpg run.
+ */
+typedef struct PgpSig
+{
+	bool		ok;				/* one well-formed signature packet */
+	const char *error;			/* why not */
+	StringInfoData packet;		/* the packet's bytes */
+	int64		created;		/* creation time, -1 if unknown */
+	char		keyid[17];		/* issuer key id, "" if none */
+	char		issuer_fpr[41]; /* issuer fingerprint subpacket, "" if none */
+
+	/* gpg's answer */
+	bool		checked;
+	gpgme_error_t status;
+	char		gpg_fpr[41];	/* signing key fpr (or key id) gpg reported */
+	int64		sig_expires;	/* 0 = never */
+	bool		wrong_key_usage;
+} PgpSig;
+
+/* issuer and creation time from v4 subpackets */
+static bool
+parse_subpackets(const uint8 *p, size_t len, bool hashed, PgpSig *sig)
+{
+	const uint8 *end = p + len;
+
+	while (p < end)
+	{
+		size_t		sublen;
+		int			type;
+
+		if (p[0] < 192)
+			sublen = *p++;
+		else if (p[0] < 255)
+		{
+			if (end - p < 2)
+				return false;
+			sublen = ((size_t) (p[0] - 192) << 8) + p[1] + 192;
+			p += 2;
+		}
+		else
+		{
+			if (end - p < 5)
+				return false;
+			sublen = ((size_t) p[1] << 24) | ((size_t) p[2] << 16) |
+				((size_t) p[3] << 8) | p[4];
+			p += 5;
+		}
+		if (sublen == 0 || (size_t) (end - p) < sublen)
+			return false;
+		type = p[0] & 0x7f;
+		if (type == 2 && hashed && sublen == 5)
+			sig->created = ((int64) p[1] << 24) | ((int64) p[2] << 16) |
+				((int64) p[3] << 8) | p[4];
+		else if (type == 16 && sublen == 9)
+			hex_upper(p + 1, 8, sig->keyid);
+		else if (type == 33 && sublen == 22 && p[1] == 4)
+			hex_upper(p + 2, SHA1_LEN, sig->issuer_fpr);
+		p += sublen;
+	}
+	return true;
+}
+
+/*
+ * Parse the text of one signature.  On failure sig->ok is false and
+ * sig->error says why; nothing is raised.
+ */
+static void
+parse_signature(const char *text, size_t len, PgpSig *sig)
+{
+	StringInfoData bin;
+	const uint8 *p,
+			   *end;
+	PgpPacket	pkt;
+	int			nsigs = 0;
+	const char *err = NULL;
+
+	memset(sig, 0, sizeof(PgpSig));
+	sig->created = -1;
+	initStringInfo(&sig->packet);
+	initStringInfo(&bin);
+	if (!dearmor_signature(text, len, &bin, &err))
+	{
+		sig->error = err;
+		return;
+	}
+	p = (const uint8 *) bin.data;
+	end = p + bin.len;
+	while (next_packet(&p, end, &pkt, &err))
+	{
+		if (pkt.tag == TAG_MARKER)
+			continue;
+		if (pkt.tag != TAG_SIGNATURE)
+		{
+			sig->error = "the data holds OpenPGP packets that are not a signature";
+			return;
+		}
+		if (++nsigs > 1)
+		{
+			sig->error = "the text holds more than one signature";
+			return;
+		}
+		appendBinaryStringInfo(&sig->packet, (const char *) pkt.start, pkt.total);
+		if (pkt.len >= 1 && pkt.body[0] == 4)
+		{
+			size_t		hlen,
+						ulen;
+
+			if (pkt.len < 6)
+				goto bad;
+			if (pkt.body[1] != 0x00 && pkt.body[1] != 0x01)
+			{
+				sig->error = "the signature is not a signature of a document";
+				return;
+			}
+			hlen = ((size_t) pkt.body[4] << 8) | pkt.body[5];
+			if (pkt.len < 6 + hlen + 2)
+				goto bad;
+			ulen = ((size_t) pkt.body[6 + hlen] << 8) | pkt.body[7 + hlen];
+			if (pkt.len < 8 + hlen + ulen + 2)
+				goto bad;
+			if (!parse_subpackets(pkt.body + 6, hlen, true, sig) ||
+				!parse_subpackets(pkt.body + 8 + hlen, ulen, false, sig))
+				goto bad;
+		}
+		else if (pkt.len >= 1 && pkt.body[0] == 3)
+		{
+			if (pkt.len < 19 || pkt.body[1] != 5)
+				goto bad;
+			if (pkt.body[2] != 0x00 && pkt.body[2] != 0x01)
+			{
+				sig->error = "the signature is not a signature of a document";
+				return;
+			}
+			sig->created = ((int64) pkt.body[3] << 24) | ((int64) pkt.body[4] << 16) |
+				((int64) pkt.body[5] << 8) | pkt.body[6];
+			hex_upper(pkt.body + 7, 8, sig->keyid);
+		}
+		/* other versions: gpg decides; the mapping falls back to one run */
+	}
+	if (err != NULL)
+	{
+		sig->error = err;
+		return;
+	}
+	if (nsigs == 0)
+	{
+		sig->error = "the data holds no signature packet";
+		return;
+	}
+	/* a v4 issuer fingerprint also gives the key id */
+	if (sig->keyid[0] == '\0' && sig->issuer_fpr[0] != '\0')
+		strlcpy(sig->keyid, sig->issuer_fpr + 24, sizeof(sig->keyid));
+	sig->ok = true;
+	pfree(bin.data);
+	return;
+
+bad:
+	sig->error = "the signature packet is malformed";
+}
+
+/* "the armor ..." -> "The armor ...": a reason as an errdetail sentence */
+static char *
+sentence(const char *reason)
+{
+	char	   *s = psprintf("%s.", reason);
+
+	s[0] = pg_ascii_toupper((unsigned char) s[0]);
+	return s;
+}
+
+/*
+ * The public keys of an armored key text: the primary fingerprints (v4),
+ * counted.  Raises 22023 for text that is not exactly one public key.
+ */
+static void
+parse_public_key(const char *text, size_t len, char *fpr)
+{
+	static const char *const types[] = {"PUBLIC KEY BLOCK", "PRIVATE KEY BLOCK", NULL};
+	StringInfoData bin;
+	const char *err = NULL;
+	const uint8 *p,
+			   *end;
+	PgpPacket	pkt;
+	int			nkeys = 0;
+	int			nblocks;
+
+	initStringInfo(&bin);
+	nblocks = dearmor_blocks(text, len, types, &bin, &err);
+	if (nblocks <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("text does not hold an OpenPGP public key"),
+				 errdetail("%s", sentence(nblocks < 0 ? err : "the text is empty")),
+				 errhint("Give the ASCII-armored key as \"gpg --armor --export FINGERPRINT\" writes it.")));
+
+	p = (const uint8 *) bin.data;
+	end = p + bin.len;
+	while (next_packet(&p, end, &pkt, &err))
+	{
+		if (pkt.tag == TAG_SECRET_KEY || pkt.tag == TAG_SECRET_SUBKEY)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("text holds an OpenPGP secret key"),
+					 errdetail("Only public keys may be stored or used for verification."),
+					 errhint("Export the public key with \"gpg --armor --export FINGERPRINT\".")));
+		if (pkt.tag != TAG_PUBLIC_KEY)
+			continue;
+		if (pkt.len < 1 || pkt.body[0] != 4)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("OpenPGP public key version %d is not supported",
+							pkt.len < 1 ? 0 : pkt.body[0]),
+					 errdetail("Only version 4 keys are supported.")));
+		if (++nkeys == 1)
+		{
+			pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA1);
+			uint8		head[3] = {0x99, (uint8) (pkt.len >> 8), (uint8) pkt.len};
+			uint8		digest[SHA1_LEN];
+
+			if (pkt.len > 0xffff ||
+				pg_cryptohash_init(ctx) < 0 ||
+				pg_cryptohash_update(ctx, head, 3) < 0 ||
+				pg_cryptohash_update(ctx, pkt.body, pkt.len) < 0 ||
+				pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+				elog(ERROR, "could not compute a key fingerprint: %s",
+					 pg_cryptohash_error(ctx));
+			pg_cryptohash_free(ctx);
+			hex_upper(digest, SHA1_LEN, fpr);
+		}
+	}
+	if (err != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("text does not hold an OpenPGP public key"),
+				 errdetail("%s", sentence(err))));
+	if (nkeys == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("text does not hold an OpenPGP public key"),
+				 errdetail("The armored data holds no public key packet.")));
+	if (nkeys > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("text holds %d OpenPGP public keys, not one", nkeys),
+				 errhint("Give one investigator's key at a time.")));
+	pfree(bin.data);
+}
+
+/* SHA-256 of a key text: what tells a changed key from an unchanged one */
+static void
+sha256(const char *data, size_t len, uint8 *out)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0 ||
+		pg_cryptohash_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+}
+
+/* ----------------------------------------------------------------
+ * Private GNUPGHOMEs
+ * ----------------------------------------------------------------
+ */
+
+/* $PGDATA/base/pgsql_tmp/pgsql_tmp.mig_gnupg.<pid>, made on first use */
+static char *gnupg_base = NULL;
+static pid_t gnupg_base_owner = 0;
+static int	gnupg_homes = 0;
+
+static const char gpg_conf[] =
+"# Written by the mig extension for one PostgreSQL backend: offline, no\n"
+"# agent, validity from owner trust alone (never the web of trust, and\n"
+"# mig uses no validity at all).  Removed when the backend exits.\n"
+"no-autostart\n"
+"disable-dirmngr\n"
+"no-auto-key-retrieve\n"
+"auto-key-locate local\n"
+"trust-model direct\n"
+"no-greeting\n"
+"no-permission-warning\n"
+"lock-never\n"
+"no-random-seed-file\n"
+"batch\n"
+"no-tty\n";
+
+/* GnuPG 2.4 reads common.conf; an empty one keeps keyboxd off */
+static const char common_conf[] =
+"# Written by the mig extension: no keyboxd.\n";
+
+/* gpgconf --kill all for a home where an agent may have started */
+static void
+kill_agents(const char *home)
+{
+	char	   *socket = psprintf("%s/S.gpg-agent", home);
+	struct stat st;
+
+	if (lstat(socket, &st) == 0)
+	{
+		char	   *cmd = psprintf("gpgconf --homedir '%s' --kill all >/dev/null 2>&1", home);
+
+		if (system(cmd) != 0)
+			elog(LOG, "could not stop the gpg-agent of \"%s\"", home);
+		pfree(cmd);
+	}
+	pfree(socket);
+}
+
+static void release_context(const char *home);
+
+static void
+remove_home(const char *home)
+{
+	release_context(home);
+	kill_agents(home);
+	if (!rmtree(home, true))
+		elog(LOG, "could not remove GnuPG home \"%s\"", home);
+}
+
+/*
+ * At backend exit: stop any agent and remove every home of this backend.
+ * Nothing else would: the temporary-files sweep runs only at postmaster
+ * start and after a crash.
+ */
+static void
+gnupg_cleanup(int code, Datum arg)
+{
+	DIR		   *dir;
+	struct dirent *de;
+
+	if (gnupg_base == NULL || gnupg_base_owner != MyProcPid)
+		return;
+	release_context(NULL);
+	dir = opendir(gnupg_base);
+	if (dir != NULL)
+	{
+		while ((de = readdir(dir)) != NULL)
+		{
+			char		path[MAXPGPATH];
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", gnupg_base, de->d_name);
+			kill_agents(path);
+		}
+		closedir(dir);
+	}
+	if (!rmtree(gnupg_base, true))
+		elog(LOG, "could not remove GnuPG directory \"%s\"", gnupg_base);
+	gnupg_base = NULL;
+}
+
+static void
+write_file(const char *path, const char *contents)
+{
+	int			fd = OpenTransientFilePerm(path, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY,
+										   S_IRUSR | S_IWUSR);
+	size_t		len = strlen(contents);
+
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", path)));
+	if (write(fd, contents, len) != (ssize_t) len)
+	{
+		int			save_errno = errno;
+
+		CloseTransientFile(fd);
+		errno = save_errno ? save_errno : ENOSPC;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write file \"%s\": %m", path)));
+	}
+	if (CloseTransientFile(fd) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not close file \"%s\": %m", path)));
+}
+
+static void
+make_private_dir(const char *path)
+{
+	if (mkdir(path, S_IRWXU) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m", path)));
+	/* whatever the umask */
+	if (chmod(path, S_IRWXU) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not change permissions of \"%s\": %m", path)));
+}
+
+/*
+ * gpgme's library initialization, once per process.  gpgme_check_version
+ * must come before any other call.
+ */
+static void
+gpgme_init(void)
+{
+	static bool done = false;
+	gpgme_error_t err;
+
+	if (done)
+		return;
+	if (gpgme_check_version(NULL) == NULL)
+		elog(ERROR, "could not initialize gpgme");
+	err = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
+	if (err)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("gpg is not usable: %s", gpgme_strerror(err)),
+				 errhint("Install GnuPG 2 (gpg) on the database server.")));
+	done = true;
+}
+
+/* A new, empty GNUPGHOME of this backend */
+static char *
+make_home(const char *what)
+{
+	char	   *home;
+	MemoryContext old;
+
+	gpgme_init();
+	if (gnupg_base == NULL || gnupg_base_owner != MyProcPid)
+	{
+		char	   *tmpdir = psprintf("%s/base/%s", DataDir, PG_TEMP_FILES_DIR);
+		char	   *base = psprintf("%s/%s.mig_gnupg.%d", tmpdir, PG_TEMP_FILE_PREFIX,
+									MyProcPid);
+		struct stat st;
+
+		if (MakePGDirectory(tmpdir) != 0 && errno != EEXIST)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not create directory \"%s\": %m", tmpdir)));
+		/* left by an earlier process with our pid that crashed */
+		if (lstat(base, &st) == 0)
+			rmtree(base, true);
+		make_private_dir(base);
+		gnupg_base = MemoryContextStrdup(TopMemoryContext, base);
+		if (gnupg_base_owner == 0)
+			on_proc_exit(gnupg_cleanup, (Datum) 0);
+		gnupg_base_owner = MyProcPid;
+		pfree(base);
+		pfree(tmpdir);
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	home = psprintf("%s/%s.%d", gnupg_base, what, ++gnupg_homes);
+	MemoryContextSwitchTo(old);
+	make_private_dir(home);
+	write_file(psprintf("%s/gpg.conf", home), gpg_conf);
+	write_file(psprintf("%s/common.conf", home), common_conf);
+	return home;
+}
+
+const char *
+mig_gnupg_directory(void)
+{
+	return gnupg_base_owner == MyProcPid ? gnupg_base : NULL;
+}
+
+/* ----------------------------------------------------------------
+ * gpgme operations.  Each one is one gpg run; every gpgme data object is
+ * released on every path.  Contexts are kept, one per home: giving a
+ * context its home makes gpgme run "gpg --version", which would double the
+ * cost of every operation.  A context goes with its home, at exit, and
+ * after an error in the middle of an operation.
+ * ----------------------------------------------------------------
+ */
+
+static void
+gpg_error_report(gpgme_error_t err, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+			 errmsg("could not %s with gpg: %s", what, gpgme_strerror(err))));
+}
+
+static gpgme_ctx_t
+new_context(const char *home)
+{
+	gpgme_ctx_t ctx;
+	gpgme_error_t err;
+
+	gpgme_init();
+	err = gpgme_new(&ctx);
+	if (err)
+		gpg_error_report(err, "create a context");
+	err = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP);
+	if (!err)
+		err = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, home);
+	if (!err)
+		err = gpgme_set_keylist_mode(ctx, GPGME_KEYLIST_MODE_LOCAL);
+	if (err)
+	{
+		gpgme_release(ctx);
+		gpg_error_report(err, "set up a context");
+	}
+	gpgme_set_offline(ctx, 1);
+	gpgme_set_armor(ctx, 0);
+	return ctx;
+}
+
+#define MAX_CONTEXTS 4
+
+static struct
+{
+	char	   *home;
+	gpgme_ctx_t ctx;
+}			contexts[MAX_CONTEXTS];
+
+/* the context of home, made on first use */
+static gpgme_ctx_t
+home_context(const char *home)
+{
+	int			free_slot = -1;
+
+	for (int i = 0; i < MAX_CONTEXTS; i++)
+	{
+		if (contexts[i].home != NULL && strcmp(contexts[i].home, home) == 0)
+			return contexts[i].ctx;
+		if (contexts[i].home == NULL && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		elog(ERROR, "too many GnuPG homes in use");
+	contexts[free_slot].ctx = new_context(home);
+	contexts[free_slot].home = MemoryContextStrdup(TopMemoryContext, home);
+	return contexts[free_slot].ctx;
+}
+
+/* release the context of home, if there is one */
+static void
+release_context(const char *home)
+{
+	for (int i = 0; i < MAX_CONTEXTS; i++)
+	{
+		if (contexts[i].home == NULL ||
+			(home != NULL && strcmp(contexts[i].home, home) != 0))
+			continue;
+		gpgme_release(contexts[i].ctx);
+		pfree(contexts[i].home);
+		contexts[i].home = NULL;
+		contexts[i].ctx = NULL;
+	}
+}
+
+/* import key texts into home; returns how many keys gpg took */
+static int
+gpg_import(const char *home, const char *keys, size_t len)
+{
+	gpgme_data_t volatile data = NULL;
+	int			taken = 0;
+
+	PG_TRY();
+	{
+		gpgme_ctx_t ctx = home_context(home);
+		gpgme_data_t d;
+		gpgme_error_t err;
+		gpgme_import_result_t res;
+
+		err = gpgme_data_new_from_mem(&d, keys, len, 0);
+		if (err)
+			gpg_error_report(err, "read keys");
+		data = d;
+		mig_pgp_counters.gpg_runs++;
+		err = gpgme_op_import(ctx, data);
+		if (err)
+			gpg_error_report(err, "import keys");
+		res = gpgme_op_import_result(ctx);
+		if (res != NULL)
+			taken = res->imported + res->unchanged;
+	}
+	PG_CATCH();
+	{
+		if (data != NULL)
+			gpgme_data_release(data);
+		release_context(home);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	gpgme_data_release(data);
+	return taken;
+}
+
+/* is gpg's answer s about sig? */
+static bool
+answer_matches(gpgme_signature_t s, const PgpSig *sig, bool alone)
+{
+	size_t		fl = s->fpr ? strlen(s->fpr) : 0;
+
+	if (sig->checked)
+		return false;
+	if (alone)
+		return true;
+	/* BADSIG carries no time */
+	return fl >= 16 && sig->keyid[0] != '\0' &&
+		pg_strcasecmp(s->fpr + fl - 16, sig->keyid) == 0 &&
+		(s->timestamp == 0 || sig->created < 0 || (int64) s->timestamp == sig->created);
+}
+
+/*
+ * One gpg run over the concatenated packets of sigs[0..n-1]: gpg treats
+ * them as one detached signature with n signature packets.  Each answer is
+ * given to the signature with its issuer key id (the caller never puts two
+ * signatures of one key id in a run) and creation time.  gpg stops at the
+ * first bad signature, so some may get no answer: returns how many did.
+ */
+static int
+gpg_verify(const char *home, const char *data, size_t datalen,
+		   PgpSig **sigs, int n)
+{
+	gpgme_data_t volatile sigdata = NULL;
+	gpgme_data_t volatile text = NULL;
+	int			answered = 0;
+	StringInfoData packets;
+
+	initStringInfo(&packets);
+	for (int i = 0; i < n; i++)
+		appendBinaryStringInfo(&packets, sigs[i]->packet.data, sigs[i]->packet.len);
+
+	PG_TRY();
+	{
+		gpgme_ctx_t ctx = home_context(home);
+		gpgme_data_t d;
+		gpgme_error_t err;
+		gpgme_verify_result_t res;
+		int			nres = 0;
+
+		err = gpgme_data_new_from_mem(&d, packets.data, packets.len, 0);
+		if (err)
+			gpg_error_report(err, "read signatures");
+		sigdata = d;
+		err = gpgme_data_new_from_mem(&d, data, datalen, 0);
+		if (err)
+			gpg_error_report(err, "read data");
+		text = d;
+		mig_pgp_counters.gpg_runs++;
+		err = gpgme_op_verify(ctx, sigdata, text, NULL);
+		res = err ? NULL : gpgme_op_verify_result(ctx);
+		for (gpgme_signature_t s = res ? res->signatures : NULL; s; s = s->next)
+			nres++;
+		for (gpgme_signature_t s = res ? res->signatures : NULL; s; s = s->next)
+		{
+			for (int i = 0; i < n; i++)
+			{
+				PgpSig	   *sig = sigs[i];
+
+				if (!answer_matches(s, sig, n == 1 && nres == 1))
+					continue;
+				sig->checked = true;
+				sig->status = s->status;
+				strlcpy(sig->gpg_fpr, s->fpr ? s->fpr : "", sizeof(sig->gpg_fpr));
+				for (char *c = sig->gpg_fpr; *c; c++)
+					*c = pg_ascii_toupper((unsigned char) *c);
+				sig->sig_expires = s->exp_timestamp;
+				sig->wrong_key_usage = s->wrong_key_usage;
+				answered++;
+				break;
+			}
+		}
+	}
+	PG_CATCH();
+	{
+		if (sigdata != NULL)
+			gpgme_data_release(sigdata);
+		if (text != NULL)
+			gpgme_data_release(text);
+		release_context(home);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	gpgme_data_release(sigdata);
+	gpgme_data_release(text);
+	pfree(packets.data);
+	return answered;
+}
+
+/*
+ * Verify the signatures sigs[0..n-1] (all well-formed) over data: as few
+ * gpg runs as the answers allow.  Signatures of distinct key ids go in one
+ * run; what gets no answer (after a bad signature, or a second signature of
+ * the same key) goes in the next; when a run answers nothing, the rest run
+ * one by one.  A signature gpg gives no answer for alone is malformed.
+ */
+static void
+verify_signatures(const char *home, const char *data, size_t datalen,
+				  PgpSig **sigs, int n)
+{
+	PgpSig	  **batch = palloc(sizeof(PgpSig *) * Max(n, 1));
+
+	for (;;)
+	{
+		int			nb = 0;
+
+		for (int i = 0; i < n; i++)
+		{
+			bool		dup = false;
+
+			if (sigs[i]->checked || sigs[i]->keyid[0] == '\0' || sigs[i]->created < 0)
+				continue;
+			for (int j = 0; j < nb && !dup; j++)
+				dup = strcmp(batch[j]->keyid, sigs[i]->keyid) == 0;
+			if (!dup)
+				batch[nb++] = sigs[i];
+		}
+		if (nb < 2 || gpg_verify(home, data, datalen, batch, nb) == 0)
+			break;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (sigs[i]->checked)
+			continue;
+		if (gpg_verify(home, data, datalen, &sigs[i], 1) == 0)
+		{
+			sigs[i]->ok = false;
+			sigs[i]->error = "gpg could not read the signature";
+		}
+	}
+	pfree(batch);
+}
+
+/* ----------------------------------------------------------------
+ * mig_key_fingerprint(publickey text) -> text
+ * ----------------------------------------------------------------
+ */
+
+/* the home in which keys are only listed, never imported */
+static char *scratch_home = NULL;
+
+/*
+ * The primary fingerprint of the one public key in text, as gpg reads it:
+ * a key gpg would not import (no valid self-signature, say) is refused.
+ * Raises 22023 for anything but exactly one usable public key.
+ */
+char *
+mig_pgp_key_fingerprint(const char *text, size_t len)
+{
+	char		parsed[41];
+	char		listed[41] = "";
+	int			nkeys = 0;
+	gpgme_data_t volatile data = NULL;
+	gpgme_key_t volatile key = NULL;
+	bool		secret = false;
+
+	parse_public_key(text, len, parsed);
+
+	if (scratch_home == NULL || gnupg_base_owner != MyProcPid)
+		scratch_home = make_home("scratch");
+	PG_TRY();
+	{
+		gpgme_ctx_t ctx = home_context(scratch_home);
+		gpgme_data_t d;
+		gpgme_key_t k;
+		gpgme_error_t err;
+
+		err = gpgme_data_new_from_mem(&d, text, len, 0);
+		if (err)
+			gpg_error_report(err, "read a key");
+		data = d;
+		mig_pgp_counters.gpg_runs++;
+		err = gpgme_op_keylist_from_data_start(ctx, data, 0);
+		while (!err)
+		{
+			err = gpgme_op_keylist_next(ctx, &k);
+			if (err)
+				break;
+			key = k;
+			if (++nkeys == 1 && key->subkeys != NULL && key->subkeys->fpr != NULL)
+				strlcpy(listed, key->subkeys->fpr, sizeof(listed));
+			secret |= key->secret;
+			gpgme_key_unref(key);
+			key = NULL;
+		}
+		if (gpgme_err_code(err) != GPG_ERR_EOF)
+			nkeys = 0;
+		gpgme_op_keylist_end(ctx);
+	}
+	PG_CATCH();
+	{
+		if (key != NULL)
+			gpgme_key_unref(key);
+		if (data != NULL)
+			gpgme_data_release(data);
+		release_context(scratch_home);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	gpgme_data_release(data);
+
+	if (nkeys != 1 || strcmp(listed, parsed) != 0 || secret)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("gpg cannot use the OpenPGP public key %s", parsed),
+				 errdetail("gpg reads no usable key from the text: a valid self-signed user ID is required."),
+				 errhint("Export the key again with \"gpg --armor --export %s\".", parsed)));
+	return pstrdup(parsed);
+}
+
+PG_FUNCTION_INFO_V1(mig_key_fingerprint);
+Datum
+mig_key_fingerprint(PG_FUNCTION_ARGS)
+{
+	text	   *key = PG_GETARG_TEXT_PP(0);
+
+	PG_RETURN_TEXT_P(cstring_to_text(mig_pgp_key_fingerprint(VARDATA_ANY(key),
+															 VARSIZE_ANY_EXHDR(key))));
+}
+
+/* ----------------------------------------------------------------
+ * mig_verify_signature(data text, signature text, publickey text) -> text
+ *
+ * The key is imported into a keyring of its own, kept while the next call
+ * brings the same key text (a query over many signatures of one key runs
+ * gpg once per signature only).
+ * ----------------------------------------------------------------
+ */
+
+static char *adhoc_home = NULL;
+static uint8 adhoc_digest[PG_SHA256_DIGEST_LENGTH];
+static char adhoc_fpr[41];
+
+PG_FUNCTION_INFO_V1(mig_verify_signature);
+Datum
+mig_verify_signature(PG_FUNCTION_ARGS)
+{
+	text	   *data = PG_GETARG_TEXT_PP(0);
+	text	   *sigtext = PG_GETARG_TEXT_PP(1);
+	text	   *key = PG_GETARG_TEXT_PP(2);
+	const char *keytext = VARDATA_ANY(key);
+	size_t		keylen = VARSIZE_ANY_EXHDR(key);
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	PgpSig		sig;
+	PgpSig	   *sigp = &sig;
+
+	parse_signature(VARDATA_ANY(sigtext), VARSIZE_ANY_EXHDR(sigtext), &sig);
+	if (!sig.ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("text is not an OpenPGP signature"),
+				 errdetail("%s", sentence(sig.error)),
+				 errhint("Give one detached signature, ASCII-armored or in MIG's one-line form.")));
+
+	sha256(keytext, keylen, digest);
+	if (adhoc_home == NULL || gnupg_base_owner != MyProcPid ||
+		memcmp(digest, adhoc_digest, sizeof(digest)) != 0)
+	{
+		char		fpr[41];
+		char	   *old = (gnupg_base_owner == MyProcPid) ? adhoc_home : NULL;
+
+		parse_public_key(keytext, keylen, fpr);
+		adhoc_home = NULL;
+		if (old != NULL)
+		{
+			remove_home(old);
+			pfree(old);
+		}
+		adhoc_home = make_home("key");
+		if (gpg_import(adhoc_home, keytext, keylen) < 1)
+		{
+			remove_home(adhoc_home);
+			adhoc_home = NULL;
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("gpg cannot use the OpenPGP public key %s", fpr),
+					 errdetail("gpg reads no usable key from the text: a valid self-signed user ID is required.")));
+		}
+		mig_pgp_counters.keys_imported++;
+		memcpy(adhoc_digest, digest, sizeof(digest));
+		strlcpy(adhoc_fpr, fpr, sizeof(adhoc_fpr));
+	}
+
+	verify_signatures(adhoc_home, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &sigp, 1);
+	if (sig.ok && sig.checked && gpgme_err_code(sig.status) == GPG_ERR_NO_ERROR &&
+		!sig.wrong_key_usage)
+		PG_RETURN_TEXT_P(cstring_to_text(adhoc_fpr));
+	PG_RETURN_NULL();
+}
+
+/* ----------------------------------------------------------------
+ * The investigators' keyring (mig.h)
+ *
+ * One GNUPGHOME of this backend holds the public keys of the investigators
+ * as of a keyring epoch (verify.c reads the epoch and the keys in one
+ * snapshot).  A key is imported once; when its row changes, or goes, the
+ * old key is deleted from the keyring first, so that gpg never merges an
+ * old copy (a removed subkey, a revocation since undone) into the new one.
+ * A keyring left half-changed by an error is rebuilt from scratch.
+ * ----------------------------------------------------------------
+ */
+
+typedef struct KeySub
+{
+	char		fpr[41];
+	int64		expires;		/* 0 = never */
+} KeySub;
+
+typedef struct KeyEntry
+{
+	Datum		investigator_id;	/* numeric */
+	char		fpr[41];		/* primary */
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];	/* of the key text */
+	int			nsubs;			/* subs[0] is the primary key */
+	KeySub	   *subs;
+	gpgme_key_t gkey;			/* gpg's listing: what deleting it takes */
+	int			src;			/* its index in the keys being loaded */
+} KeyEntry;
+
+static struct
+{
+	MemoryContext cxt;			/* the entries */
+	bool		valid;			/* keys match epoch */
+	bool		dirty;			/* an error left the home unknown */
+	Oid			relid;			/* the keyring table the epoch is of */
+	int64		epoch;
+	char	   *home;
+	int			nkeys;
+	KeyEntry   *keys;
+} keyring;
+
+bool
+mig_keyring_current(Oid relid, int64 epoch)
+{
+	return keyring.valid && keyring.relid == relid && keyring.epoch == epoch &&
+		gnupg_base_owner == MyProcPid;
+}
+
+static KeyEntry *
+find_entry(KeyEntry *keys, int nkeys, const char *fpr, const uint8 *digest)
+{
+	for (int i = 0; i < nkeys; i++)
+		if (strcmp(keys[i].fpr, fpr) == 0 &&
+			(digest == NULL || memcmp(keys[i].digest, digest, PG_SHA256_DIGEST_LENGTH) == 0))
+			return &keys[i];
+	return NULL;
+}
+
+static void
+free_entries(KeyEntry *keys, int nkeys)
+{
+	for (int i = 0; i < nkeys; i++)
+		if (keys[i].gkey != NULL)
+		{
+			gpgme_key_unref(keys[i].gkey);
+			keys[i].gkey = NULL;
+		}
+}
+
+/* fill subs and gkey of the entries without gkey, as gpg lists them */
+static void
+list_keys(const char *home, KeyEntry *keys, int nkeys, MemoryContext cxt)
+{
+	const char **patterns = palloc0(sizeof(char *) * (nkeys + 1));
+	int			npatterns = 0;
+	gpgme_key_t volatile key = NULL;
+
+	for (int i = 0; i < nkeys; i++)
+		if (keys[i].gkey == NULL)
+			patterns[npatterns++] = keys[i].fpr;
+	if (npatterns == 0)
+		return;
+
+	PG_TRY();
+	{
+		gpgme_ctx_t ctx = home_context(home);
+		gpgme_error_t err;
+		gpgme_key_t k;
+
+		mig_pgp_counters.gpg_runs++;
+		err = gpgme_op_keylist_ext_start(ctx, patterns, 0, 0);
+		while (!err)
+		{
+			KeyEntry   *e;
+
+			err = gpgme_op_keylist_next(ctx, &k);
+			if (err)
+				break;
+			key = k;
+			e = key->subkeys ? find_entry(keys, nkeys, key->subkeys->fpr, NULL) : NULL;
+			if (e != NULL && e->gkey == NULL)
+			{
+				int			n = 0;
+
+				for (gpgme_subkey_t s = key->subkeys; s; s = s->next)
+					n++;
+				e->subs = MemoryContextAllocZero(cxt, sizeof(KeySub) * n);
+				for (gpgme_subkey_t s = key->subkeys; s; s = s->next)
+				{
+					if (s->fpr == NULL)
+						continue;
+					strlcpy(e->subs[e->nsubs].fpr, s->fpr, sizeof(e->subs[0].fpr));
+					e->subs[e->nsubs].expires = s->expires;
+					e->nsubs++;
+				}
+				e->gkey = key;
+			}
+			else
+				gpgme_key_unref(key);
+			key = NULL;
+		}
+		if (gpgme_err_code(err) != GPG_ERR_EOF)
+			gpg_error_report(err, "list keys");
+		gpgme_op_keylist_end(ctx);
+	}
+	PG_CATCH();
+	{
+		if (key != NULL)
+			gpgme_key_unref(key);
+		release_context(home);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/* delete the key of e from home (one gpg run; no agent needed) */
+static void
+delete_key(const char *home, KeyEntry *e)
+{
+	gpgme_ctx_t ctx = home_context(home);
+	gpgme_error_t err;
+
+	mig_pgp_counters.gpg_runs++;
+	err = gpgme_op_delete_ext(ctx, e->gkey, GPGME_DELETE_FORCE);
+	if (err)
+	{
+		release_context(home);
+		gpg_error_report(err, "delete a key");
+	}
+}
+
+/* the investigator's id, for messages */
+static char *
+investigator_text(Datum id)
+{
+	return DatumGetCString(DirectFunctionCall1(numeric_out, id));
+}
+
+void
+mig_keyring_load(Oid relid, int64 epoch, int nkeys, const MigInvestigatorKey *keys)
+{
+	MemoryContext cxt;
+	KeyEntry   *entries;
+	int			n = 0;
+	bool		fresh;
+	StringInfoData import;
+	int			nimport = 0;
+
+	/* until this load has finished, the keyring is unusable */
+	keyring.valid = false;
+	if (gnupg_base_owner != MyProcPid)
+	{
+		/* a process forked from one that had a keyring: start afresh */
+		memset(&keyring, 0, sizeof(keyring));
+	}
+
+	cxt = AllocSetContextCreate(TopMemoryContext, "mig keyring", ALLOCSET_SMALL_SIZES);
+	entries = MemoryContextAllocZero(cxt, sizeof(KeyEntry) * Max(nkeys, 1));
+	initStringInfo(&import);
+
+	PG_TRY();
+	{
+		MemoryContext errcxt = CurrentMemoryContext;
+
+		for (int i = 0; i < nkeys; i++)
+		{
+			KeyEntry   *e = &entries[n];
+			const char *text = keys[i].publickey;
+
+			/* an unusable key is reported and left out, not fatal to all */
+			PG_TRY();
+			{
+				parse_public_key(text, strlen(text), e->fpr);
+			}
+			PG_CATCH();
+			{
+				ErrorData  *edata;
+
+				MemoryContextSwitchTo(errcxt);
+				edata = CopyErrorData();
+				FlushErrorState();
+				ereport(WARNING,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("the public key of investigator %s is not used",
+								investigator_text(keys[i].id)),
+						 errdetail("%s", edata->message)));
+				FreeErrorData(edata);
+				memset(e, 0, sizeof(KeyEntry));
+				continue;
+			}
+			PG_END_TRY();
+			if (find_entry(entries, n, e->fpr, NULL) != NULL)
+			{
+				ereport(WARNING,
+						(errcode(ERRCODE_UNIQUE_VIOLATION),
+						 errmsg("the public key of investigator %s is not used",
+								investigator_text(keys[i].id)),
+						 errdetail("Another investigator has the key %s.", e->fpr)));
+				memset(e, 0, sizeof(KeyEntry));
+				continue;
+			}
+			e->investigator_id = PointerGetDatum(MemoryContextAlloc(cxt, VARSIZE_ANY(DatumGetPointer(keys[i].id))));
+			memcpy(DatumGetPointer(e->investigator_id), DatumGetPointer(keys[i].id),
+				   VARSIZE_ANY(DatumGetPointer(keys[i].id)));
+			sha256(text, strlen(text), e->digest);
+			e->src = i;
+			n++;
+		}
+
+		/*
+		 * Keys whose row changed or went are deleted from the keyring; if
+		 * that cannot be done, or an earlier load failed half-way, the
+		 * keyring is made again in a fresh home.
+		 */
+		fresh = (keyring.home == NULL || keyring.dirty);
+		keyring.dirty = true;
+		for (int i = 0; !fresh && i < keyring.nkeys; i++)
+		{
+			KeyEntry   *prev = &keyring.keys[i];
+
+			if (find_entry(entries, n, prev->fpr, prev->digest) != NULL)
+				continue;
+			if (prev->gkey == NULL)
+				fresh = true;
+			else
+				delete_key(keyring.home, prev);
+		}
+		if (fresh)
+		{
+			if (keyring.home != NULL)
+			{
+				remove_home(keyring.home);
+				pfree(keyring.home);
+				keyring.home = NULL;
+			}
+			keyring.home = make_home("keyring");
+		}
+
+		/* unchanged keys stay; the others are imported in one run */
+		for (int i = 0; i < n; i++)
+		{
+			KeyEntry   *prev = fresh ? NULL :
+			find_entry(keyring.keys, keyring.nkeys, entries[i].fpr, entries[i].digest);
+
+			if (prev != NULL && prev->gkey != NULL)
+			{
+				entries[i].nsubs = prev->nsubs;
+				entries[i].subs = MemoryContextAlloc(cxt, sizeof(KeySub) * Max(prev->nsubs, 1));
+				memcpy(entries[i].subs, prev->subs, sizeof(KeySub) * prev->nsubs);
+				entries[i].gkey = prev->gkey;
+				prev->gkey = NULL;
+				continue;
+			}
+			appendStringInfoString(&import, keys[entries[i].src].publickey);
+			appendStringInfoChar(&import, '\n');
+			nimport++;
+		}
+		if (nimport > 0)
+		{
+			gpg_import(keyring.home, import.data, import.len);
+			mig_pgp_counters.keys_imported += nimport;
+			list_keys(keyring.home, entries, n, cxt);
+		}
+		pfree(import.data);
+
+		/* keys gpg would not take are reported and left out */
+		for (int i = 0; i < n; i++)
+		{
+			if (entries[i].gkey != NULL)
+				continue;
+			ereport(WARNING,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the public key of investigator %s is not used",
+							investigator_text(entries[i].investigator_id)),
+					 errdetail("gpg did not import the key %s.", entries[i].fpr)));
+			memmove(&entries[i], &entries[i + 1], sizeof(KeyEntry) * (n - i - 1));
+			n--;
+			i--;
+		}
+	}
+	PG_CATCH();
+	{
+		free_entries(entries, n);
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	if (keyring.cxt != NULL)
+	{
+		free_entries(keyring.keys, keyring.nkeys);
+		MemoryContextDelete(keyring.cxt);
+	}
+	keyring.cxt = cxt;
+	keyring.keys = entries;
+	keyring.nkeys = n;
+	keyring.relid = relid;
+	keyring.epoch = epoch;
+	keyring.dirty = false;
+	keyring.valid = true;
+}
+
+/* the key, and the subkey, with fingerprint (or key id) fpr */
+static KeyEntry *
+find_signer(const char *fpr, KeySub **sub)
+{
+	size_t		fl = strlen(fpr);
+
+	for (int i = 0; i < keyring.nkeys; i++)
+	{
+		KeyEntry   *e = &keyring.keys[i];
+
+		for (int j = 0; j < e->nsubs; j++)
+		{
+			bool		match = (fl == 40) ?
+			strcmp(e->subs[j].fpr, fpr) == 0 :
+			(fl >= 16 && strcmp(e->subs[j].fpr + 24, fpr + fl - 16) == 0);
+
+			if (match)
+			{
+				if (sub)
+					*sub = &e->subs[j];
+				return e;
+			}
+		}
+	}
+	return NULL;
+}
+
+static TimestampTz
+unix_to_timestamptz(int64 secs)
+{
+	return (TimestampTz) ((secs - ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)) *
+						  USECS_PER_SEC);
+}
+
+void
+mig_keyring_verify(const char *data, size_t datalen, int nsigs,
+				   const char *const *sigtexts, MigSignatureCheck *checks)
+{
+	PgpSig	   *sigs = palloc0(sizeof(PgpSig) * Max(nsigs, 1));
+	PgpSig	  **run = palloc(sizeof(PgpSig *) * Max(nsigs, 1));
+	int			nrun = 0;
+
+	Assert(keyring.valid);
+	for (int i = 0; i < nsigs; i++)
+	{
+		MigSignatureCheck *c = &checks[i];
+
+		memset(c, 0, sizeof(*c));
+		if (sigtexts[i] == NULL)
+		{
+			sigs[i].ok = false;
+			sigs[i].error = "the entry is not a string";
+			continue;
+		}
+		parse_signature(sigtexts[i], strlen(sigtexts[i]), &sigs[i]);
+		if (!sigs[i].ok)
+			continue;
+		/* a key id no investigator has needs no gpg run */
+		if (sigs[i].keyid[0] != '\0' && find_signer(sigs[i].keyid, NULL) == NULL)
+			continue;
+		run[nrun++] = &sigs[i];
+	}
+
+	verify_signatures(keyring.home, data, datalen, run, nrun);
+
+	for (int i = 0; i < nsigs; i++)
+	{
+		PgpSig	   *s = &sigs[i];
+		MigSignatureCheck *c = &checks[i];
+		KeySub	   *sub = NULL;
+		KeyEntry   *e = NULL;
+
+		c->valid_until = DT_NOEND;
+		if (!s->ok)
+		{
+			c->reason = psprintf("malformed signature: %s", s->error);
+			continue;
+		}
+		if (s->checked)
+			e = find_signer(s->gpg_fpr, &sub);
+		else if (s->keyid[0] != '\0')
+			e = find_signer(s->keyid, &sub);
+		if (e != NULL)
+		{
+			c->has_investigator = true;
+			c->investigator_id = e->investigator_id;
+			c->fingerprint = pstrdup(e->fpr);
+		}
+		if (!s->checked || e == NULL)
+		{
+			c->reason = pstrdup("no investigator has this key");
+			c->has_investigator = false;
+			c->fingerprint = NULL;
+			continue;
+		}
+		switch (gpgme_err_code(s->status))
+		{
+			case GPG_ERR_NO_ERROR:
+				if (s->wrong_key_usage)
+				{
+					c->reason = pstrdup("bad signature: the key may not sign");
+					break;
+				}
+				c->valid = true;
+				/* valid until the key, the subkey or the signature expires */
+				{
+					int64		until = 0;
+					int64		cand[3] = {e->subs[0].expires, sub->expires, s->sig_expires};
+
+					for (int k = 0; k < 3; k++)
+						if (cand[k] > 0 && (until == 0 || cand[k] < until))
+							until = cand[k];
+					if (until > 0)
+						c->valid_until = unix_to_timestamptz(until);
+				}
+				break;
+			case GPG_ERR_BAD_SIGNATURE:
+				c->reason = pstrdup("bad signature");
+				break;
+			case GPG_ERR_NO_PUBKEY:
+				c->reason = pstrdup("no investigator has this key");
+				c->has_investigator = false;
+				c->fingerprint = NULL;
+				break;
+			case GPG_ERR_KEY_EXPIRED:
+				c->reason = pstrdup("key expired");
+				break;
+			case GPG_ERR_CERT_REVOKED:
+				c->reason = pstrdup("key revoked");
+				break;
+			case GPG_ERR_SIG_EXPIRED:
+				c->reason = pstrdup("signature expired");
+				break;
+			default:
+				c->reason = psprintf("bad signature: %s", gpgme_strerror(s->status));
+				break;
+		}
+	}
+	for (int i = 0; i < nsigs; i++)
+		if (sigs[i].packet.data)
+			pfree(sigs[i].packet.data);
+	pfree(sigs);
+	pfree(run);
+}

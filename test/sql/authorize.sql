@@ -1,0 +1,170 @@
+-- mig_authorize, mig_authorize_explain and mig_authorized_agents: MIG's
+-- weighted ACLs over the investigators with a valid signature on an action.
+-- Fixtures (test/fixtures/authz): investigators ivan and judy, an outsider
+-- oscar, three actions signed by each.
+CREATE EXTENSION mig;
+\getenv abs_srcdir PG_ABS_SRCDIR
+SELECT set_config('test.fixtures', :'abs_srcdir' || '/fixtures/authz/', false) IS NOT NULL AS fixtures;
+CREATE FUNCTION fx(file text) RETURNS text LANGUAGE sql
+	AS $$ SELECT pg_read_file(current_setting('test.fixtures') || file) $$;
+-- an action row from a fixture action, signed by the given signers
+CREATE FUNCTION add_action(id numeric, fixture text, signers text[]) RETURNS void
+LANGUAGE sql AS $$
+	INSERT INTO actions (id, name, target, validfrom, expireafter, operations, pgpsignatures, syntaxversion)
+	SELECT id, a->>'name', a->>'target', (a->>'validfrom')::timestamptz,
+	       (a->>'expireafter')::timestamptz, a->'operations',
+	       (SELECT coalesce(json_agg(fx(fixture || '.' || s || '.asc') ORDER BY o), '[]')
+	          FROM unnest(signers) WITH ORDINALITY u(s, o)),
+	       2
+	  FROM (SELECT fx(fixture || '.json')::json AS a) j
+$$;
+
+-- the fixtures' canonical strings are mig's
+SELECT f, mig_action_string(fx(f || '.json')::json) = fx(f || '.txt') AS canonical
+  FROM unnest(ARRAY['a1', 'a2', 'a3']) f;
+
+INSERT INTO investigators (id, name, publickey) VALUES
+	(1, 'Ivan', fx('ivan.pub')), (2, 'Judy', fx('judy.pub'));
+INSERT INTO modules VALUES (1, 'default'), (2, 'file'), (4, 'pkg');
+INSERT INTO agents (id, name, queueloc, os, version, pid, starttime, heartbeattime)
+SELECT i, 'agent' || i, 'linux.agent' || i, 'linux', '1', i, now(), now()
+  FROM generate_series(10, 15) i;
+
+SELECT add_action(1, 'a1', '{ivan}');			-- file, signed by ivan
+SELECT add_action(2, 'a1', '{ivan,judy}');		-- file, ivan and judy
+SELECT add_action(3, 'a1', '{ivan,ivan}');		-- file, ivan twice
+SELECT add_action(4, 'a1', '{oscar}');			-- file, a key no investigator has
+SELECT add_action(5, 'a1', '{}');				-- file, no signature
+SELECT add_action(6, 'a2', '{ivan,judy}');		-- file, netstat (not a module yet), file
+SELECT add_action(7, 'a3', '{ivan}');			-- no operations
+
+-- agent 10: an ACL on file, ivan may use it
+INSERT INTO agtmodreq VALUES (2, 10, 1);
+INSERT INTO invagtmodperm VALUES (1, 10, 2, 1);
+-- agent 11: only the default ACL
+INSERT INTO agtmodreq VALUES (1, 11, 1);
+INSERT INTO invagtmodperm VALUES (1, 11, 1, 1);
+-- agent 12: an ACL on pkg only
+INSERT INTO agtmodreq VALUES (4, 12, 1);
+INSERT INTO invagtmodperm VALUES (1, 12, 4, 5);
+-- agent 13: file needs weight 2, ivan and judy have 1 each
+INSERT INTO agtmodreq VALUES (2, 13, 2);
+INSERT INTO invagtmodperm VALUES (1, 13, 2, 1), (2, 13, 2, 1);
+-- agent 14: an ACL on file, nobody has permission
+INSERT INTO agtmodreq VALUES (2, 14, 1);
+
+-- every case, with its explanation
+CREATE VIEW cases AS
+SELECT action, agent, mig_authorize(action, agent) AS authorized,
+       (SELECT string_agg(format('%s: %s/%s %s %s', e.module, e.required_weight,
+                                 e.granted_weight, e.signers, e.reason), '; ')
+          FROM mig_authorize_explain(action, agent) e) AS explain
+  FROM (VALUES (1, 10), (1, 11), (1, 12), (1, 13), (1, 14), (2, 13), (3, 13),
+               (4, 10), (5, 10), (6, 10), (6, 11), (7, 10)) c(action, agent);
+\x on
+SELECT * FROM cases ORDER BY action, agent;
+\x off
+
+-- a module named in the operations but absent from modules falls back to
+-- default; once it exists with its own ACL, that ACL decides
+INSERT INTO modules VALUES (3, 'netstat');
+INSERT INTO agtmodreq VALUES (2, 15, 1), (3, 15, 1);
+INSERT INTO invagtmodperm VALUES (1, 15, 2, 1);
+SELECT mig_authorize(6, 15) AS "netstat without permission";
+SELECT * FROM mig_authorize_explain(6, 15);
+INSERT INTO invagtmodperm VALUES (2, 15, 3, 1);
+SELECT mig_authorize(6, 15) AS "both modules met";
+SELECT * FROM mig_authorize_explain(6, 15);
+SELECT mig_authorize(6, 11) AS "both through default";
+
+-- the CHECKs: a minimum weight of 0 and a negative weight are refused
+INSERT INTO agtmodreq VALUES (4, 10, 0);
+INSERT INTO invagtmodperm VALUES (1, 10, 4, -1);
+
+-- unknown ids are errors, not a silent false; NULL gives NULL
+CREATE FUNCTION try(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE q;
+	RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+SELECT q, try(q) FROM (VALUES ('SELECT mig_authorize(999, 10)'), ('SELECT mig_authorize(1, 999)'),
+                              ('SELECT * FROM mig_authorize_explain(999, 10)'),
+                              ('SELECT * FROM mig_authorize_explain(1, 999)'),
+                              ('SELECT * FROM mig_authorized_agents(999)')) t(q);
+SELECT mig_authorize(NULL, 10) IS NULL AS n1, mig_authorize(1, NULL) IS NULL AS n2,
+       (SELECT count(*) FROM mig_authorize_explain(NULL, 10)) AS n3,
+       (SELECT count(*) FROM mig_authorized_agents(NULL)) AS n4;
+
+-- the set-based form, for every agent, for some, with unknown and NULL ids
+SELECT a, array(SELECT mig_authorized_agents(a) ORDER BY 1) AS every_agent
+  FROM generate_series(1, 7) a ORDER BY a;
+SELECT array(SELECT mig_authorized_agents(6, '{15, 11, 10, 999, NULL, 15}') ORDER BY 1) AS some;
+
+-- revoking judy's key removes her grant on the next call, in every session
+SELECT mig_authorize(2, 13) AS "before revocation";
+UPDATE investigators SET publickey = fx('judy-revoked.pub') WHERE id = 2;
+SELECT mig_authorize(2, 13) AS "after revocation";
+SELECT reason FROM mig_authorize_explain(2, 13);
+\c
+SELECT set_config('test.fixtures', :'abs_srcdir' || '/fixtures/authz/', false) IS NOT NULL AS fixtures;
+SELECT mig_authorize(2, 13) AS "another session";
+UPDATE investigators SET publickey = fx('judy.pub') WHERE id = 2;
+
+-- a read-only transaction authorizes too: the key changed back, so the
+-- action is verified again, without recording
+
+BEGIN READ ONLY;
+SELECT mig_authorize(2, 13) AS "read only";
+COMMIT;
+
+-- mig_authorized_agents equals mig_authorize over a generated fleet with
+-- mixed ACLs, through both its scan and its per-agent path
+SELECT setseed(0.42);
+INSERT INTO agents (id, name, queueloc, os, version, pid, starttime, heartbeattime)
+SELECT i, 'fleet' || i, 'linux.fleet' || i, 'linux', '1', i, now(), now()
+  FROM generate_series(100, 699) i;
+-- (random() in a subquery's target list is drawn per row)
+INSERT INTO agtmodreq
+SELECT m, a, 1 + (r2 * 2)::int
+  FROM (SELECT a, m, random() AS r, random() AS r2
+          FROM generate_series(100, 699) a, unnest(ARRAY[1, 2, 3]) m) x
+ WHERE r < 0.6;
+INSERT INTO invagtmodperm
+SELECT i, a, m, (r2 * 2)::int
+  FROM (SELECT a, m, i, random() AS r, random() AS r2
+          FROM generate_series(100, 699) a, unnest(ARRAY[1, 2, 3]) m, unnest(ARRAY[1, 2]) i) x
+ WHERE r < 0.7;
+SELECT count(*) AS requirements, count(DISTINCT agentid) AS agents FROM agtmodreq WHERE agentid >= 100;
+SELECT x.action,
+       count(*) FILTER (WHERE x.authorized) AS authorized,
+       count(*) FILTER (WHERE x.authorized IS DISTINCT FROM (s.agent IS NOT NULL)) AS scan_differs,
+       count(*) FILTER (WHERE x.authorized IS DISTINCT FROM x.probed) AS probe_differs
+  FROM (SELECT action, a.id AS agent, mig_authorize(action, a.id) AS authorized,
+               EXISTS (SELECT FROM mig_authorized_agents(action, ARRAY[a.id])) AS probed
+          FROM agents a, generate_series(1, 7) action) x
+  LEFT JOIN (SELECT action, mig_authorized_agents(action) AS agent
+               FROM generate_series(1, 7) action) s
+         ON s.action = x.action AND s.agent = x.agent
+ GROUP BY x.action ORDER BY x.action;
+
+-- installed elsewhere, called with an empty search_path
+DROP VIEW cases;
+DROP FUNCTION add_action(numeric, text, text[]);
+DROP FUNCTION fx(text);
+DROP FUNCTION try(text);
+DROP EXTENSION mig;
+CREATE SCHEMA elsewhere;
+CREATE EXTENSION mig SCHEMA elsewhere;
+SET search_path = '';
+INSERT INTO elsewhere.modules VALUES (1, 'default');
+INSERT INTO elsewhere.agents (id, name, queueloc, os, version, pid, starttime, heartbeattime)
+VALUES (1, 'a', 'q', 'linux', '1', 1, now(), now());
+INSERT INTO elsewhere.actions (id, name, target, validfrom, expireafter, operations, pgpsignatures)
+VALUES (1, 'n', 't', now(), now(), '[{"module":"file"}]', '[]');
+SELECT elsewhere.mig_authorize(1, 1), count(*) FROM elsewhere.mig_authorized_agents(1);
+RESET search_path;
+DROP EXTENSION mig;
+DROP SCHEMA elsewhere;
