@@ -1,6 +1,6 @@
 #!/usr/bin/env perl
-# The spool sync's benchmark; bench/ingest installs mig and runs this as the
-# cluster's owner.  Three measures, each against a baseline or a bound from
+# The spool sync's benchmark; bench/ingest starts a cluster (bench/cluster.sh)
+# and runs this as its owner.  Three measures, each against a baseline or a bound from
 # the same run:
 #
 #  1. mig_spool_sync() over N command files (bench/mkspool: 2-3 kB each,
@@ -29,7 +29,7 @@ my %o = (
 	total => 200000,
 	chunk => 10000,
 );
-GetOptions(\%o, 'dir=s', 'files=i', 'actions=i', 'rate=i', 'seconds=i', 'early=i',
+GetOptions(\%o, 'dir=s', 'port=i', 'bin=s', 'files=i', 'actions=i', 'rate=i', 'seconds=i', 'early=i',
 	'total=i', 'chunk=i', 'quick', 'help')
   or die "see bench/ingest --help\n";
 if ($o{help})
@@ -53,12 +53,11 @@ if ($o{quick})
 	%o = (%o, files => 10000, actions => 10, seconds => 10, early => 5000,
 		total => 30000, chunk => 5000);
 }
-my $dir = $o{dir} or die "--dir is required (bench/ingest sets it)\n";
-my $bindir = `$ENV{PG_CONFIG} --bindir`;
-chomp $bindir;
+my $dir = $o{dir} or die "--dir, --port and --bin are required (bench/ingest sets them)\n";
+my $port = $o{port} or die "--port is required\n";
+my $bindir = $o{bin} or die "--bin is required\n";
 my $mkspool = 'bench/mkspool';
-my $user = 'mig_bench';
-my $port = 40000 + $$ % 20000;
+my $user = 'postgres';
 my $agents = int($o{files} / $o{actions});
 
 sub say { print @_, "\n"; }
@@ -157,31 +156,10 @@ sub pct
 }
 
 # ---------------------------------------------------------------------------
-# a cluster
 my $cpus = `nproc`;
 chomp $cpus;
 my $pgversion = `$bindir/postgres --version`;
 chomp $pgversion;
-say("== cluster in $dir (port $port)");
-run("$bindir/initdb", '-D', "$dir/data", '-A', 'trust', '-U', $user, '--no-instructions',
-	'-N', '-E', 'UTF8', '--locale=C');
-open(my $conf, '>>', "$dir/data/postgresql.conf") or die;
-print $conf <<"EOF";
-port = $port
-listen_addresses = ''
-unix_socket_directories = '$dir'
-shared_preload_libraries = 'mig'
-mig.database = 'bench'
-mig.spool_dir = '$dir/spool'
-mig.rescan_interval = '10s'
-max_wal_size = '8GB'
-checkpoint_timeout = '30min'
-EOF
-close($conf);
-run("$bindir/pg_ctl", '-D', "$dir/data", '-l', "$dir/server.log", '-w', '-s', 'start');
-END { system("$bindir/pg_ctl", '-D', "$dir/data", '-m', 'fast', '-w', '-s', 'stop') if $dir && -e "$dir/data/postmaster.pid"; }
-psql('postgres', 'CREATE DATABASE bench');
-psql('bench', 'CREATE EXTENSION mig');
 
 # ---------------------------------------------------------------------------
 # 1. one pass against COPY
