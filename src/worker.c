@@ -242,7 +242,6 @@ static int	backoff_ms = 0;
 static char *deferred_after = NULL;
 
 static MigSpoolPass *full_pass = NULL;	/* a full pass under way */
-static TimestampTz full_started = 0;
 static MigSpoolPass *named_pass = NULL; /* named files being synced */
 static MigSpoolPass *pending = NULL;	/* named files waiting */
 static bool turn_full = false;	/* alternate when both have work */
@@ -455,6 +454,8 @@ reload(void)
 	spool = canon;
 	drop_passes();
 	close_watches();
+	if (deferred_after)
+		pfree(deferred_after);
 	deferred_after = NULL;
 	waiting_for = NULL;
 	announced = false;
@@ -563,10 +564,14 @@ unit_body(Unit unit)
 		case UNIT_DEFERRED:
 			if (pending == NULL)
 				pending = new_pass(false);
-			deferred_after = mig_spool_pass_add_deferred(pending, deferred_after,
-														 mig_batch_size);
-			if (deferred_after)
-				deferred_after = MemoryContextStrdup(worker_cxt, deferred_after);
+			{
+				char	   *last = mig_spool_pass_add_deferred(pending, deferred_after,
+															   mig_batch_size);
+
+				if (deferred_after)
+					pfree(deferred_after);
+				deferred_after = last ? MemoryContextStrdup(worker_cxt, last) : NULL;
+			}
 			break;
 	}
 	return true;
@@ -762,7 +767,6 @@ static void
 start_full_pass(TimestampTz now)
 {
 	full_pass = new_pass(true);
-	full_started = now;
 	need_full = false;
 	next_full_at = TimestampTzPlusMilliseconds(now, mig_rescan_interval);
 }
@@ -857,6 +861,8 @@ mig_worker_main(Datum main_arg)
 				if (inotify_fd >= 0)
 					close_watches();
 				announced = false;
+				if (deferred_after)
+					pfree(deferred_after);
 				deferred_after = NULL;
 				SpinLockAcquire(&shared->mutex);
 				shared->counts_known = false;
