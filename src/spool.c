@@ -738,20 +738,28 @@ typedef struct ArrayCol
 	Datum	   *values;
 	bool	   *nulls;
 	int			n;
+	int			cap;
 } ArrayCol;
 
 static void
 col_init(ArrayCol *c, Oid elemtype, int cap)
 {
 	c->elemtype = elemtype;
-	c->values = palloc(sizeof(Datum) * Max(cap, 1));
-	c->nulls = palloc(sizeof(bool) * Max(cap, 1));
+	c->cap = Max(cap, 1);
+	c->values = palloc(sizeof(Datum) * c->cap);
+	c->nulls = palloc(sizeof(bool) * c->cap);
 	c->n = 0;
 }
 
 static void
 col_add(ArrayCol *c, Datum value, bool isnull)
 {
+	if (c->n == c->cap)
+	{
+		c->cap *= 2;
+		c->values = repalloc(c->values, sizeof(Datum) * c->cap);
+		c->nulls = repalloc(c->nulls, sizeof(bool) * c->cap);
+	}
 	c->values[c->n] = isnull ? (Datum) 0 : value;
 	c->nulls[c->n] = isnull;
 	c->n++;

@@ -123,6 +123,20 @@ SELECT * FROM action_rows WHERE id = 3;
 CALL sh('rm command/inflight/3-11.json command/inflight/3-14.json');
 SELECT * FROM mig_spool_sync(:'spool');
 SELECT count(*) AS rows_left FROM files WHERE file LIKE 'command/inflight/3-1_.json';
+-- many at once, more than a batch holds
+SET mig.batch_size = 4;
+DO $$
+BEGIN
+	FOR i IN 50..79 LOOP
+		CALL put('command/inflight/3-' || i || '.json', cmd(i, 3, 'sent')::text);
+	END LOOP;
+END $$;
+SELECT * FROM mig_spool_sync(:'spool');
+CALL sh('rm command/inflight/3-[5-7]?.json');
+SELECT * FROM mig_spool_sync(:'spool');
+SELECT count(*) AS rows_left FROM files WHERE file ~ '^command/inflight/3-[5-7].\.json$';
+SELECT count(*) AS commands_kept FROM commands WHERE id BETWEEN 50 AND 79;
+RESET mig.batch_size;
 
 -- bad files: one failed row each, and the good file among them is ingested
 SET mig.max_file_size = '4kB';
