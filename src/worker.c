@@ -246,6 +246,11 @@ static MigSpoolPass *named_pass = NULL; /* named files being synced */
 static MigSpoolPass *pending = NULL;	/* named files waiting */
 static bool turn_full = false;	/* alternate when both have work */
 
+static long ms_until(TimestampTz when, TimestampTz now);
+
+static bool trim_due = false;	/* memory was used since the last trim */
+static TimestampTz last_trim = 0;
+
 static const char *waiting_for = NULL;	/* logged once per wait */
 static bool announced = false;	/* "syncing" logged */
 static bool extension_missing = false;
@@ -555,10 +560,6 @@ unit_body(Unit unit)
 				publish_pass(full_pass, true, true);
 				mig_spool_pass_end(full_pass);
 				full_pass = NULL;
-#ifdef __GLIBC__
-				/* give the listing's memory back: the RSS stays flat */
-				malloc_trim(0);
-#endif
 			}
 			break;
 		case UNIT_DEFERRED:
@@ -645,7 +646,30 @@ run_unit(Unit unit)
 		extension_missing = true;
 	}
 	publish_backlog();
+	trim_due = true;
 	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Idle, give the memory of the passes back to the system, at most once a
+ * second: freed contexts go back to malloc, which keeps their pages.  The
+ * worker's RSS then says what it holds, and stays flat.
+ */
+static long
+trim_memory(TimestampTz now)
+{
+	TimestampTz due = TimestampTzPlusMilliseconds(last_trim, POLL_MS);
+
+	if (!trim_due)
+		return -1;
+	if (now < due)
+		return ms_until(due, now);
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+	last_trim = now;
+	trim_due = false;
+	return -1;
 }
 
 /* ------------------------------------------------------------------------
@@ -937,6 +961,12 @@ mig_worker_main(Datum main_arg)
 
 		set_state("idle");
 		timeout = ms_until(next_full_at, now);
+		{
+			long		trim = trim_memory(now);
+
+			if (trim >= 0)
+				timeout = Min(timeout, trim);
+		}
 		if (!watches_complete)
 			timeout = Min(timeout, POLL_MS);
 		if (known_deferred() > 0)
