@@ -318,17 +318,20 @@ file_path(const char *spool, int dir, const char *name)
 }
 
 /*
- * Whether a directory entry is a spool file: "*.json", not hidden (the
- * scheduler's temporary files), a name the database can store.
+ * Whether a directory entry is a spool file: "*.json", or a name without a
+ * dot (what the scheduler drops in command/returned is named by its GenID
+ * alone); never a hidden name, nor "*.fail" and the like; and a name the
+ * database can store.
  */
 bool
 mig_spool_name_ok(const char *name)
 {
 	size_t		len = strlen(name);
 
-	if (len <= 5 || len > 255 || name[0] == '.')
+	if (len == 0 || len > 255 || name[0] == '.')
 		return false;
-	if (strcmp(name + len - 5, ".json") != 0)
+	if (strchr(name, '.') != NULL &&
+		(len <= 5 || strcmp(name + len - 5, ".json") != 0))
 		return false;
 	return pg_verifymbstr(name, len, true);
 }
@@ -408,7 +411,11 @@ parse_action_file(SpoolFile *f, MigJsonDoc *doc)
 	ParsedAction *pa = palloc(sizeof(ParsedAction));
 	const char *prefix = "";
 
-	/* the wrapped form: {"action": {...}, "status": ..., "counters": ...} */
+	/*
+	 * The wrapped form: {"action": {...}, "status": ..., "starttime": ...,
+	 * "finishtime": ..., "lastupdatetime": ..., "commandids": [...],
+	 * "counters": {...}}.
+	 */
 	if (!mig_json_get_object(doc, 0, "", "action", &inner, &error))
 		goto fail;
 	if (inner >= 0)
@@ -421,8 +428,36 @@ parse_action_file(SpoolFile *f, MigJsonDoc *doc)
 
 	if (!parse_action(doc, obj, prefix, pa, &error))
 		goto fail;
-	if (wrapper_status != NULL && wrapper_status[0] != '\0')
-		pa->status = wrapper_status;
+	if (inner >= 0)
+	{
+		/* the wrapper's status and times are the scheduler's: they win */
+		TimestampTz t;
+		bool		unset;
+
+		if (wrapper_status != NULL && wrapper_status[0] != '\0')
+			pa->status = wrapper_status;
+		if (!mig_json_get_time(doc, 0, "", "starttime", false, &t, &unset, &error))
+			goto fail;
+		if (!unset)
+		{
+			pa->starttime = t;
+			pa->has_starttime = true;
+		}
+		if (!mig_json_get_time(doc, 0, "", "finishtime", false, &t, &unset, &error))
+			goto fail;
+		if (!unset)
+		{
+			pa->finishtime = t;
+			pa->has_finishtime = true;
+		}
+		if (!mig_json_get_time(doc, 0, "", "lastupdatetime", false, &t, &unset, &error))
+			goto fail;
+		if (!unset)
+		{
+			pa->lastupdatetime = t;
+			pa->has_lastupdatetime = true;
+		}
+	}
 
 	f->action = pa;
 	f->action_status = (char *) effective_status(f->dir, pa->status);
@@ -1197,9 +1232,9 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 							 "donectr = n.done, cancelledctr = n.cancelled, failedctr = n.failed, "
 							 "timeoutctr = n.timeout "
 							 "FROM unnest($1::numeric[]) AS t(id), LATERAL (SELECT "
-							 "count(*) FILTER (WHERE c.status <> 'prepared')::int AS sent, "
-							 "count(*) FILTER (WHERE c.status IN ('success', 'failed', 'timeout'))::int AS returned, "
-							 "count(*) FILTER (WHERE c.status NOT IN ('prepared', 'sent'))::int AS done, "
+							 "count(*)::int AS sent, "
+							 "count(*) FILTER (WHERE c.status NOT IN ('prepared', 'sent'))::int AS returned, "
+							 "count(*) FILTER (WHERE c.status IN ('done', 'success'))::int AS done, "
 							 "count(*) FILTER (WHERE c.status = 'cancelled')::int AS cancelled, "
 							 "count(*) FILTER (WHERE c.status = 'failed')::int AS failed, "
 							 "count(*) FILTER (WHERE c.status = 'timeout')::int AS timeout "

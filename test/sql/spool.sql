@@ -80,6 +80,11 @@ CALL put('command/returned/6-12.json', (cmd(12, 6, 'timeout') - 'agent' ||
 CALL put('command/done/3-13.json', cmd(13, 3, 'failed', 99)::text);		-- agent 99 unknown
 CALL put('command/done/3-14.json', cmd(14, 3, 'exploded')::text);		-- not MIG's: final
 CALL put('command/done/3-15.json', cmd(15, 3, 'cancelled')::text);
+CALL put('action/done/7.json', jsonb_build_object('action', act(7, 'inflight'),	-- old MIG
+  'status', 'completed', 'finishtime', '2026-01-02T05:00:00Z', 'commandids', '[]'::jsonb,
+  'counters', '{"sent": 0, "returned": 0}'::jsonb)::text);
+CALL put('command/returned/1234567890', cmd(17, 3, 'timeout')::text);	-- named by its GenID
+CALL put('command/returned/1234567890.fail', 'ignored: the scheduler could not read it');
 CALL put('command/inflight/not-a-spool-file.txt', 'ignored');
 CALL put('command/inflight/.3-16.json', 'ignored: hidden, a temporary file');
 
@@ -88,6 +93,8 @@ SELECT * FROM files;
 SELECT * FROM action_rows;
 SELECT id, actionid, agentid, status, results IS NOT NULL AS has_results, starttime, finishtime
   FROM commands ORDER BY id;
+-- the old wrapped form: the wrapper's status and times win
+SELECT id, status, starttime, finishtime FROM actions WHERE id = 7;
 -- what the action files held, verbatim where MIG writes JSON
 SELECT id, name, target, description, validfrom, expireafter, starttime, finishtime,
 	   operations, pgpsignatures, syntaxversion
@@ -211,9 +218,9 @@ SELECT a.id
   FROM actions a LEFT JOIN commands c ON c.actionid = a.id
  GROUP BY a.id, a.sentctr, a.returnedctr, a.donectr, a.cancelledctr, a.failedctr, a.timeoutctr
 HAVING (a.sentctr, a.returnedctr, a.donectr, a.cancelledctr, a.failedctr, a.timeoutctr) IS DISTINCT FROM
-	   (count(c.id) FILTER (WHERE c.status <> 'prepared'),
-		count(c.id) FILTER (WHERE c.status IN ('success', 'failed', 'timeout')),
+	   (count(c.id),
 		count(c.id) FILTER (WHERE c.status NOT IN ('prepared', 'sent')),
+		count(c.id) FILTER (WHERE c.status IN ('done', 'success')),
 		count(c.id) FILTER (WHERE c.status = 'cancelled'),
 		count(c.id) FILTER (WHERE c.status = 'failed'),
 		count(c.id) FILTER (WHERE c.status = 'timeout'));

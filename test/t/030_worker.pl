@@ -69,7 +69,7 @@ $node->poll_query_until('postgres', 'SELECT count(*) = 20 FROM commands')
 is( $node->safe_psql('postgres', q{
 	SELECT count(*) FROM actions a
 	 WHERE sentctr <> (SELECT count(*) FROM commands c WHERE c.actionid = a.id)
-		OR donectr <> (SELECT count(*) FROM commands c WHERE c.actionid = a.id
+		OR returnedctr <> (SELECT count(*) FROM commands c WHERE c.actionid = a.id
 					   AND c.status NOT IN ('prepared', 'sent'))}),
 	'0', 'counters match the commands');
 $node->poll_query_until('postgres', q{

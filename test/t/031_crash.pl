@@ -79,7 +79,7 @@ sub crash_and_check
 	is( $node->safe_psql('postgres', q{
 		SELECT count(*) FROM actions a
 		 WHERE sentctr <> (SELECT count(*) FROM commands c WHERE c.actionid = a.id)
-			OR donectr <> (SELECT count(*) FROM commands c WHERE c.actionid = a.id
+			OR returnedctr <> (SELECT count(*) FROM commands c WHERE c.actionid = a.id
 						   AND c.status NOT IN ('prepared', 'sent'))}),
 		'0', "counters match the commands after killing $what");
 	return;
