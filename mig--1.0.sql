@@ -273,6 +273,75 @@ CREATE FUNCTION mig_authorized_agents(action_id numeric, agent_ids numeric[] DEF
 -- The spool and its worker (src/spool.c, src/worker.c)
 ------------------------------------------------------------------------------
 
+-- One row per spool file the sync has looked at: what it held and what became
+-- of it.  (inode, size, mtime) is how a pass knows a file is unchanged; a
+-- file whose failure was not its content's fault (unreadable, refused by the
+-- database) is stored without them so that every pass retries it.
+CREATE TABLE spool_files (
+	path text COLLATE "C" PRIMARY KEY,
+	spool text NOT NULL,
+	kind text NOT NULL CHECK (kind IN ('action', 'command')),
+	dir text NOT NULL CHECK (dir IN ('new', 'inflight', 'done', 'invalid', 'ready', 'returned')),
+	inode bigint,
+	size bigint,
+	mtime timestamp with time zone,
+	outcome text NOT NULL CHECK (outcome IN ('ingested', 'unchanged', 'deferred', 'failed')),
+	error text,
+	objectid numeric,
+	synced_at timestamp with time zone NOT NULL DEFAULT now()
+);
+CREATE INDEX spool_files_attention_idx ON spool_files (spool, outcome, path)
+	WHERE outcome IN ('deferred', 'failed');
+
+-- What a heartbeat says about an agent beyond the seed's columns.
+CREATE TABLE agent_details (
+	agentid numeric PRIMARY KEY REFERENCES agents(id) ON DELETE CASCADE,
+	mode text,
+	loadername text,
+	environment json,
+	tags json,
+	refreshtime timestamp with time zone,
+	authorized boolean,
+	updated_at timestamp with time zone NOT NULL DEFAULT now()
+);
+
+-- Ids for agents whose heartbeat carries none and whose queue location is new.
+CREATE SEQUENCE agent_id_seq;
+
+SELECT pg_catalog.pg_extension_config_dump('spool_files', '');
+SELECT pg_catalog.pg_extension_config_dump('agent_details', '');
+SELECT pg_catalog.pg_extension_config_dump('agent_id_seq', '');
+
+CREATE FUNCTION mig_spool_sync(spool_dir text DEFAULT NULL)
+	RETURNS TABLE(scanned bigint, ingested bigint, unchanged bigint,
+				  deferred bigint, failed bigint)
+	AS 'MODULE_PATHNAME', 'mig_spool_sync'
+	LANGUAGE C VOLATILE;
+
+CREATE FUNCTION mig_agent_heartbeat(heartbeat json) RETURNS numeric
+	AS 'MODULE_PATHNAME', 'mig_agent_heartbeat'
+	LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION mig_worker_launch() RETURNS integer
+	AS 'MODULE_PATHNAME', 'mig_worker_launch'
+	LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION mig_worker_state(
+	OUT pid integer, OUT state text, OUT started_at timestamp with time zone,
+	OUT last_pass timestamp with time zone, OUT last_full_pass timestamp with time zone,
+	OUT files_per_sec double precision, OUT backlog bigint, OUT deferred bigint,
+	OUT failed bigint, OUT files_total bigint, OUT last_error text,
+	OUT last_error_at timestamp with time zone, OUT spool_dir text, OUT database text)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'mig_worker_state'
+	LANGUAGE C VOLATILE STRICT;
+
+CREATE VIEW mig_worker_status AS
+	SELECT pid, state, last_pass, files_per_sec, backlog, deferred, failed,
+		   last_error, last_error_at, started_at, last_full_pass, files_total,
+		   spool_dir, database
+	  FROM mig_worker_state();
+
 ------------------------------------------------------------------------------
 -- pg_dump keeps the rows of every table: they are user data, not
 -- configuration the script would recreate.

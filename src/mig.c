@@ -136,6 +136,7 @@ _PG_init(void)
 	MarkGUCPrefixReserved("mig");
 
 	mig_json_init();
+	mig_worker_register();
 }
 
 /*

@@ -136,4 +136,77 @@ typedef struct MigActionSigners
 
 extern MigActionSigners *mig_action_signers(Datum action_id);
 
+/*
+ * The spool pass (spool.c), one code path for mig_spool_sync() and the
+ * worker.  A pass is either full (lists the eight directories) or over
+ * files named with mig_spool_pass_add(); each mig_spool_pass_step() runs one
+ * batch of mig.batch_size files in the current transaction.
+ */
+#define MIG_SPOOL_NDIRS 8
+extern const char *const mig_spool_dirs[MIG_SPOOL_NDIRS];	/* "action/new", ... */
+
+typedef struct MigSpoolPass MigSpoolPass;
+typedef struct MigSpoolCounts
+{
+	int64		scanned;		/* ingested + unchanged + deferred + failed */
+	int64		ingested;
+	int64		unchanged;
+	int64		deferred;
+	int64		failed;
+	int64		removed;		/* rows of files gone from the spool */
+} MigSpoolCounts;
+
+extern MigSpoolPass *mig_spool_pass_begin(const char *spool, bool full,
+										  MemoryContext parent);
+extern void mig_spool_pass_add(MigSpoolPass *pass, int dir, const char *name);
+extern void mig_spool_pass_nowait(MigSpoolPass *pass);
+extern void mig_spool_forget_plans(void);
+extern char *mig_spool_pass_add_deferred(MigSpoolPass *pass, const char *after,
+										 int limit);
+extern bool mig_spool_pass_step(MigSpoolPass *pass);
+extern const MigSpoolCounts *mig_spool_pass_counts(MigSpoolPass *pass);
+extern const char *mig_spool_pass_spool(MigSpoolPass *pass);
+extern int64 mig_spool_pass_backlog(MigSpoolPass *pass);
+extern void mig_spool_pass_end(MigSpoolPass *pass);
+extern bool mig_spool_name_ok(const char *name);
+extern void mig_spool_attention(const char *spool, int64 *deferred, int64 *failed);
+extern void mig_spool_check_privilege(void);
+
+/*
+ * MIG's JSON documents (jsondoc.c): parsed by PostgreSQL's JSON parser,
+ * keeping the members of the root object (index 0) and of the objects
+ * directly in it.  Getters return false with *error set to a sentence
+ * naming prefix+key.
+ */
+typedef struct MigJsonDoc MigJsonDoc;
+
+#define MIG_JSON_OBJECT 1
+#define MIG_JSON_ARRAY 2
+#define MIG_JSON_SCALAR 4
+
+extern MigJsonDoc *mig_json_parse(char *text, int len, char **error);
+extern bool mig_json_has(MigJsonDoc *doc, int obj, const char *key);
+extern bool mig_json_get_object(MigJsonDoc *doc, int obj, const char *prefix,
+								const char *key, int *out, char **error);
+extern bool mig_json_get_string(MigJsonDoc *doc, int obj, const char *prefix,
+								const char *key, int maxchars, bool required,
+								char **out, char **error);
+extern bool mig_json_get_time(MigJsonDoc *doc, int obj, const char *prefix,
+							  const char *key, bool required, TimestampTz *out,
+							  bool *unset, char **error);
+extern bool mig_json_get_int(MigJsonDoc *doc, int obj, const char *prefix,
+							 const char *key, int64 min, int64 max,
+							 bool *present, int64 *out, char **error);
+extern bool mig_json_get_id(MigJsonDoc *doc, int obj, const char *prefix,
+							const char *key, int64 *out, char **error);
+extern bool mig_json_get_bool(MigJsonDoc *doc, int obj, const char *prefix,
+							  const char *key, bool *present, bool *out,
+							  char **error);
+extern bool mig_json_get_verbatim(MigJsonDoc *doc, int obj, const char *prefix,
+								  const char *key, int allowed, bool strings_only,
+								  text **out, char **error);
+
+/* The background worker (worker.c), registered from _PG_init. */
+extern void mig_worker_register(void);
+
 #endif							/* MIG_H */

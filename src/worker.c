@@ -1,0 +1,1086 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  The spool worker: one background worker per cluster, connected to
+ *	  mig.database, that keeps the tables in step with MIG's spool.  It is
+ *	  registered from _PG_init when mig is in shared_preload_libraries, or
+ *	  started by mig_worker_launch(); mig_worker_state() (the view
+ *	  mig_worker_status) reads what it publishes in shared memory.
+ *
+ *	  inotify on the eight spool directories wakes it: the files an event
+ *	  names are synced at once.  A full pass every mig.rescan_interval, and
+ *	  after an inotify overflow or a lost watch, is the truth.  Deferred
+ *	  files are retried every second.  Each batch of mig.batch_size files is
+ *	  a transaction of its own, so the worker holds no lock between batches
+ *	  and never blocks DROP EXTENSION; it notices the extension, the spool
+ *	  directory or the database missing and waits for them with one log
+ *	  line.  On a hot standby it sleeps until promotion.
+ *
+ *	  The worker cannot know that mig.database exists before connecting to
+ *	  it, and a background worker connects once.  So a start that finds the
+ *	  database missing fails (the postmaster logs it once and restarts the
+ *	  worker after bgw_restart_time); the next start sees that in shared
+ *	  memory, connects to no database, watches pg_database, and exits to be
+ *	  restarted once the database exists.
+ *
+ *	  Not here: what a pass does (spool.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_database.h"
+#include "commands/extension.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "mig.h"
+
+PGDLLEXPORT void mig_worker_main(Datum main_arg);
+
+/* seconds before the postmaster restarts a worker that exited with 1 */
+#define WORKER_RESTART_SECS 5
+
+/* how often a waiting worker looks again, and deferred files are retried */
+#define POLL_MS 1000
+
+/* named files waiting to be synced before a full pass is cheaper */
+#define MAX_PENDING 100000
+
+/* the time constant of files_per_sec, in seconds */
+#define RATE_SECS 10.0
+
+typedef struct MigWorkerShared
+{
+	slock_t		mutex;
+	pid_t		pid;			/* the running worker, or 0 */
+	Latch	   *latch;
+	bool		connect_failed; /* the last start did not get connected */
+	char		state[64];
+	TimestampTz started_at;
+	TimestampTz last_pass;
+	TimestampTz last_full_pass;
+	double		rate;			/* files ingested per second, decaying */
+	TimestampTz rate_at;
+	int64		backlog;
+	int64		deferred;
+	int64		failed;
+	bool		counts_known;
+	int64		files_total;
+	char		last_error[512];
+	TimestampTz last_error_at;
+	char		spool_dir[MAXPGPATH];
+	char		database[NAMEDATALEN];
+} MigWorkerShared;
+
+static MigWorkerShared *shared = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* ------------------------------------------------------------------------
+ * Shared memory.  Reserved at startup when mig is preloaded; otherwise
+ * carved from the small reserve PostgreSQL keeps for late comers (as
+ * pg_prewarm's autoprewarm does) by the first backend that asks.
+ * ------------------------------------------------------------------------
+ */
+
+static MigWorkerShared *
+attach_shared(void)
+{
+	bool		found;
+
+	if (shared != NULL)
+		return shared;
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = ShmemInitStruct("mig spool worker", sizeof(MigWorkerShared), &found);
+	if (!found)
+	{
+		memset(shared, 0, sizeof(MigWorkerShared));
+		SpinLockInit(&shared->mutex);
+		strlcpy(shared->state, "stopped", sizeof(shared->state));
+	}
+	LWLockRelease(AddinShmemInitLock);
+	return shared;
+}
+
+static void
+mig_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(MigWorkerShared)));
+}
+
+static void
+mig_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	shared = NULL;				/* after a crash, the segment is new */
+	attach_shared();
+}
+
+static void
+fill_worker(BackgroundWorker *worker)
+{
+	memset(worker, 0, sizeof(BackgroundWorker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_ConsistentState;
+	worker->bgw_restart_time = WORKER_RESTART_SECS;
+	strlcpy(worker->bgw_library_name, "mig", BGW_MAXLEN);
+	strlcpy(worker->bgw_function_name, "mig_worker_main", BGW_MAXLEN);
+	strlcpy(worker->bgw_name, "mig spool worker", BGW_MAXLEN);
+	strlcpy(worker->bgw_type, "mig spool worker", BGW_MAXLEN);
+}
+
+void
+mig_worker_register(void)
+{
+	BackgroundWorker worker;
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = mig_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = mig_shmem_startup;
+	fill_worker(&worker);
+	RegisterBackgroundWorker(&worker);
+}
+
+/* ------------------------------------------------------------------------
+ * What the worker publishes
+ * ------------------------------------------------------------------------
+ */
+
+static void
+set_state(const char *state)
+{
+	SpinLockAcquire(&shared->mutex);
+	strlcpy(shared->state, state, sizeof(shared->state));
+	SpinLockRelease(&shared->mutex);
+}
+
+static void
+set_error(const char *message)
+{
+	SpinLockAcquire(&shared->mutex);
+	strlcpy(shared->last_error, message, sizeof(shared->last_error));
+	shared->last_error_at = GetCurrentTimestamp();
+	SpinLockRelease(&shared->mutex);
+}
+
+static double
+decayed_rate(double rate, TimestampTz since, TimestampTz now)
+{
+	double		dt = (double) (now - since) / USECS_PER_SEC;
+
+	return dt > 0 ? rate * exp(-dt / RATE_SECS) : rate;
+}
+
+static void
+worker_exit(int code, Datum arg)
+{
+	SpinLockAcquire(&shared->mutex);
+	if (shared->pid == MyProcPid)
+	{
+		shared->pid = 0;
+		shared->latch = NULL;
+		strlcpy(shared->state, "stopped", sizeof(shared->state));
+	}
+	SpinLockRelease(&shared->mutex);
+}
+
+/* ------------------------------------------------------------------------
+ * The worker's state
+ * ------------------------------------------------------------------------
+ */
+
+static MemoryContext worker_cxt;
+static char *spool = NULL;		/* canonical mig.spool_dir in use */
+static int	inotify_fd = -1;
+static int	watch[MIG_SPOOL_NDIRS];
+static bool watches_complete = false;
+static WaitEventSet *wait_set = NULL;
+
+static bool need_full = true;
+static TimestampTz next_full_at = 0;
+static TimestampTz next_deferred_at = 0;
+static TimestampTz next_work_at = 0;	/* after an error */
+static int	backoff_ms = 0;
+static char *deferred_after = NULL;
+
+static MigSpoolPass *full_pass = NULL;	/* a full pass under way */
+static MigSpoolPass *named_pass = NULL; /* named files being synced */
+static MigSpoolPass *pending = NULL;	/* named files waiting */
+static bool turn_full = false;	/* alternate when both have work */
+
+static long ms_until(TimestampTz when, TimestampTz now);
+
+static bool trim_due = false;	/* memory was used since the last trim */
+static TimestampTz last_trim = 0;
+
+static const char *waiting_for = NULL;	/* logged once per wait */
+static bool announced = false;	/* "syncing" logged */
+static bool extension_missing = false;
+
+static void
+log_wait(const char *what, const char *message, const char *hint)
+{
+	if (waiting_for != NULL && strcmp(waiting_for, what) == 0)
+		return;
+	waiting_for = what;
+	set_state(psprintf("waiting for %s", what));
+	if (hint)
+		ereport(LOG, (errmsg("mig spool worker: %s", message), errhint("%s", hint)));
+	else
+		ereport(LOG, (errmsg("mig spool worker: %s", message)));
+}
+
+static void
+drop_passes(void)
+{
+	if (full_pass)
+		mig_spool_pass_end(full_pass);
+	if (named_pass)
+		mig_spool_pass_end(named_pass);
+	if (pending)
+		mig_spool_pass_end(pending);
+	full_pass = named_pass = pending = NULL;
+	need_full = true;
+}
+
+static void
+rebuild_wait_set(void)
+{
+	if (wait_set)
+		FreeWaitEventSet(wait_set);
+	wait_set = CreateWaitEventSet(worker_cxt, 3);
+	AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	if (inotify_fd >= 0)
+		AddWaitEventToSet(wait_set, WL_SOCKET_READABLE, inotify_fd, NULL, NULL);
+}
+
+static void
+close_watches(void)
+{
+	if (inotify_fd >= 0)
+		close(inotify_fd);
+	inotify_fd = -1;
+	for (int d = 0; d < MIG_SPOOL_NDIRS; d++)
+		watch[d] = -1;
+	watches_complete = false;
+	rebuild_wait_set();
+}
+
+/*
+ * Watch the spool's directories.  False when the spool itself is missing.
+ * A directory watched anew may have received files unseen: pass over all.
+ */
+static bool
+setup_watches(void)
+{
+	struct stat st;
+	bool		complete = true;
+
+	if (stat(spool, &st) < 0 || !S_ISDIR(st.st_mode))
+	{
+		if (inotify_fd >= 0)
+			close_watches();
+		return false;
+	}
+	if (inotify_fd < 0)
+	{
+		inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (inotify_fd < 0)
+			ereport(WARNING,
+					(errcode_for_file_access(),
+					 errmsg("mig spool worker: could not start inotify: %m"),
+					 errdetail("The spool is read every mig.rescan_interval only.")));
+		rebuild_wait_set();
+	}
+	for (int d = 0; d < MIG_SPOOL_NDIRS; d++)
+	{
+		char	   *path;
+
+		if (watch[d] >= 0)
+			continue;
+		if (inotify_fd < 0)
+		{
+			complete = false;
+			continue;
+		}
+		path = psprintf("%s/%s", strcmp(spool, "/") == 0 ? "" : spool, mig_spool_dirs[d]);
+		watch[d] = inotify_add_watch(inotify_fd, path,
+									 IN_MOVED_TO | IN_CLOSE_WRITE | IN_MOVED_FROM |
+									 IN_DELETE | IN_ATTRIB | IN_DELETE_SELF |
+									 IN_MOVE_SELF | IN_ONLYDIR);
+		pfree(path);
+		if (watch[d] < 0)
+			complete = false;
+		else
+			need_full = true;
+	}
+	watches_complete = complete;
+	return true;
+}
+
+static MigSpoolPass *
+new_pass(bool full)
+{
+	MigSpoolPass *pass = mig_spool_pass_begin(spool, full, worker_cxt);
+
+	mig_spool_pass_nowait(pass);
+	return pass;
+}
+
+static void
+add_pending(int dir, const char *name)
+{
+	if (pending == NULL)
+		pending = new_pass(false);
+	if (mig_spool_pass_backlog(pending) >= MAX_PENDING)
+	{
+		/* cheaper to look at everything */
+		mig_spool_pass_end(pending);
+		pending = NULL;
+		need_full = true;
+		return;
+	}
+	mig_spool_pass_add(pending, dir, name);
+}
+
+/* read every inotify event there is */
+static void
+drain_inotify(void)
+{
+	char		buf[16384] pg_attribute_aligned(8);
+
+	if (inotify_fd < 0)
+		return;
+	for (;;)
+	{
+		ssize_t		len = read(inotify_fd, buf, sizeof(buf));
+		char	   *p;
+
+		if (len < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				ereport(WARNING,
+						(errcode_for_file_access(),
+						 errmsg("mig spool worker: could not read inotify events: %m")));
+			return;
+		}
+		if (len == 0)
+			return;
+		for (p = buf; p < buf + len;)
+		{
+			struct inotify_event *ev = (struct inotify_event *) p;
+			int			d;
+
+			p += sizeof(struct inotify_event) + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW)
+			{
+				need_full = true;
+				continue;
+			}
+			for (d = 0; d < MIG_SPOOL_NDIRS; d++)
+				if (watch[d] == ev->wd)
+					break;
+			if (d == MIG_SPOOL_NDIRS)
+				continue;
+			if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT))
+			{
+				if (!(ev->mask & IN_IGNORED))
+					inotify_rm_watch(inotify_fd, ev->wd);
+				watch[d] = -1;
+				watches_complete = false;
+				need_full = true;
+				continue;
+			}
+			if (ev->len > 0 && mig_spool_name_ok(ev->name))
+				add_pending(d, ev->name);
+		}
+	}
+}
+
+/* a new mig.spool_dir takes effect: everything starts over there */
+static void
+reload(void)
+{
+	char	   *canon = MemoryContextStrdup(worker_cxt, mig_spool_dir);
+
+	canonicalize_path(canon);
+	if (spool != NULL && strcmp(spool, canon) == 0)
+	{
+		pfree(canon);
+		return;
+	}
+	if (spool != NULL)
+	{
+		ereport(LOG,
+				(errmsg("mig spool worker: spool directory is now \"%s\"", canon)));
+		pfree(spool);
+	}
+	spool = canon;
+	drop_passes();
+	close_watches();
+	if (deferred_after)
+		pfree(deferred_after);
+	deferred_after = NULL;
+	waiting_for = NULL;
+	announced = false;
+	SpinLockAcquire(&shared->mutex);
+	strlcpy(shared->spool_dir, spool, sizeof(shared->spool_dir));
+	shared->counts_known = false;
+	SpinLockRelease(&shared->mutex);
+}
+
+/* ------------------------------------------------------------------------
+ * Units of work: each is one transaction
+ * ------------------------------------------------------------------------
+ */
+
+typedef enum Unit
+{
+	UNIT_CHECK,					/* is the extension there? */
+	UNIT_NAMED,					/* a batch of named files */
+	UNIT_FULL,					/* a batch of the full pass */
+	UNIT_DEFERRED				/* collect deferred files */
+} Unit;
+
+static void
+publish_pass(MigSpoolPass *pass, bool finished, bool full)
+{
+	const MigSpoolCounts *c = mig_spool_pass_counts(pass);
+	TimestampTz now = GetCurrentTimestamp();
+	int64		deferred = 0,
+				failed = 0;
+
+	if (finished)
+		mig_spool_attention(spool, &deferred, &failed);
+	SpinLockAcquire(&shared->mutex);
+	if (finished)
+	{
+		shared->last_pass = now;
+		if (full)
+			shared->last_full_pass = now;
+		shared->deferred = deferred;
+		shared->failed = failed;
+		shared->counts_known = true;
+		shared->files_total += c->ingested;
+		shared->rate = decayed_rate(shared->rate, shared->rate_at, now) +
+			c->ingested / RATE_SECS;
+		shared->rate_at = now;
+	}
+	SpinLockRelease(&shared->mutex);
+}
+
+static void
+publish_backlog(void)
+{
+	int64		backlog = 0;
+
+	if (full_pass)
+		backlog += mig_spool_pass_backlog(full_pass);
+	if (named_pass)
+		backlog += mig_spool_pass_backlog(named_pass);
+	if (pending)
+		backlog += mig_spool_pass_backlog(pending);
+	SpinLockAcquire(&shared->mutex);
+	shared->backlog = backlog;
+	SpinLockRelease(&shared->mutex);
+}
+
+static bool
+extension_present(void)
+{
+	return OidIsValid(get_extension_oid("mig", true));
+}
+
+/* the body of a unit, in its transaction; false if the extension is gone */
+static bool
+unit_body(Unit unit)
+{
+	bool		more;
+
+	if (!extension_present())
+		return false;
+	switch (unit)
+	{
+		case UNIT_CHECK:
+			break;
+		case UNIT_NAMED:
+			more = mig_spool_pass_step(named_pass);
+			if (!more)
+			{
+				publish_pass(named_pass, true, false);
+				mig_spool_pass_end(named_pass);
+				named_pass = NULL;
+			}
+			break;
+		case UNIT_FULL:
+			more = mig_spool_pass_step(full_pass);
+			if (!more)
+			{
+				publish_pass(full_pass, true, true);
+				mig_spool_pass_end(full_pass);
+				full_pass = NULL;
+			}
+			break;
+		case UNIT_DEFERRED:
+			if (pending == NULL)
+				pending = new_pass(false);
+			{
+				char	   *last = mig_spool_pass_add_deferred(pending, deferred_after,
+															   mig_batch_size);
+
+				if (deferred_after)
+					pfree(deferred_after);
+				deferred_after = last ? MemoryContextStrdup(worker_cxt, last) : NULL;
+			}
+			break;
+	}
+	return true;
+}
+
+/*
+ * Run a unit in a transaction of its own.  An error is logged and the unit
+ * dropped: the next full pass, after a pause that grows while errors
+ * repeat, redoes whatever it was doing.
+ */
+static void
+run_unit(Unit unit)
+{
+	volatile bool present = true;
+	ErrorData  *edata = NULL;
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, unit == UNIT_FULL ? "mig spool: full pass" :
+							   "mig spool: sync");
+		present = unit_body(unit);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		pgstat_report_stat(false);
+		pgstat_report_activity(STATE_IDLE, NULL);
+		backoff_ms = 0;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(worker_cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		pgstat_report_activity(STATE_IDLE, NULL);
+	}
+	PG_END_TRY();
+
+	if (edata != NULL)
+	{
+		/* a DROP EXTENSION committed under the unit is no error */
+		StartTransactionCommand();
+		present = extension_present();
+		CommitTransactionCommand();
+		if (present && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		{
+			/* someone holds the tables (DDL, DROP EXTENSION): try again soon */
+			ereport(DEBUG1, (errmsg("mig spool worker: %s", edata->message)));
+			next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), POLL_MS);
+		}
+		else if (present)
+		{
+			ereport(WARNING,
+					(errmsg("mig spool worker: %s", edata->message),
+					 edata->detail ? errdetail_internal("%s", edata->detail) : 0));
+			set_error(edata->message);
+			backoff_ms = backoff_ms == 0 ? POLL_MS : Min(backoff_ms * 2, 60000);
+			next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), backoff_ms);
+		}
+		FreeErrorData(edata);
+		drop_passes();
+		mig_spool_forget_plans();
+	}
+	if (!present)
+	{
+		drop_passes();
+		mig_spool_forget_plans();
+		extension_missing = true;
+	}
+	publish_backlog();
+	trim_due = true;
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Idle, give the memory of the passes back to the system, at most once a
+ * second: freed contexts go back to malloc, which keeps their pages.  The
+ * worker's RSS then says what it holds, and stays flat.
+ */
+static long
+trim_memory(TimestampTz now)
+{
+	TimestampTz due = TimestampTzPlusMilliseconds(last_trim, POLL_MS);
+
+	if (!trim_due)
+		return -1;
+	if (now < due)
+		return ms_until(due, now);
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+	last_trim = now;
+	trim_due = false;
+	return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * The worker
+ * ------------------------------------------------------------------------
+ */
+
+static void
+wait_ms(long timeout)
+{
+	WaitEvent	ev;
+
+	if (timeout < 0)
+		timeout = 0;
+	(void) WaitEventSetWait(wait_set, timeout, &ev, 1, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+}
+
+/* the database this process is connected to, or waits for */
+static char database[NAMEDATALEN];
+
+static void
+process_reload(void)
+{
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+		if (strcmp(mig_database, database) != 0)
+		{
+			/* a process connects once: the next start connects there */
+			ereport(LOG,
+					(errmsg("mig spool worker: mig.database is now \"%s\"; restarting to connect to it",
+							mig_database)));
+			SpinLockAcquire(&shared->mutex);
+			shared->connect_failed = false;
+			SpinLockRelease(&shared->mutex);
+			proc_exit(1);
+		}
+		reload();
+	}
+}
+
+/*
+ * Whether a database exists, from a process connected to none: a heap scan
+ * of the shared catalog pg_database, as the autovacuum launcher does (the
+ * catalog's indexes cannot be opened without a database).
+ */
+static bool
+database_exists(const char *name)
+{
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (!found && HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+		found = strcmp(NameStr(((Form_pg_database) GETSTRUCT(tup))->datname), name) == 0;
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return found;
+}
+
+/*
+ * The previous start could not connect to mig.database: connect to no
+ * database, watch pg_database, and exit to be restarted (and connect) once
+ * the database is there.
+ */
+static void
+wait_for_database(void)
+{
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	log_wait("database",
+			 psprintf("database \"%s\" does not exist; waiting for it", database),
+			 "Create the database, or set mig.database.");
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		process_reload();
+		if (database_exists(database))
+		{
+			SpinLockAcquire(&shared->mutex);
+			shared->connect_failed = false;
+			SpinLockRelease(&shared->mutex);
+			ereport(LOG,
+					(errmsg("mig spool worker: database \"%s\" exists now; restarting to connect to it",
+							database)));
+			proc_exit(1);
+		}
+		wait_ms(POLL_MS);
+	}
+}
+
+static long
+ms_until(TimestampTz when, TimestampTz now)
+{
+	if (when <= now)
+		return 0;
+	return (long) ((when - now + 999) / 1000);
+}
+
+static int64
+known_deferred(void)
+{
+	int64		deferred;
+
+	SpinLockAcquire(&shared->mutex);
+	deferred = shared->counts_known ? shared->deferred : 0;
+	SpinLockRelease(&shared->mutex);
+	return deferred;
+}
+
+static void
+start_full_pass(TimestampTz now)
+{
+	full_pass = new_pass(true);
+	need_full = false;
+	next_full_at = TimestampTzPlusMilliseconds(now, mig_rescan_interval);
+}
+
+void
+mig_worker_main(Datum main_arg)
+{
+	bool		probe;
+	MemoryContext loop_cxt;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	/* one worker per cluster */
+	attach_shared();
+	SpinLockAcquire(&shared->mutex);
+	if (shared->pid != 0 && shared->pid != MyProcPid && kill(shared->pid, 0) == 0)
+	{
+		pid_t		other = shared->pid;
+
+		SpinLockRelease(&shared->mutex);
+		ereport(LOG,
+				(errmsg("mig spool worker: another spool worker is running (PID %d); exiting",
+						(int) other)));
+		proc_exit(0);
+	}
+	shared->pid = MyProcPid;
+	shared->latch = MyLatch;
+	shared->started_at = GetCurrentTimestamp();
+	shared->counts_known = false;
+	shared->backlog = 0;
+	strlcpy(shared->state, "starting", sizeof(shared->state));
+	probe = shared->connect_failed;
+	shared->connect_failed = true;
+	SpinLockRelease(&shared->mutex);
+	before_shmem_exit(worker_exit, (Datum) 0);
+
+	worker_cxt = AllocSetContextCreate(TopMemoryContext, "mig spool worker",
+									   ALLOCSET_DEFAULT_SIZES);
+	loop_cxt = AllocSetContextCreate(worker_cxt, "mig spool worker loop",
+									 ALLOCSET_DEFAULT_SIZES);
+	for (int d = 0; d < MIG_SPOOL_NDIRS; d++)
+		watch[d] = -1;
+	rebuild_wait_set();
+	reload();
+
+	strlcpy(database, mig_database, sizeof(database));
+	SpinLockAcquire(&shared->mutex);
+	strlcpy(shared->database, database, sizeof(shared->database));
+	SpinLockRelease(&shared->mutex);
+	if (probe)
+		wait_for_database();
+	BackgroundWorkerInitializeConnection(database, NULL, 0);
+	SpinLockAcquire(&shared->mutex);
+	shared->connect_failed = false;
+	SpinLockRelease(&shared->mutex);
+	pgstat_report_appname("mig spool worker");
+	extension_missing = true;	/* look first */
+
+	for (;;)
+	{
+		TimestampTz now;
+		long		timeout;
+
+		MemoryContextSwitchTo(loop_cxt);
+		MemoryContextReset(loop_cxt);
+		CHECK_FOR_INTERRUPTS();
+		process_reload();
+
+		/* a standby: nothing may be written */
+		if (RecoveryInProgress())
+		{
+			if (inotify_fd >= 0)
+				close_watches();
+			drop_passes();
+			announced = false;
+			log_wait("promotion", "the server is a hot standby; sleeping until it is promoted",
+					 NULL);
+			wait_ms(POLL_MS);
+			continue;
+		}
+
+		/* the extension */
+		if (extension_missing)
+		{
+			extension_missing = false;
+			run_unit(UNIT_CHECK);
+			MemoryContextSwitchTo(loop_cxt);
+			if (extension_missing)
+			{
+				if (inotify_fd >= 0)
+					close_watches();
+				announced = false;
+				if (deferred_after)
+					pfree(deferred_after);
+				deferred_after = NULL;
+				SpinLockAcquire(&shared->mutex);
+				shared->counts_known = false;
+				SpinLockRelease(&shared->mutex);
+				log_wait("extension",
+						 psprintf("extension \"mig\" is not installed in database \"%s\"; waiting for it",
+								  mig_database),
+						 "Run CREATE EXTENSION mig in that database.");
+				wait_ms(POLL_MS);
+				continue;
+			}
+		}
+
+		/* the spool */
+		if (!watches_complete && !setup_watches())
+		{
+			drop_passes();
+			announced = false;
+			log_wait("spool",
+					 psprintf("spool directory \"%s\" does not exist; waiting for it", spool),
+					 "mig.spool_dir names the MIG scheduler's spool.");
+			wait_ms(POLL_MS);
+			continue;
+		}
+		if (!announced)
+		{
+			ereport(LOG,
+					(errmsg("mig spool worker: syncing spool \"%s\" into database \"%s\"",
+							spool, mig_database)));
+			announced = true;
+			waiting_for = NULL;
+		}
+
+		drain_inotify();
+		now = GetCurrentTimestamp();
+		if (now < next_work_at)
+		{
+			wait_ms(ms_until(next_work_at, now));
+			continue;
+		}
+
+		/* named files and the full pass take turns */
+		if (named_pass == NULL && pending != NULL)
+		{
+			named_pass = pending;
+			pending = NULL;
+		}
+		if (full_pass == NULL && (need_full || now >= next_full_at))
+			start_full_pass(now);
+		if (named_pass != NULL && (full_pass == NULL || !turn_full))
+		{
+			set_state("syncing");
+			run_unit(UNIT_NAMED);
+			turn_full = true;
+			continue;
+		}
+		if (full_pass != NULL)
+		{
+			set_state("scanning");
+			run_unit(UNIT_FULL);
+			turn_full = false;
+			continue;
+		}
+
+		/* deferred files: their agent or their id may have come */
+		if (known_deferred() > 0 && now >= next_deferred_at)
+		{
+			next_deferred_at = TimestampTzPlusMilliseconds(now, POLL_MS);
+			run_unit(UNIT_DEFERRED);
+			continue;
+		}
+
+		set_state("idle");
+		timeout = ms_until(next_full_at, now);
+		{
+			long		trim = trim_memory(now);
+
+			if (trim >= 0)
+				timeout = Min(timeout, trim);
+		}
+		if (!watches_complete)
+			timeout = Min(timeout, POLL_MS);
+		if (known_deferred() > 0)
+			timeout = Min(timeout, ms_until(next_deferred_at, now));
+		wait_ms(timeout);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * SQL
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * mig_worker_launch() -> int
+ *
+ * Start the worker without a restart (mig not preloaded, or its worker
+ * stopped); its process id.
+ */
+PG_FUNCTION_INFO_V1(mig_worker_launch);
+Datum
+mig_worker_launch(PG_FUNCTION_ARGS)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	BgwHandleStatus status;
+	pid_t		pid;
+	pid_t		running;
+
+	mig_spool_check_privilege();
+	attach_shared();
+	SpinLockAcquire(&shared->mutex);
+	running = shared->pid;
+	SpinLockRelease(&shared->mutex);
+	if (running != 0 && kill(running, 0) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the mig spool worker is already running"),
+				 errdetail("Its process ID is %d; there is one per cluster.", (int) running)));
+
+	fill_worker(&worker);
+	worker.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not register the mig spool worker"),
+				 errhint("Raise max_worker_processes.")));
+	status = WaitForBackgroundWorkerStartup(handle, &pid);
+	if (status == BGWH_STOPPED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("the mig spool worker stopped as it started"),
+				 errhint("The server log says why.")));
+	if (status == BGWH_POSTMASTER_DIED)
+		ereport(ERROR,
+				(errcode(ERRCODE_ADMIN_SHUTDOWN),
+				 errmsg("the postmaster died while the mig spool worker started")));
+	Assert(status == BGWH_STARTED);
+	PG_RETURN_INT32((int32) pid);
+}
+
+/*
+ * mig_worker_state(): one row, what the worker last published (the view
+ * mig_worker_status).
+ */
+PG_FUNCTION_INFO_V1(mig_worker_state);
+Datum
+mig_worker_state(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[14];
+	bool		nulls[14];
+	MigWorkerShared copy;
+	bool		running;
+	TimestampTz now = GetCurrentTimestamp();
+	char	   *guc_spool;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	attach_shared();
+	SpinLockAcquire(&shared->mutex);
+	memcpy(&copy, shared, sizeof(copy));
+	SpinLockRelease(&shared->mutex);
+	running = copy.pid != 0;
+
+	memset(nulls, true, sizeof(nulls));
+#define SET(i, v) (values[i] = (v), nulls[i] = false)
+	if (running)
+	{
+		SET(0, Int32GetDatum((int32) copy.pid));
+		SET(2, TimestampTzGetDatum(copy.started_at));
+		SET(5, Float8GetDatum(decayed_rate(copy.rate, copy.rate_at, now)));
+		SET(6, Int64GetDatum(copy.backlog));
+		SET(9, Int64GetDatum(copy.files_total));
+	}
+	SET(1, CStringGetTextDatum(copy.state));
+	if (copy.last_pass != 0)
+		SET(3, TimestampTzGetDatum(copy.last_pass));
+	if (copy.last_full_pass != 0)
+		SET(4, TimestampTzGetDatum(copy.last_full_pass));
+	if (running && copy.counts_known)
+	{
+		SET(7, Int64GetDatum(copy.deferred));
+		SET(8, Int64GetDatum(copy.failed));
+	}
+	if (copy.last_error[0] != '\0')
+	{
+		SET(10, CStringGetTextDatum(copy.last_error));
+		SET(11, TimestampTzGetDatum(copy.last_error_at));
+	}
+	guc_spool = pstrdup(mig_spool_dir);
+	canonicalize_path(guc_spool);
+	SET(12, CStringGetTextDatum(running && copy.spool_dir[0] ? copy.spool_dir : guc_spool));
+	SET(13, CStringGetTextDatum(running && copy.database[0] ? copy.database : mig_database));
+#undef SET
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

@@ -1,0 +1,91 @@
+-- mig_agent_heartbeat(): an agent from MIG's agent / heartbeat JSON.  The
+-- agents row, the details kept beside it, how an agent without an id is
+-- found or numbered, stale heartbeats, and bad input.
+CREATE EXTENSION mig;
+SET timezone = 'UTC';
+SET datestyle = 'ISO';
+
+CREATE VIEW agent_rows AS
+	SELECT a.id, a.name, a.queueloc, a.os, a.version, a.pid, a.starttime,
+		   a.destructiontime, a.heartbeattime, a.status,
+		   d.mode, d.loadername, d.environment, d.tags, d.refreshtime, d.authorized
+	  FROM agents a LEFT JOIN agent_details d ON d.agentid = a.id ORDER BY a.id;
+
+-- Go's mig.Agent, as an agent sends it
+SELECT mig_agent_heartbeat('{
+  "id": 4611686018427387,
+  "name": "web1.example.net",
+  "queueloc": "linux.web1.example.net.a1b2c3",
+  "mode": "daemon",
+  "version": "20260101-0.a1b2c3d4.prod",
+  "pid": 811,
+  "loadername": "",
+  "starttime": "2026-01-01T10:00:00.123456789+01:00",
+  "destructiontime": "0001-01-01T00:00:00Z",
+  "heartbeatts": "2026-01-02T00:00:00Z",
+  "refreshts": "2026-01-01T12:00:00Z",
+  "status": "online",
+  "authorized": true,
+  "environment": {"init": "systemd", "ident": "Debian GNU/Linux 12", "os": "linux",
+				  "arch": "amd64", "isproxied": false, "addresses": ["10.0.0.5/16"]},
+  "tags": {"operator": "IT", "weight": 0.1}
+}');
+SELECT * FROM agent_rows;
+
+-- a later heartbeat updates it; an older one changes nothing
+SELECT mig_agent_heartbeat('{"id": 4611686018427387, "name": "web1.example.net",
+  "queueloc": "linux.web1.example.net.a1b2c3", "heartbeatts": "2026-01-02T00:05:00Z",
+  "status": "idle", "environment": {"os": "linux"}}');
+SELECT mig_agent_heartbeat('{"id": 4611686018427387, "name": "stale",
+  "queueloc": "linux.web1.example.net.a1b2c3", "heartbeatts": "2026-01-01T00:00:00Z",
+  "status": "offline"}');
+SELECT id, name, os, status, heartbeattime, environment FROM agent_rows;
+
+-- no id: the agent last heard from at that queue location, else a new one
+SELECT mig_agent_heartbeat('{"name": "web1.example.net", "queueloc": "linux.web1.example.net.a1b2c3",
+  "heartbeatts": "2026-01-02T00:10:00Z", "os": "linux"}') AS same_agent;
+INSERT INTO agents VALUES (1, 'by hand', 'manual.q', 'linux', '1', 1,
+  '2026-01-01 00:00:00+00', NULL, '2026-01-01 00:00:00+00', 'online');
+SELECT mig_agent_heartbeat('{"name": "db1.example.net", "queueloc": "linux.db1.example.net.d4e5f6",
+  "heartbeatts": "2026-01-02T00:00:00Z"}') AS new_agent;
+SELECT mig_agent_heartbeat('{"name": "db1.example.net", "queueloc": "linux.db1.example.net.d4e5f6",
+  "heartbeatts": "2026-01-02T00:01:00Z", "pid": 42}') AS again;
+SELECT id, name, queueloc, os, version, pid, starttime, heartbeattime FROM agent_rows WHERE id < 100;
+
+-- older agents: "os" at the top and "heartbeattime"
+SELECT mig_agent_heartbeat('{"id": 77, "name": "old", "queueloc": "linux.old", "os": "darwin",
+  "heartbeattime": "2026-01-02T00:00:00-05:00"}');
+SELECT id, os, heartbeattime FROM agent_rows WHERE id = 77;
+
+-- no heartbeat time: the time it arrives
+BEGIN;
+SELECT mig_agent_heartbeat('{"id": 78, "name": "now", "queueloc": "linux.now"}');
+SELECT heartbeattime BETWEEN now() AND clock_timestamp() AS arrived_now FROM agents WHERE id = 78;
+COMMIT;
+
+-- deleting an agent deletes its details
+DELETE FROM agents WHERE id = 4611686018427387;
+SELECT count(*) FROM agent_details WHERE agentid = 4611686018427387;
+
+-- NULL in, NULL out
+SELECT mig_agent_heartbeat(NULL);
+
+-- bad input
+SELECT mig_agent_heartbeat('{"name": "x", "queueloc": ');
+SELECT mig_agent_heartbeat('[1, 2]');
+SELECT mig_agent_heartbeat('{"queueloc": "q"}');
+SELECT mig_agent_heartbeat('{"name": "", "queueloc": "q"}');
+SELECT mig_agent_heartbeat('{"name": "x", "queueloc": "q", "pid": "12"}');
+SELECT mig_agent_heartbeat('{"name": "x", "queueloc": "q", "pid": 99999999999}');
+SELECT mig_agent_heartbeat('{"id": -4, "name": "x", "queueloc": "q"}');
+SELECT mig_agent_heartbeat('{"id": 1.5, "name": "x", "queueloc": "q"}');
+SELECT mig_agent_heartbeat('{"name": "x", "queueloc": "q", "heartbeatts": "yesterday"}');
+SELECT mig_agent_heartbeat('{"name": "x", "queueloc": "q", "environment": "linux"}');
+SELECT mig_agent_heartbeat('{"name": "x", "queueloc": "q", "authorized": "yes"}');
+SELECT mig_agent_heartbeat('{"name": "x", "name": "y", "queueloc": "q"}');
+SELECT mig_agent_heartbeat('{"name": "x", "queueloc": "q", "pid": 1e400}');
+SELECT mig_agent_heartbeat('{"name": "x\u0000y", "queueloc": "q"}');
+SELECT mig_agent_heartbeat(json_build_object('name', repeat('x', 2049), 'queueloc', 'q'));
+
+DROP VIEW agent_rows;
+DROP EXTENSION mig;
