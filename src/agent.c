@@ -219,13 +219,14 @@ mig_agent_heartbeat(PG_FUNCTION_ARGS)
 	char	   *error = NULL;
 	Heartbeat	h;
 	int64		id;
+	int			spi;
 
 	doc = mig_json_parse(doctext, strlen(doctext), &error);
 	if (doc == NULL)
 		invalid(error);
 	parse_heartbeat(doc, &h);
 
-	SPI_connect();
+	spi = mig_spi_connect();
 	id = h.id;
 	if (id > 0)
 	{
@@ -262,7 +263,7 @@ mig_agent_heartbeat(PG_FUNCTION_ARGS)
 			upsert_details(&h, id);
 		}
 	}
-	SPI_finish();
+	mig_spi_finish(spi);
 
 	PG_RETURN_NUMERIC(int64_to_numeric(id));
 }

@@ -18,14 +18,19 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/pg_class.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
+#include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/lsyscache.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "mig.h"
 
@@ -37,6 +42,8 @@ char	   *mig_database = NULL;
 int			mig_rescan_interval = 60000;
 int			mig_batch_size = 1000;
 int			mig_max_file_size = 10240;
+char	   *mig_worker_role = NULL;
+int			mig_max_signatures = 64;
 
 void		_PG_init(void);
 
@@ -67,6 +74,17 @@ check_database(char **newval, void **extra, GucSource source)
 	if (strlen(*newval) >= NAMEDATALEN)
 	{
 		GUC_check_errdetail("A database name is at most %d bytes.", NAMEDATALEN - 1);
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_worker_role(char **newval, void **extra, GucSource source)
+{
+	if (*newval != NULL && strlen(*newval) >= NAMEDATALEN)
+	{
+		GUC_check_errdetail("A role name is at most %d bytes.", NAMEDATALEN - 1);
 		return false;
 	}
 	return true;
@@ -133,6 +151,31 @@ _PG_init(void)
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
+	/*
+	 * Empty: the owner of the extension.  PGC_SIGHUP like mig.database: a
+	 * worker running as another role restarts to follow it.
+	 */
+	DefineCustomStringVariable("mig.worker_role",
+							   "Role the spool worker connects as.",
+							   "Empty: the owner of the extension in mig.database. "
+							   "The role needs LOGIN and the privileges README.md lists.",
+							   &mig_worker_role,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   check_worker_role, NULL, NULL);
+
+	DefineCustomIntVariable("mig.max_signatures",
+							"Most entries of an action's pgpsignatures that are verified.",
+							"An action with more is refused: each distinct signature costs gpg work.",
+							&mig_max_signatures,
+							64,
+							1,
+							100000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("mig");
 
 	mig_json_init();
@@ -185,6 +228,85 @@ extension_schema(Oid extoid)
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return result;
+}
+
+/*
+ * The owner of extension "mig" in this database, InvalidOid when it is not
+ * installed: catalog lookups only, no SQL.
+ */
+Oid
+mig_extension_owner(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			result = InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("mig"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		result = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * The version of the extension's SQL objects installed in this database,
+ * as major * 100 + minor (101 for "1.1"), 0 when it is not installed: the
+ * library serves databases still on an older version until they run ALTER
+ * EXTENSION mig UPDATE, and asks this where their objects differ.
+ */
+int
+mig_schema_version(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	int			result = 0;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("mig"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tuple, Anum_pg_extension_extversion,
+									 RelationGetDescr(rel), &isnull);
+		int			major = 0,
+					minor = 0;
+
+		if (!isnull && sscanf(TextDatumGetCString(d), "%d.%d", &major, &minor) >= 1)
+			result = major * 100 + minor;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/* a column's number in a relation of the extension, by name */
+AttrNumber
+mig_attnum(Relation rel, const char *name)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	elog(ERROR, "column \"%s\" of relation \"%s\" does not exist", name,
+		 RelationGetRelationName(rel));
+	return InvalidAttrNumber;	/* keep compiler quiet */
 }
 
 static Oid
@@ -241,4 +363,107 @@ mig_qualified_name(const char *relname)
 
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 									  relname);
+}
+
+/*
+ * mig's own SQL runs under this search_path, whatever the caller's session,
+ * role or database says: functions, operators and types come from
+ * pg_catalog alone (the session's temporary schema is listed last, where it
+ * shadows nothing, and is never searched for functions or operators), and
+ * mig's relations are always written with their schema (mig_qualified_name).
+ * A role that can create objects somewhere on a caller's path can then put
+ * nothing in the way of mig's statements, even where they run with the
+ * extension owner's rights (verify.c) or as the worker.  It is the path
+ * PostgreSQL 17 gives its own maintenance commands (RestrictSearchPath).
+ */
+#define MIG_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
+
+/*
+ * Pin the search_path until mig_unpin_search_path(level): a GUC nest level
+ * of its own, as a function with SET search_path has, so that an error
+ * restores the caller's path when its (sub)transaction aborts.
+ */
+int
+mig_pin_search_path(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", MIG_SAFE_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+void
+mig_unpin_search_path(int level)
+{
+	AtEOXact_GUC(true, level);
+}
+
+/* SPI_connect under the pinned search_path; the level for mig_spi_finish */
+int
+mig_spi_connect(void)
+{
+	int			level = mig_pin_search_path();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	return level;
+}
+
+void
+mig_spi_finish(int level)
+{
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	mig_unpin_search_path(level);
+}
+
+/*
+ * The owner of the extension's tables: the role whose rights maintain what
+ * mig derives (the verification record, the action counters).
+ */
+Oid
+mig_owner(void)
+{
+	Oid			relid = mig_relid("actions");
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/*
+ * Become the owner for mig's own SQL, as PostgreSQL does to run a table
+ * owner's code in VACUUM: a security-restricted operation (no SET ROLE, no
+ * temporary objects, nothing left behind for the caller), under the pinned
+ * search_path, in an SPI connection of its own.  mig_as_owner_end() undoes
+ * all three; after an error, mig_as_owner_restore() gives the caller back
+ * its user (the (sub)transaction's abort takes care of SPI and the path).
+ */
+void
+mig_as_owner_begin(MigAsOwner *s)
+{
+	GetUserIdAndSecContext(&s->save_userid, &s->save_sec);
+	SetUserIdAndSecContext(mig_owner(),
+						   s->save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	s->spi = mig_spi_connect();
+}
+
+void
+mig_as_owner_end(MigAsOwner *s)
+{
+	mig_spi_finish(s->spi);
+	mig_as_owner_restore(s);
+}
+
+void
+mig_as_owner_restore(MigAsOwner *s)
+{
+	SetUserIdAndSecContext(s->save_userid, s->save_sec);
 }

@@ -14,8 +14,9 @@
 
 #include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
+#include "utils/relcache.h"
 
-#define MIG_VERSION "1.0"
+#define MIG_VERSION "1.1"
 
 /* GUCs, defined in mig.c */
 extern char *mig_spool_dir;
@@ -23,14 +24,44 @@ extern char *mig_database;
 extern int	mig_rescan_interval;	/* ms */
 extern int	mig_batch_size;			/* files per transaction */
 extern int	mig_max_file_size;		/* kB */
+extern char *mig_worker_role;	/* "": the extension's owner */
+extern int	mig_max_signatures;
 
 /*
  * The extension's schema and relations, looked up at run time so that the
  * C code never depends on the caller's search_path (mig.c).
  */
 extern Oid	mig_namespace(void);
+extern Oid	mig_extension_owner(void);	/* InvalidOid: not installed */
+extern int	mig_schema_version(void);	/* 101 for "1.1"; 0: not installed */
+extern AttrNumber mig_attnum(Relation rel, const char *name);
 extern Oid	mig_relid(const char *relname);
 extern char *mig_qualified_name(const char *relname);
+
+/*
+ * Every SQL statement mig runs goes through SPI under a pinned search_path
+ * ("pg_catalog, pg_temp", mig.c): connect with mig_spi_connect() and finish
+ * with mig_spi_finish(level); mig_pin_search_path() pins it around other
+ * code.  An error restores the caller's path with its (sub)transaction.
+ */
+extern int	mig_pin_search_path(void);
+
+/* the extension owner's rights for mig's own SQL (mig.c) */
+typedef struct MigAsOwner
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			spi;
+} MigAsOwner;
+
+extern Oid	mig_owner(void);
+extern void mig_as_owner_begin(MigAsOwner *s);
+extern void mig_as_owner_end(MigAsOwner *s);
+extern void mig_as_owner_restore(MigAsOwner *s);
+
+extern void mig_unpin_search_path(int level);
+extern int	mig_spi_connect(void);
+extern void mig_spi_finish(int level);
 
 /*
  * RFC 3339 timestamps (json.c).  mig_parse_rfc3339 accepts what Go's
@@ -85,6 +116,8 @@ extern MigPgpCounters mig_pgp_counters;
 
 /* the primary fingerprint of the one public key in text; 22023 otherwise */
 extern char *mig_pgp_key_fingerprint(const char *text, size_t len);
+/* MIG's one-line form of a signature text; NULL if it holds no signature */
+extern char *mig_pgp_signature_oneline(const char *text, size_t len);
 /* this backend's GnuPG directory, NULL before gpg was first needed */
 extern const char *mig_gnupg_directory(void);
 
@@ -208,5 +241,8 @@ extern bool mig_json_get_verbatim(MigJsonDoc *doc, int obj, const char *prefix,
 
 /* The background worker (worker.c), registered from _PG_init. */
 extern void mig_worker_register(void);
+
+/* The action counters (counters.c): recount these actions (numeric[]). */
+extern void mig_recount_actions(Datum ids);
 
 #endif							/* MIG_H */

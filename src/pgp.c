@@ -34,6 +34,7 @@
 #include <unistd.h>
 #include <gpgme.h>
 
+#include "common/base64.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "fmgr.h"
@@ -639,6 +640,40 @@ bad:
 	sig->error = "the signature packet is malformed";
 }
 
+/*
+ * MIG's one-line form of a signature text: its signature packet in base64
+ * without line breaks, then "=" and the armor checksum (mozilla/mig
+ * pgp.deArmor's output, what MIG's clients store).  The shortest faithful
+ * text of a signature; NULL when text holds none.
+ */
+char *
+mig_pgp_signature_oneline(const char *text, size_t len)
+{
+	PgpSig		sig;
+	uint32		crc;
+	char		crcbytes[3];
+	char	   *out;
+	int			n;
+
+	parse_signature(text, len, &sig);
+	if (!sig.ok)
+		return NULL;
+	out = palloc(pg_b64_enc_len(sig.packet.len) + 1 + 4 + 1);
+	n = pg_b64_encode(sig.packet.data, sig.packet.len, out, pg_b64_enc_len(sig.packet.len));
+	if (n < 0)
+		elog(ERROR, "could not encode a signature in base64");
+	crc = crc24((const uint8 *) sig.packet.data, sig.packet.len);
+	crcbytes[0] = (char) (crc >> 16);
+	crcbytes[1] = (char) (crc >> 8);
+	crcbytes[2] = (char) crc;
+	out[n++] = '=';
+	if (pg_b64_encode(crcbytes, 3, out + n, 4) != 4)
+		elog(ERROR, "could not encode a signature checksum in base64");
+	out[n + 4] = '\0';
+	pfree(sig.packet.data);
+	return out;
+}
+
 /* "the armor ..." -> "The armor ...": a reason as an errdetail sentence */
 static char *
 sentence(const char *reason)
@@ -1224,6 +1259,7 @@ mig_pgp_key_fingerprint(const char *text, size_t len)
 	gpgme_data_t volatile data = NULL;
 	gpgme_key_t volatile key = NULL;
 	bool		secret = false;
+	bool		invalid = false;
 
 	parse_public_key(text, len, parsed);
 
@@ -1251,6 +1287,8 @@ mig_pgp_key_fingerprint(const char *text, size_t len)
 			if (++nkeys == 1 && key->subkeys != NULL && key->subkeys->fpr != NULL)
 				strlcpy(listed, key->subkeys->fpr, sizeof(listed));
 			secret |= key->secret;
+			/* what gpg would not import: no valid self-signed user ID */
+			invalid |= key->invalid || key->uids == NULL;
 			gpgme_key_unref(key);
 			key = NULL;
 		}
@@ -1270,7 +1308,7 @@ mig_pgp_key_fingerprint(const char *text, size_t len)
 	PG_END_TRY();
 	gpgme_data_release(data);
 
-	if (nkeys != 1 || strcmp(listed, parsed) != 0 || secret)
+	if (nkeys != 1 || strcmp(listed, parsed) != 0 || secret || invalid)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("gpg cannot use the OpenPGP public key %s", parsed),
@@ -1715,12 +1753,56 @@ unix_to_timestamptz(int64 secs)
 						  USECS_PER_SEC);
 }
 
+static int
+cmp_packets(const void *a, const void *b)
+{
+	const PgpSig *x = *(PgpSig *const *) a;
+	const PgpSig *y = *(PgpSig *const *) b;
+
+	if (x->packet.len != y->packet.len)
+		return x->packet.len < y->packet.len ? -1 : 1;
+	if (x->packet.len > 0)
+	{
+		int			c = memcmp(x->packet.data, y->packet.data, x->packet.len);
+
+		if (c != 0)
+			return c;
+	}
+	return x < y ? -1 : (x > y);
+}
+
+/*
+ * Keep one of each signature packet in run[0..n-1]: the same signature
+ * given twice (or in both of MIG's encodings) is one signature, verified
+ * once, whatever the list repeats.  dup_of[i] becomes the index in sigs of
+ * the one that is verified for sigs[i].  Returns the new n.
+ */
+static int
+drop_duplicates(PgpSig **run, int n, PgpSig *sigs, int *dup_of)
+{
+	int			m = 0;
+
+	qsort(run, n, sizeof(PgpSig *), cmp_packets);
+	for (int i = 0; i < n; i++)
+	{
+		if (m > 0 && run[m - 1]->packet.len == run[i]->packet.len &&
+			memcmp(run[m - 1]->packet.data, run[i]->packet.data, run[i]->packet.len) == 0)
+		{
+			dup_of[run[i] - sigs] = run[m - 1] - sigs;
+			continue;
+		}
+		run[m++] = run[i];
+	}
+	return m;
+}
+
 void
 mig_keyring_verify(const char *data, size_t datalen, int nsigs,
 				   const char *const *sigtexts, MigSignatureCheck *checks)
 {
 	PgpSig	   *sigs = palloc0(sizeof(PgpSig) * Max(nsigs, 1));
 	PgpSig	  **run = palloc(sizeof(PgpSig *) * Max(nsigs, 1));
+	int		   *dup_of = palloc(sizeof(int) * Max(nsigs, 1));
 	int			nrun = 0;
 
 	Assert(keyring.valid);
@@ -1729,6 +1811,7 @@ mig_keyring_verify(const char *data, size_t datalen, int nsigs,
 		MigSignatureCheck *c = &checks[i];
 
 		memset(c, 0, sizeof(*c));
+		dup_of[i] = i;
 		if (sigtexts[i] == NULL)
 		{
 			sigs[i].ok = false;
@@ -1744,11 +1827,12 @@ mig_keyring_verify(const char *data, size_t datalen, int nsigs,
 		run[nrun++] = &sigs[i];
 	}
 
+	nrun = drop_duplicates(run, nrun, sigs, dup_of);
 	verify_signatures(keyring.home, data, datalen, run, nrun);
 
 	for (int i = 0; i < nsigs; i++)
 	{
-		PgpSig	   *s = &sigs[i];
+		PgpSig	   *s = &sigs[dup_of[i]];
 		MigSignatureCheck *c = &checks[i];
 		KeySub	   *sub = NULL;
 		KeyEntry   *e = NULL;
@@ -1824,4 +1908,5 @@ mig_keyring_verify(const char *data, size_t datalen, int nsigs,
 			pfree(sigs[i].packet.data);
 	pfree(sigs);
 	pfree(run);
+	pfree(dup_of);
 }

@@ -211,7 +211,6 @@ typedef enum Stmt
 	ST_ACTIONS,
 	ST_EMBEDDED,
 	ST_COMMANDS,
-	ST_COUNTERS,
 	ST_FILES_INSERT,
 	ST_FILES_UPDATE,
 	ST_FILES_DELETE,
@@ -228,6 +227,7 @@ struct MigSpoolPass
 	int			batch_size;
 	int64		max_bytes;
 	bool		nowait;			/* give way rather than wait for a lock */
+	int			schema_version; /* of the extension, read by each batch */
 
 	/* a full pass: one directory listed at a time */
 	int			dir;
@@ -1213,11 +1213,12 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 		}
 	}
 
-	/* 4. the counters of every action whose row or commands changed */
+	/*
+	 * 4. the counters of every action whose commands changed: the triggers
+	 * on commands recount them (mig 1.1); a database still on 1.0 has none
+	 */
 	if (ntouched > 0)
 	{
-		int			m = 0;
-
 		qsort(touched, ntouched, sizeof(int64), cmp_int64);
 		col_init(&cols[0], NUMERICOID, ntouched);
 		for (int i = 0; i < ntouched; i++)
@@ -1226,25 +1227,9 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 				continue;
 			col_numeric(&cols[0], touched[i]);
 			note_action(notes, touched[i]);
-			m++;
 		}
-		exec_arrays(pass, ST_COUNTERS, psprintf("UPDATE %1$s AS a SET sentctr = n.sent, returnedctr = n.returned, "
-							 "donectr = n.done, cancelledctr = n.cancelled, failedctr = n.failed, "
-							 "timeoutctr = n.timeout "
-							 "FROM unnest($1::numeric[]) AS t(id), LATERAL (SELECT "
-							 "count(*)::int AS sent, "
-							 "count(*) FILTER (WHERE c.status NOT IN ('prepared', 'sent'))::int AS returned, "
-							 "count(*) FILTER (WHERE c.status IN ('done', 'success'))::int AS done, "
-							 "count(*) FILTER (WHERE c.status = 'cancelled')::int AS cancelled, "
-							 "count(*) FILTER (WHERE c.status = 'failed')::int AS failed, "
-							 "count(*) FILTER (WHERE c.status = 'timeout')::int AS timeout "
-							 "FROM %2$s AS c WHERE c.actionid = t.id) AS n "
-							 "WHERE a.id = t.id AND (a.sentctr, a.returnedctr, a.donectr, "
-							 "a.cancelledctr, a.failedctr, a.timeoutctr) IS DISTINCT FROM "
-							 "(n.sent, n.returned, n.done, n.cancelled, n.failed, n.timeout)",
-							 actions, commands),
-					cols, 1);
-		(void) m;
+		if (pass->schema_version < 101)
+			mig_recount_actions(col_array(&cols[0]));
 	}
 }
 
@@ -1577,6 +1562,7 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 	memset(&notes, 0, sizeof(notes));
 	col_init(&gone, TEXTOID, n + 16);
 	check_plans();
+	pass->schema_version = mig_schema_version();
 
 	/*
 	 * One sync at a time: the counters need every command of the batch.
@@ -1589,10 +1575,12 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 					false, 0) < 0)
 		elog(ERROR, "could not lock spool_files");
 	if (pass->nowait &&
-		SPI_execute(psprintf("LOCK TABLE %s, %s, %s IN ROW EXCLUSIVE MODE NOWAIT",
-							 mig_qualified_name("actions"), mig_qualified_name("commands"),
-							 mig_qualified_name("agents")),
-					false, 0) < 0)
+		(SPI_execute(psprintf("LOCK TABLE %s, %s IN ROW EXCLUSIVE MODE NOWAIT",
+							  mig_qualified_name("actions"), mig_qualified_name("commands")),
+					 false, 0) < 0 ||
+		 SPI_execute(psprintf("LOCK TABLE %s IN ACCESS SHARE MODE NOWAIT",
+							  mig_qualified_name("agents")),
+					 false, 0) < 0))
 		elog(ERROR, "could not lock the tables");
 
 	/* what spool_files knows of these files */
@@ -1792,11 +1780,12 @@ mig_spool_pass_add_deferred(MigSpoolPass *pass, const char *after, int limit)
 	Oid			types[3] = {TEXTOID, TEXTOID, INT4OID};
 	Datum		values[3];
 	char	   *last = NULL;
+	int			spi;
 
 	values[0] = CStringGetTextDatum(pass->spool);
 	values[1] = CStringGetTextDatum(after ? after : "");
 	values[2] = Int32GetDatum(limit);
-	SPI_connect();
+	spi = mig_spi_connect();
 	if (SPI_execute_with_args(psprintf("SELECT kind, dir, path FROM %s "
 									   "WHERE spool = $1 AND outcome = 'deferred' AND path > $2 "
 									   "ORDER BY path LIMIT $3",
@@ -1822,7 +1811,7 @@ mig_spool_pass_add_deferred(MigSpoolPass *pass, const char *after, int limit)
 		if (r + 1 == (uint64) limit)
 			last = MemoryContextStrdup(pass->cxt, path);
 	}
-	SPI_finish();
+	mig_spi_finish(spi);
 	return last;
 }
 
@@ -1912,6 +1901,7 @@ mig_spool_pass_step(MigSpoolPass *pass)
 	MemoryContext old;
 	SpoolFile  *files;
 	int			n = 0;
+	int			spi;
 
 	if (GetDatabaseEncoding() != PG_UTF8 && GetDatabaseEncoding() != PG_SQL_ASCII)
 		ereport(ERROR,
@@ -1956,10 +1946,10 @@ mig_spool_pass_step(MigSpoolPass *pass)
 		if (!last)
 			hi = files[n - 1].path;
 
-		SPI_connect();
+		spi = mig_spi_connect();
 		MemoryContextSwitchTo(pass->batch_cxt);
 		run_batch(pass, files, n, dir, lo, hi);
-		SPI_finish();
+		mig_spi_finish(spi);
 
 		pass->pos += n;
 		if (last)
@@ -2009,10 +1999,10 @@ mig_spool_pass_step(MigSpoolPass *pass)
 	}
 	qsort(files, n, sizeof(SpoolFile), cmp_path);
 
-	SPI_connect();
+	spi = mig_spi_connect();
 	MemoryContextSwitchTo(pass->batch_cxt);
 	run_batch(pass, files, n, -1, NULL, NULL);
-	SPI_finish();
+	mig_spi_finish(spi);
 
 	pass->itempos += n;
 	MemoryContextSwitchTo(old);
@@ -2026,17 +2016,18 @@ mig_spool_attention(const char *spool, int64 *deferred, int64 *failed)
 	Oid			type = TEXTOID;
 	Datum		value = CStringGetTextDatum(spool);
 	bool		isnull;
+	int			spi;
 
-	SPI_connect();
+	spi = mig_spi_connect();
 	if (SPI_execute_with_args(psprintf("SELECT count(*) FILTER (WHERE outcome = 'deferred'), "
 									   "count(*) FILTER (WHERE outcome = 'failed') FROM %s "
 									   "WHERE spool = $1 AND outcome IN ('deferred', 'failed')",
 									   mig_qualified_name("spool_files")),
-							  1, &type, &value, NULL, true, 0) < 0 || SPI_processed != 1)
+							  1, &type, &value, NULL, false, 0) < 0 || SPI_processed != 1)
 		elog(ERROR, "could not count spool_files");
 	*deferred = spi_int64(0, 1, &isnull);
 	*failed = spi_int64(0, 2, &isnull);
-	SPI_finish();
+	mig_spi_finish(spi);
 }
 
 /* ------------------------------------------------------------------------

@@ -56,7 +56,9 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -126,20 +128,6 @@ lookup_rels(Rels *r)
 	r->keyring = mig_relid("keyring");
 	r->verifications = mig_relid("verifications");
 	r->verifications_pkey = mig_relid("verifications_pkey");
-}
-
-/* the role that owns the extension's bookkeeping: the record is its */
-static Oid
-record_owner(Oid verifications)
-{
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(verifications));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", verifications);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
 }
 
 enum
@@ -214,10 +202,12 @@ plan(int q)
 							   " signers = EXCLUDED.signers, investigator_ids = EXCLUDED.investigator_ids,"
 							   " fingerprints = EXCLUDED.fingerprints, valid = EXCLUDED.valid,"
 							   " reasons = EXCLUDED.reasons, verified_at = EXCLUDED.verified_at),"
-							   " d AS (DELETE FROM %s WHERE actionid = $1 AND investigatorid <> ALL ($5))"
+							   " d AS (DELETE FROM %s WHERE actionid = $1 AND NOT investigatorid = ANY"
+							   " (SELECT i FROM unnest($5::numeric[], $10::text[]) AS u(i, p)"
+							   " WHERE p IS NOT NULL))"
 							   " INSERT INTO %s AS s (actionid, investigatorid, pgpsignature)"
 							   " SELECT $1, i, p FROM unnest($5::numeric[], $10::text[]) AS u(i, p)"
-							   " ORDER BY i"
+							   " WHERE p IS NOT NULL ORDER BY i"
 							   " ON CONFLICT (actionid, investigatorid) DO UPDATE"
 							   " SET pgpsignature = EXCLUDED.pgpsignature"
 							   " WHERE s.pgpsignature IS DISTINCT FROM EXCLUDED.pgpsignature",
@@ -276,22 +266,6 @@ plan(int q)
  * ----------------------------------------------------------------
  */
 
-static AttrNumber
-attnum(Relation rel, const char *name)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-			return att->attnum;
-	}
-	elog(ERROR, "column \"%s\" of relation \"%s\" does not exist", name,
-		 RelationGetRelationName(rel));
-	return InvalidAttrNumber;	/* keep compiler quiet */
-}
 
 static text *
 copy_text_attr(TupleTableSlot *slot, AttrNumber att)
@@ -334,12 +308,12 @@ action_from_slot(Relation rel, TupleTableSlot *slot, void *arg)
 	ActionRow  *row = (ActionRow *) arg;
 	bool		isnull;
 
-	row->name = copy_text_attr(slot, attnum(rel, "name"));
-	row->target = copy_text_attr(slot, attnum(rel, "target"));
-	row->validfrom = DatumGetTimestampTz(slot_getattr(slot, attnum(rel, "validfrom"), &isnull));
-	row->expireafter = DatumGetTimestampTz(slot_getattr(slot, attnum(rel, "expireafter"), &isnull));
-	row->operations = copy_text_attr(slot, attnum(rel, "operations"));
-	row->pgpsignatures = copy_text_attr(slot, attnum(rel, "pgpsignatures"));
+	row->name = copy_text_attr(slot, mig_attnum(rel, "name"));
+	row->target = copy_text_attr(slot, mig_attnum(rel, "target"));
+	row->validfrom = DatumGetTimestampTz(slot_getattr(slot, mig_attnum(rel, "validfrom"), &isnull));
+	row->expireafter = DatumGetTimestampTz(slot_getattr(slot, mig_attnum(rel, "expireafter"), &isnull));
+	row->operations = copy_text_attr(slot, mig_attnum(rel, "operations"));
+	row->pgpsignatures = copy_text_attr(slot, mig_attnum(rel, "pgpsignatures"));
 }
 
 typedef struct RecordRow
@@ -362,16 +336,16 @@ record_from_slot(Relation rel, TupleTableSlot *slot, void *arg)
 	bool		isnull;
 	Datum		d;
 
-	rec->digest = DatumGetByteaPCopy(slot_getattr(slot, attnum(rel, "digest"), &isnull));
-	rec->keyring = DatumGetInt64(slot_getattr(slot, attnum(rel, "keyring"), &isnull));
-	d = slot_getattr(slot, attnum(rel, "valid_until"), &isnull);
+	rec->digest = DatumGetByteaPCopy(slot_getattr(slot, mig_attnum(rel, "digest"), &isnull));
+	rec->keyring = DatumGetInt64(slot_getattr(slot, mig_attnum(rel, "keyring"), &isnull));
+	d = slot_getattr(slot, mig_attnum(rel, "valid_until"), &isnull);
 	rec->has_valid_until = !isnull;
 	rec->valid_until = isnull ? 0 : DatumGetTimestampTz(d);
-	rec->signers = DatumGetArrayTypePCopy(slot_getattr(slot, attnum(rel, "signers"), &isnull));
-	rec->investigator_ids = DatumGetArrayTypePCopy(slot_getattr(slot, attnum(rel, "investigator_ids"), &isnull));
-	rec->fingerprints = DatumGetArrayTypePCopy(slot_getattr(slot, attnum(rel, "fingerprints"), &isnull));
-	rec->valid = DatumGetArrayTypePCopy(slot_getattr(slot, attnum(rel, "valid"), &isnull));
-	rec->reasons = DatumGetArrayTypePCopy(slot_getattr(slot, attnum(rel, "reasons"), &isnull));
+	rec->signers = DatumGetArrayTypePCopy(slot_getattr(slot, mig_attnum(rel, "signers"), &isnull));
+	rec->investigator_ids = DatumGetArrayTypePCopy(slot_getattr(slot, mig_attnum(rel, "investigator_ids"), &isnull));
+	rec->fingerprints = DatumGetArrayTypePCopy(slot_getattr(slot, mig_attnum(rel, "fingerprints"), &isnull));
+	rec->valid = DatumGetArrayTypePCopy(slot_getattr(slot, mig_attnum(rel, "valid"), &isnull));
+	rec->reasons = DatumGetArrayTypePCopy(slot_getattr(slot, mig_attnum(rel, "reasons"), &isnull));
 }
 
 /* keyring.epoch as snapshot sees it; 0 when the row is missing */
@@ -386,7 +360,7 @@ read_epoch(Oid relid, Snapshot snapshot)
 	if (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
-		Datum		d = slot_getattr(slot, attnum(rel, "epoch"), &isnull);
+		Datum		d = slot_getattr(slot, mig_attnum(rel, "epoch"), &isnull);
 
 		if (!isnull)
 			epoch = DatumGetInt64(d);
@@ -533,6 +507,13 @@ signature_texts(const ActionRow *row, char ***texts)
 								numeric_text(row->id)),
 						 errhint("MIG stores the signatures as an array of strings.")));
 			n = json_array_size(root);
+			if (n > mig_max_signatures)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("action %s has %d signatures, more than mig.max_signatures (%d)",
+								numeric_text(row->id), n, mig_max_signatures),
+						 errdetail("Every signature of an action is checked with gpg."),
+						 errhint("Remove the extra entries from pgpsignatures, or raise mig.max_signatures.")));
 			*texts = palloc0(sizeof(char *) * Max(n, 1));
 			json_array_foreach(root, i, el)
 			{
@@ -644,8 +625,41 @@ bool_array(bool *elems, int n)
 	return PointerGetDatum(construct_array(d, n, BOOLOID, 1, true, TYPALIGN_CHAR));
 }
 
-/* the signature columns of the record hold at most this many characters */
+/* signatures.pgpsignature holds at most this many characters */
 #define SIGNATURE_MAX_LEN 4096
+
+/*
+ * The text of a valid signature as signatures.pgpsignature can hold it: as
+ * given when it fits, else in MIG's one-line form (the same signature
+ * without armor headers and line breaks), else NULL: the verification is
+ * recorded all the same, without that row.
+ */
+static char *
+storable_signature(char *text)
+{
+	char	   *oneline;
+
+	if (pg_mbstrlen(text) <= SIGNATURE_MAX_LEN)
+		return text;
+	oneline = mig_pgp_signature_oneline(text, strlen(text));
+	if (oneline != NULL && strlen(oneline) <= SIGNATURE_MAX_LEN)
+		return oneline;
+	return NULL;
+}
+
+/* advisory lock class of the record's writers ("migr"), two-int4 keys */
+#define RECORD_LOCK_CLASS 0x6d696772
+
+/* the transaction-level lock on writing the record of action id, or false */
+static bool
+try_record_lock(Datum id)
+{
+	LOCKTAG		tag;
+	uint32		key = DatumGetUInt32(DirectFunctionCall1(hash_numeric, id));
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, RECORD_LOCK_CLASS, key, 2);
+	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
+}
 
 /*
  * Write the record, if the action and the keyring are still what was
@@ -727,7 +741,16 @@ write_record(const ActionRow *row, const uint8 *digest, int64 epoch,
 	char	  **sig_texts = palloc(sizeof(char *) * Max(v->nsigners, 1));
 	volatile bool written = false;
 
-	/* each signer's first valid signature */
+	/*
+	 * One writer per action at a time, and none waits for another: two
+	 * transactions verifying the same actions in opposite orders would
+	 * otherwise each wait for the other's uncommitted record.  Whoever does
+	 * not get the lock leaves the record to the one that has it.
+	 */
+	if (!try_record_lock(row->id))
+		return false;
+
+	/* each signer's first valid signature, as it fits the column */
 	for (int s = 0; s < v->nsigners; s++)
 	{
 		sig_texts[s] = NULL;
@@ -735,9 +758,7 @@ write_record(const ActionRow *row, const uint8 *digest, int64 epoch,
 			if (v->valid[i] && v->has_investigator[i] &&
 				numeric_cmp_qsort(&v->investigator_ids[i], &v->signers[s]) == 0)
 				sig_texts[s] = sigtexts[i];
-		/* too long for signatures.pgpsignature: leave it all unrecorded */
-		if (strlen(sig_texts[s]) > SIGNATURE_MAX_LEN)
-			return false;
+		sig_texts[s] = storable_signature(sig_texts[s]);
 	}
 
 	if (!IsolationUsesXactSnapshot())
@@ -1002,19 +1023,13 @@ verify_and_record(const Rels *rels, const ActionRow *row, const uint8 *digest,
 	MemoryContext cxt = CurrentMemoryContext;
 	char	  **texts;
 	int			nsigs = signature_texts(row, &texts);
-	Oid			save_userid;
-	int			save_sec;
+	MigAsOwner	owner;
 	bool		can_record = !XactReadOnly && !RecoveryInProgress();
 	bool		written = false;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(record_owner(rels->verifications),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	mig_as_owner_begin(&owner);
 	PG_TRY();
 	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
 		MemoryContextSwitchTo(cxt);
 		if (known != NULL)
 		{
@@ -1065,12 +1080,13 @@ verify_and_record(const Rels *rels, const ActionRow *row, const uint8 *digest,
 		}
 		if (can_record)
 			written = write_record(row, digest, *epoch, v, texts, *valid_until);
-		SPI_finish();
+		mig_as_owner_end(&owner);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		SetUserIdAndSecContext(save_userid, save_sec);
+		mig_as_owner_restore(&owner);
 		recording = false;
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
@@ -1263,31 +1279,26 @@ mig_pgp_stats(PG_FUNCTION_ARGS)
 static void
 run_as_owner(int q, Datum *arg)
 {
-	Oid			save_userid;
-	int			save_sec;
+	MigAsOwner	owner;
 
 	/* records (or the keyring) change: what this backend wrote may be gone */
 	records_gen++;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(record_owner(mig_relid("verifications")),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	mig_as_owner_begin(&owner);
 	PG_TRY();
 	{
 		int			rc;
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
 		rc = SPI_execute_snapshot(plan(q), arg, NULL, GetLatestSnapshot(),
 								  InvalidSnapshot, false, true, 0);
 		if (rc < 0)
 			elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
-		SPI_finish();
+		mig_as_owner_end(&owner);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		SetUserIdAndSecContext(save_userid, save_sec);
+		mig_as_owner_restore(&owner);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
 }
@@ -1307,7 +1318,7 @@ check_trigger(FunctionCallInfo fcinfo, const char *name)
 static Datum
 column(TriggerData *td, HeapTuple tuple, const char *name, bool *isnull)
 {
-	return heap_getattr(tuple, attnum(td->tg_relation, name),
+	return heap_getattr(tuple, mig_attnum(td->tg_relation, name),
 						RelationGetDescr(td->tg_relation), isnull);
 }
 
@@ -1415,7 +1426,7 @@ mig_investigators_key(PG_FUNCTION_ARGS)
 		if ((fpr != NULL && (isnull || strcmp(TextDatumGetCString(given), fpr) != 0)) ||
 			(fpr == NULL && key_changed && !fpr_given && !isnull))
 		{
-			int			col = attnum(td->tg_relation, "pgpfingerprint");
+			int			col = mig_attnum(td->tg_relation, "pgpfingerprint");
 			Datum		value = fpr ? CStringGetTextDatum(fpr) : (Datum) 0;
 			bool		null = (fpr == NULL);
 

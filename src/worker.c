@@ -43,6 +43,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "commands/extension.h"
 #include "fmgr.h"
@@ -228,6 +229,22 @@ worker_exit(int code, Datum arg)
  */
 
 static MemoryContext worker_cxt;
+
+/* the database this process is connected to, or waits for */
+static char database[NAMEDATALEN];
+
+/* the role it connected as (mig.worker_role); "": the extension's owner */
+static char role[NAMEDATALEN];
+
+/*
+ * The role the units run as when mig.worker_role is empty: the owner of the
+ * extension, looked up whenever the extension is found.  The worker then
+ * connects as the bootstrap superuser and becomes the owner for each unit,
+ * as a security-restricted operation (as VACUUM becomes a table's owner):
+ * code the owner can define cannot SET ROLE back to the superuser.
+ */
+static Oid	unit_role = InvalidOid;
+
 static char *spool = NULL;		/* canonical mig.spool_dir in use */
 static int	inotify_fd = -1;
 static int	watch[MIG_SPOOL_NDIRS];
@@ -526,10 +543,17 @@ publish_backlog(void)
 	SpinLockRelease(&shared->mutex);
 }
 
+/* is the extension there?  Also learns whom the units run as. */
 static bool
 extension_present(void)
 {
-	return OidIsValid(get_extension_oid("mig", true));
+	Oid			owner = mig_extension_owner();
+
+	if (!OidIsValid(owner))
+		return false;
+	/* connected as mig.worker_role: that role; else the owner */
+	unit_role = role[0] != '\0' ? InvalidOid : owner;
+	return true;
 }
 
 /* the body of a unit, in its transaction; false if the extension is gone */
@@ -592,13 +616,22 @@ run_unit(Unit unit)
 
 	PG_TRY();
 	{
+		Oid			save_userid;
+		int			save_sec;
+
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
+		/* an abort restores the user the transaction started with */
+		GetUserIdAndSecContext(&save_userid, &save_sec);
+		if (OidIsValid(unit_role) && unit_role != save_userid)
+			SetUserIdAndSecContext(unit_role, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+								   SECURITY_RESTRICTED_OPERATION);
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, unit == UNIT_FULL ? "mig spool: full pass" :
 							   "mig spool: sync");
 		present = unit_body(unit);
 		PopActiveSnapshot();
+		SetUserIdAndSecContext(save_userid, save_sec);
 		CommitTransactionCommand();
 		pgstat_report_stat(false);
 		pgstat_report_activity(STATE_IDLE, NULL);
@@ -688,8 +721,6 @@ wait_ms(long timeout)
 	ResetLatch(MyLatch);
 }
 
-/* the database this process is connected to, or waits for */
-static char database[NAMEDATALEN];
 
 static void
 process_reload(void)
@@ -698,12 +729,17 @@ process_reload(void)
 	{
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
-		if (strcmp(mig_database, database) != 0)
+		if (strcmp(mig_database, database) != 0 || strcmp(mig_worker_role, role) != 0)
 		{
 			/* a process connects once: the next start connects there */
-			ereport(LOG,
-					(errmsg("mig spool worker: mig.database is now \"%s\"; restarting to connect to it",
-							mig_database)));
+			if (strcmp(mig_database, database) != 0)
+				ereport(LOG,
+						(errmsg("mig spool worker: mig.database is now \"%s\"; restarting to connect to it",
+								mig_database)));
+			else
+				ereport(LOG,
+						(errmsg("mig spool worker: mig.worker_role is now \"%s\"; restarting to connect as it",
+								mig_worker_role)));
 			SpinLockAcquire(&shared->mutex);
 			shared->connect_failed = false;
 			SpinLockRelease(&shared->mutex);
@@ -739,22 +775,52 @@ database_exists(const char *name)
 }
 
 /*
- * The previous start could not connect to mig.database: connect to no
- * database, watch pg_database, and exit to be restarted (and connect) once
- * the database is there.
+ * Whether a role exists and may log in, from a process connected to no
+ * database: a heap scan of the shared catalog pg_authid.
+ */
+static bool
+role_can_connect(const char *name)
+{
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(AuthIdRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (!found && HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_authid form = (Form_pg_authid) GETSTRUCT(tup);
+
+		found = strcmp(NameStr(form->rolname), name) == 0 && form->rolcanlogin;
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return found;
+}
+
+/*
+ * The previous start could not connect to mig.database as mig.worker_role:
+ * connect to no database, watch pg_database and pg_authid, and exit to be
+ * restarted (and connect) once the database and the role are there.
  */
 static void
-wait_for_database(void)
+wait_for_connection(void)
 {
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
-	log_wait("database",
-			 psprintf("database \"%s\" does not exist; waiting for it", database),
-			 "Create the database, or set mig.database.");
 	for (;;)
 	{
+		bool		have_db,
+					have_role;
+
 		CHECK_FOR_INTERRUPTS();
 		process_reload();
-		if (database_exists(database))
+		have_db = database_exists(database);
+		have_role = role[0] == '\0' || role_can_connect(role);
+		if (have_db && have_role)
 		{
 			SpinLockAcquire(&shared->mutex);
 			shared->connect_failed = false;
@@ -764,6 +830,14 @@ wait_for_database(void)
 							database)));
 			proc_exit(1);
 		}
+		if (!have_db)
+			log_wait("database",
+					 psprintf("database \"%s\" does not exist; waiting for it", database),
+					 "Create the database, or set mig.database.");
+		else
+			log_wait("role",
+					 psprintf("role \"%s\" does not exist or cannot log in; waiting for it", role),
+					 "Create the role with LOGIN, or set mig.worker_role.");
 		wait_ms(POLL_MS);
 	}
 }
@@ -839,16 +913,23 @@ mig_worker_main(Datum main_arg)
 	reload();
 
 	strlcpy(database, mig_database, sizeof(database));
+	strlcpy(role, mig_worker_role, sizeof(role));
 	SpinLockAcquire(&shared->mutex);
 	strlcpy(shared->database, database, sizeof(shared->database));
 	SpinLockRelease(&shared->mutex);
 	if (probe)
-		wait_for_database();
-	BackgroundWorkerInitializeConnection(database, NULL, 0);
+		wait_for_connection();
+	BackgroundWorkerInitializeConnection(database, role[0] ? role : NULL, 0);
 	SpinLockAcquire(&shared->mutex);
 	shared->connect_failed = false;
 	SpinLockRelease(&shared->mutex);
 	pgstat_report_appname("mig spool worker");
+
+	/*
+	 * Whatever the database's or the role's settings say: every statement
+	 * pins it again (mig_spi_connect), this keeps the session itself honest.
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	extension_missing = true;	/* look first */
 
 	for (;;)

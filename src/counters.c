@@ -1,0 +1,408 @@
+/*-------------------------------------------------------------------------
+ *
+ * counters.c
+ *	  The counters of an action (sentctr, returnedctr, donectr,
+ *	  cancelledctr, failedctr, timeoutctr) always equal what commands holds
+ *	  for it.  The rule, which statuses each counter counts, is written once
+ *	  (COUNTERS below) and applied two ways:
+ *
+ *	  - as deltas: statement triggers on commands (mig 1.1) read the
+ *		statement's transition tables, count the old rows -1 and the new
+ *		rows +1 per action, and add that to the actions' counters; TRUNCATE
+ *		zeroes them all, and a new action starts at zero (a row trigger:
+ *		it has no commands yet).  The spool sync, the scheduler's SQL, a
+ *		hand edit and a restored dump alike keep them true, at a cost
+ *		proportional to the rows changed, not to the action's size;
+ *	  - as a recount from commands: mig_recount(action_id) for one action or
+ *		all (after the triggers were disabled, say), the update to 1.1 once,
+ *		and the spool sync of a database still on mig 1.0 (no triggers),
+ *		for the actions of each batch, as 1.0 did.
+ *
+ *	  Both lock the actions first (FOR NO KEY UPDATE, in id order: no two
+ *	  statements deadlock on them, and commands' foreign-key checks, which
+ *	  take key-share locks, are not in the way); a recount then counts in a
+ *	  statement of its own, whose read-committed snapshot is taken after the
+ *	  locks are granted.  The triggers write as the extension's owner (the
+ *	  counters are derived data, not the caller's to grant), a
+ *	  security-restricted operation under the pinned search_path.
+ *
+ *	  Not here: the spool sync that writes commands (spool.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/tuplestore.h"
+
+#include "mig.h"
+
+/*
+ * The rule: a command counts in sentctr; in returnedctr once its status is
+ * not prepared or sent; in donectr as success (done in older MIG); in
+ * cancelledctr, failedctr, timeoutctr as those.  w is the weight of the
+ * row whose status is s: 1 to count commands, -1/+1 for deltas.
+ */
+#define COUNT_IF(w, cond) \
+	"coalesce(sum(CASE WHEN " cond " THEN " w " ELSE 0 END), 0)::int"
+#define COUNTERS(w, s) \
+	COUNT_IF(w, "true") " AS sent, " \
+	COUNT_IF(w, s " NOT IN ('prepared', 'sent')") " AS returned, " \
+	COUNT_IF(w, s " IN ('done', 'success')") " AS done, " \
+	COUNT_IF(w, s " = 'cancelled'") " AS cancelled, " \
+	COUNT_IF(w, s " = 'failed'") " AS failed, " \
+	COUNT_IF(w, s " = 'timeout'") " AS timeout"
+#define COUNTER_COLUMNS \
+	"(sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr)"
+#define COUNTER_VALUES \
+	"(a.sentctr, a.returnedctr, a.donectr, a.cancelledctr, a.failedctr, a.timeoutctr)"
+
+typedef enum
+{
+	C_LOCK,
+	C_RECOUNT,
+	C_ADD,
+	C_ZERO,
+	NUM_STATEMENTS
+} Statement;
+
+static SPIPlanPtr plans[NUM_STATEMENTS];
+static Oid	plans_for = InvalidOid; /* the actions relation they name */
+
+static SPIPlanPtr
+statement(Statement which)
+{
+	Oid			actions = mig_relid("actions");
+
+	if (plans_for != actions)
+	{
+		for (int i = 0; i < NUM_STATEMENTS; i++)
+		{
+			if (plans[i] != NULL)
+				SPI_freeplan(plans[i]);
+			plans[i] = NULL;
+		}
+		plans_for = actions;
+	}
+	if (plans[which] == NULL)
+	{
+		const char *a = mig_qualified_name("actions");
+		const char *c = mig_qualified_name("commands");
+		Oid			types[3] = {NUMERICARRAYOID, TEXTARRAYOID, INT4ARRAYOID};
+		char	   *sql = NULL;
+		int			nargs = 1;
+		SPIPlanPtr	p;
+
+		switch (which)
+		{
+			case C_LOCK:
+				sql = psprintf("SELECT a.id FROM %s AS a WHERE a.id = ANY ($1) "
+							   "ORDER BY a.id FOR NO KEY UPDATE OF a", a);
+				break;
+			case C_RECOUNT:
+				sql = psprintf("UPDATE %s AS a SET " COUNTER_COLUMNS " = "
+							   "(n.sent, n.returned, n.done, n.cancelled, n.failed, n.timeout) "
+							   "FROM unnest($1::numeric[]) AS t(id), LATERAL (SELECT "
+							   COUNTERS("1", "c.status") " FROM %s AS c WHERE c.actionid = t.id) AS n "
+							   "WHERE a.id = t.id AND " COUNTER_VALUES " IS DISTINCT FROM "
+							   "(n.sent, n.returned, n.done, n.cancelled, n.failed, n.timeout)",
+							   a, c);
+				break;
+			case C_ADD:
+				sql = psprintf("UPDATE %s AS a SET " COUNTER_COLUMNS " = "
+							   "(coalesce(a.sentctr, 0) + d.sent, "
+							   "coalesce(a.returnedctr, 0) + d.returned, "
+							   "coalesce(a.donectr, 0) + d.done, "
+							   "coalesce(a.cancelledctr, 0) + d.cancelled, "
+							   "coalesce(a.failedctr, 0) + d.failed, "
+							   "coalesce(a.timeoutctr, 0) + d.timeout) "
+							   "FROM (SELECT t.id, " COUNTERS("t.w", "t.status") " "
+							   "FROM unnest($1::numeric[], $2::text[], $3::int[]) AS t(id, status, w) "
+							   "GROUP BY t.id) AS d "
+							   "WHERE a.id = d.id AND (d.sent, d.returned, d.done, d.cancelled, "
+							   "d.failed, d.timeout) <> (0, 0, 0, 0, 0, 0)", a);
+				nargs = 3;
+				break;
+			case C_ZERO:
+				sql = psprintf("UPDATE %s AS a SET " COUNTER_COLUMNS " = (0, 0, 0, 0, 0, 0) "
+							   "WHERE " COUNTER_VALUES " IS DISTINCT FROM (0, 0, 0, 0, 0, 0)", a);
+				nargs = 0;
+				break;
+			case NUM_STATEMENTS:
+				break;
+		}
+		p = SPI_prepare(sql, nargs, types);
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		plans[which] = p;
+	}
+	return plans[which];
+}
+
+static uint64
+run(Statement which, Datum *args)
+{
+	int			rc = SPI_execute_plan(statement(which), args, NULL, false, 0);
+
+	if (rc < 0)
+		elog(ERROR, "could not update the action counters: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/*
+ * Recount the actions in ids (numeric[]; (Datum) 0: every action) in the
+ * current SPI connection.  Returns how many actions were there to lock.
+ */
+static uint64
+recount(Datum ids, uint64 *changed)
+{
+	uint64		locked;
+
+	if (ids == (Datum) 0)
+	{
+		/* every action */
+		int			rc = SPI_execute(psprintf("SELECT array_agg(a.id ORDER BY a.id) FROM %s AS a",
+											 mig_qualified_name("actions")),
+									false, 0);
+		bool		isnull;
+
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not list the actions");
+		ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (isnull)
+		{
+			*changed = 0;
+			return 0;
+		}
+		ids = datumCopy(ids, false, -1);
+	}
+	locked = run(C_LOCK, &ids);
+	*changed = run(C_RECOUNT, &ids);
+	return locked;
+}
+
+/*
+ * For the spool sync of a database still on mig 1.0: recount these
+ * actions (numeric[]) in the caller's SPI connection.
+ */
+void
+mig_recount_actions(Datum ids)
+{
+	uint64		changed;
+
+	recount(ids, &changed);
+}
+
+/* the changed rows of a statement: action, status, weight */
+typedef struct Deltas
+{
+	List	   *ids;			/* numeric Datums */
+	List	   *statuses;		/* text Datums */
+	List	   *weights;		/* int */
+} Deltas;
+
+/* every row of a transition table, with weight w */
+static void
+collect(Relation rel, Tuplestorestate *ts, int w, Deltas *d)
+{
+	TupleTableSlot *slot;
+	AttrNumber	att_id = mig_attnum(rel, "actionid");
+	AttrNumber	att_status = mig_attnum(rel, "status");
+	int			ptr;
+
+	if (ts == NULL)
+		return;
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	ptr = tuplestore_alloc_read_pointer(ts, 0);
+	tuplestore_select_read_pointer(ts, ptr);
+	tuplestore_rescan(ts);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
+	{
+		bool		id_null,
+					status_null;
+		Datum		id = slot_getattr(slot, att_id, &id_null);
+		Datum		status = slot_getattr(slot, att_status, &status_null);
+
+		/* both are NOT NULL columns */
+		if (id_null || status_null)
+			continue;
+		d->ids = lappend(d->ids, DatumGetPointer(datumCopy(id, false, -1)));
+		d->statuses = lappend(d->statuses, DatumGetPointer(datumCopy(status, false, -1)));
+		d->weights = lappend_int(d->weights, w);
+	}
+	tuplestore_select_read_pointer(ts, 0);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+static int
+cmp_numeric(const void *a, const void *b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, *(const Datum *) a,
+											 *(const Datum *) b));
+}
+
+/* the three arrays of C_ADD, and the distinct actions for C_LOCK */
+static void
+delta_arrays(Deltas *d, Datum *args, Datum *lock_ids)
+{
+	int			n = list_length(d->ids);
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum	   *statuses = palloc(sizeof(Datum) * n);
+	Datum	   *weights = palloc(sizeof(Datum) * n);
+	Datum	   *distinct = palloc(sizeof(Datum) * n);
+	int			ndistinct = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		ids[i] = PointerGetDatum(list_nth(d->ids, i));
+		statuses[i] = PointerGetDatum(list_nth(d->statuses, i));
+		weights[i] = Int32GetDatum(list_nth_int(d->weights, i));
+	}
+	args[0] = PointerGetDatum(construct_array(ids, n, NUMERICOID, -1, false, TYPALIGN_INT));
+	args[1] = PointerGetDatum(construct_array(statuses, n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_array(weights, n, INT4OID, 4, true, TYPALIGN_INT));
+
+	memcpy(distinct, ids, sizeof(Datum) * n);
+	qsort(distinct, n, sizeof(Datum), cmp_numeric);
+	for (int i = 0; i < n; i++)
+		if (ndistinct == 0 || cmp_numeric(&distinct[ndistinct - 1], &distinct[i]) != 0)
+			distinct[ndistinct++] = distinct[i];
+	*lock_ids = ndistinct > 1 ?
+		PointerGetDatum(construct_array(distinct, ndistinct, NUMERICOID, -1, false, TYPALIGN_INT)) :
+		(Datum) 0;
+}
+
+/*
+ * Statement trigger on commands: AFTER INSERT (new rows), UPDATE (old and
+ * new rows), DELETE (old rows), with their transition tables, and AFTER
+ * TRUNCATE.
+ */
+PG_FUNCTION_INFO_V1(mig_commands_counted);
+Datum
+mig_commands_counted(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	MigAsOwner	owner;
+	Deltas		d = {NIL, NIL, NIL};
+	Datum		args[3];
+	Datum		lock_ids = (Datum) 0;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
+		!TRIGGER_FIRED_AFTER(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"mig_commands_counted\" must be fired AFTER ... FOR EACH STATEMENT")));
+
+	if (!TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+	{
+		collect(td->tg_relation, td->tg_oldtable, -1, &d);
+		collect(td->tg_relation, td->tg_newtable, 1, &d);
+		if (d.ids == NIL)
+			return PointerGetDatum(NULL);
+		delta_arrays(&d, args, &lock_ids);
+	}
+
+	mig_as_owner_begin(&owner);
+	PG_TRY();
+	{
+		if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+			run(C_ZERO, NULL);
+		else
+		{
+			/* more than one action: take them in one order */
+			if (lock_ids != (Datum) 0)
+				run(C_LOCK, &lock_ids);
+			run(C_ADD, args);
+		}
+		mig_as_owner_end(&owner);
+	}
+	PG_CATCH();
+	{
+		mig_as_owner_restore(&owner);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * Row trigger on actions, BEFORE INSERT: a new action has no commands yet
+ * (their foreign key needs it first), so its counters start at zero,
+ * whatever the row says.  That is what keeps the deltas true when a dump
+ * is restored: the actions come back with the counters of the old
+ * database, then every command restored adds itself once.
+ */
+PG_FUNCTION_INFO_V1(mig_actions_counted);
+Datum
+mig_actions_counted(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	static const char *const names[] = {
+		"sentctr", "returnedctr", "donectr", "cancelledctr", "failedctr", "timeoutctr"
+	};
+	int			cols[lengthof(names)];
+	Datum		values[lengthof(names)];
+	bool		nulls[lengthof(names)];
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"mig_actions_counted\" must be fired BEFORE INSERT ... FOR EACH ROW")));
+	for (int i = 0; i < (int) lengthof(names); i++)
+	{
+		cols[i] = mig_attnum(td->tg_relation, names[i]);
+		values[i] = Int32GetDatum(0);
+		nulls[i] = false;
+	}
+	return PointerGetDatum(heap_modify_tuple_by_cols(td->tg_trigtuple,
+													 RelationGetDescr(td->tg_relation),
+													 lengthof(names), cols, values, nulls));
+}
+
+/*
+ * mig_recount(action_id numeric DEFAULT NULL) -> bigint
+ *
+ * Recount the counters of one action (NULL: of every action) from
+ * commands, with the caller's rights; how many actions' counters changed.
+ * ERROR P0002 for an action that does not exist.
+ */
+PG_FUNCTION_INFO_V1(mig_recount);
+Datum
+mig_recount(PG_FUNCTION_ARGS)
+{
+	Datum		ids = (Datum) 0;
+	uint64		changed;
+	uint64		found;
+	int			spi;
+
+	if (!PG_ARGISNULL(0))
+	{
+		Datum		id = PG_GETARG_DATUM(0);
+
+		ids = PointerGetDatum(construct_array(&id, 1, NUMERICOID, -1, false, TYPALIGN_INT));
+	}
+	spi = mig_spi_connect();
+	found = recount(ids, &changed);
+	mig_spi_finish(spi);
+	if (ids != (Datum) 0 && found == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("action %s does not exist",
+						DatumGetCString(DirectFunctionCall1(numeric_out, PG_GETARG_DATUM(0))))));
+	PG_RETURN_INT64((int64) changed);
+}
