@@ -2,7 +2,7 @@
 
 EXTENSION = mig
 MODULE_big = mig
-DATA = mig--1.0.sql
+DATA = mig--1.0.sql mig--1.0--1.1.sql
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
 PG_CONFIG ?= pg_config

@@ -34,6 +34,8 @@ SELECT mig_key_fingerprint(E'-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!!!\n-----
 SELECT mig_key_fingerprint(replace(pg_temp.fx('keys/alice.pub'), E'\n=', E'\n=A'));
 -- a secret key packet (tag 5) is refused
 SELECT mig_key_fingerprint(E'-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlAEE\n-----END PGP PRIVATE KEY BLOCK-----');
+-- a key gpg lists but will not import (its user ID has no self-signature)
+SELECT mig_key_fingerprint(pg_temp.fx('keys/alice-nouid.pub'));
 SELECT mig_key_fingerprint(NULL) IS NULL AS null_in_null_out;
 
 ------------------------------------------------------------------------------
@@ -90,6 +92,8 @@ SELECT id, name, pgpfingerprint FROM investigators ORDER BY id;
 INSERT INTO investigators (id, name, pgpfingerprint, publickey)
 	VALUES (8, 'Heidi', 'DBB1638B590DA0314FED7D0D7461A6A1520DAEC6', pg_temp.fx('keys/mallory.pub'));
 INSERT INTO investigators (id, name, publickey) VALUES (8, 'Heidi', 'garbage');
+-- a key gpg cannot use is refused at once, not only warned about at verification
+INSERT INTO investigators (id, name, publickey) VALUES (8, 'Heidi', pg_temp.fx('keys/alice-nouid.pub'));
 -- the same key twice
 INSERT INTO investigators (id, name, publickey) VALUES (8, 'Heidi', pg_temp.fx('keys/alice.pub'));
 

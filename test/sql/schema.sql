@@ -3,7 +3,7 @@
 -- the catalogs, so that any drift shows in this file's diff.
 CREATE EXTENSION mig;
 
-SELECT mig_version() ~ '^mig 1\.0 \(jansson [0-9.]+, gpgme [0-9.]+\)$' AS version_ok;
+SELECT mig_version() ~ '^mig 1\.1 \(jansson [0-9.]+, gpgme [0-9.]+\)$' AS version_ok;
 
 -- columns: name, type (with length), nullability, in table order
 SELECT c.relname AS "table", a.attnum, a.attname,

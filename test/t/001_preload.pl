@@ -20,7 +20,7 @@ is($node->safe_psql('postgres', 'SHOW shared_preload_libraries'), 'mig',
 $node->safe_psql('postgres', 'CREATE DATABASE src');
 $node->safe_psql('src', 'CREATE EXTENSION mig');
 like($node->safe_psql('src', 'SELECT mig_version()'),
-	qr/^mig 1\.0 \(jansson [\d.]+, gpgme [\d.]+\)$/, 'library loads and links');
+	qr/^mig 1\.1 \(jansson [\d.]+, gpgme [\d.]+\)$/, 'library loads and links');
 
 # a row in every table, with awkward values: JSON, NULLs, time zones, quotes
 # (an investigator's key must be a real one: it is checked on the way in)
@@ -76,7 +76,7 @@ $plain->init;
 $plain->start;
 $plain->safe_psql('postgres', 'CREATE EXTENSION mig');
 like($plain->safe_psql('postgres', 'SELECT mig_version()'),
-	qr/^mig 1\.0 /, 'CREATE EXTENSION works without preloading');
+	qr/^mig 1\.1 /, 'CREATE EXTENSION works without preloading');
 is($plain->safe_psql('postgres', "LOAD 'mig'; SHOW mig.database"), 'postgres',
 	'GUCs are defined when loaded late');
 $plain->stop;
