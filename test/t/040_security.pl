@@ -397,6 +397,8 @@ my @unattached = grep { !$fired_by{$_} } sort keys %trigger_function;
 is_deeply(\@unattached, [], 'every trigger function of the extension is attached to a trigger fired here');
 
 my $oscar = dq(fx('authz/oscar.pub'));
+# DML recipes per table (MigAttack::trigger_steps); a trigger on a table
+# without one fails the test
 my %recipes = (
 	# a scratch action signed by ivan and judy, verified (signatures rows)
 	actions => {
@@ -423,6 +425,46 @@ my %recipes = (
 			pgpfingerprint => 'lower(pgpfingerprint)',
 		},
 		touch => ['name'],
+	},
+	# a scratch command of action 1 on agent 10
+	commands => {
+		insert => "INSERT INTO $ext_schema.commands (id, actionid, agentid, status, results, starttime)"
+		  . " VALUES (9000, 1, 10, 'sent', NULL, '2026-01-01 02:00:00+00')",
+		where => 'id IN (9000, 9001)',
+		set => {
+			id => 'id + 1',
+			actionid => '2',
+			agentid => '12',
+			status => q{'success'},
+			results => q{'[{"foundanything":true}]'},
+		},
+		touch => ['status'],
+	},
+	# a scratch agent, module and ACL rows
+	agents => {
+		insert => "INSERT INTO $ext_schema.agents (id, name, queueloc, os, version, pid, starttime, heartbeattime)"
+		  . " VALUES (9100, 'scratch', 'linux.scratch', 'linux', '1', 1, '2026-01-01', '2026-01-01')",
+		where => 'id IN (9100, 9101)',
+		set => { id => 'id + 1' },
+		touch => ['status'],
+	},
+	modules => {
+		insert => "INSERT INTO $ext_schema.modules VALUES (9200, 'scratch')",
+		where => 'id IN (9200, 9201)',
+		set => { id => 'id + 1' },
+		touch => ['name'],
+	},
+	agtmodreq => {
+		insert => "INSERT INTO $ext_schema.agtmodreq VALUES (4, 10, 1)",
+		where => 'moduleid = 4 AND agentid IN (10, 12)',
+		set => { moduleid => '4', agentid => '12' },
+		touch => ['minimumweight'],
+	},
+	invagtmodperm => {
+		insert => "INSERT INTO $ext_schema.invagtmodperm VALUES (1, 10, 4, 1)",
+		where => 'investigatorid = 1 AND agentid IN (10, 11) AND moduleid = 4',
+		set => { investigatorid => '1', agentid => '11', moduleid => '4' },
+		touch => ['weight'],
 	},
 	# a signature row by hand: judy on action 1, which she did not sign
 	signatures => {
