@@ -231,17 +231,16 @@ extension_schema(Oid extoid)
 }
 
 /*
- * The owner of extension "mig" in this database, InvalidOid when it is not
- * installed: catalog lookups only, no SQL.
+ * Call fn on the pg_extension row of "mig" in this database, if there is
+ * one: catalog lookups only, no SQL.
  */
-Oid
-mig_extension_owner(void)
+static void
+with_extension_row(void (*fn) (HeapTuple tuple, TupleDesc desc, void *arg), void *arg)
 {
 	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tuple;
-	Oid			result = InvalidOid;
 
 	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
@@ -249,10 +248,37 @@ mig_extension_owner(void)
 	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
 	tuple = systable_getnext(scan);
 	if (HeapTupleIsValid(tuple))
-		result = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
+		fn(tuple, RelationGetDescr(rel), arg);
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
-	return result;
+}
+
+static void
+get_owner(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	*(Oid *) arg = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
+}
+
+/* The owner of extension "mig" in this database; InvalidOid: not installed */
+Oid
+mig_extension_owner(void)
+{
+	Oid			owner = InvalidOid;
+
+	with_extension_row(get_owner, &owner);
+	return owner;
+}
+
+static void
+get_version(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, Anum_pg_extension_extversion, desc, &isnull);
+	int			major = 0,
+				minor = 0;
+
+	if (!isnull && sscanf(TextDatumGetCString(d), "%d.%d", &major, &minor) >= 1)
+		*(int *) arg = major * 100 + minor;
 }
 
 /*
@@ -264,31 +290,10 @@ mig_extension_owner(void)
 int
 mig_schema_version(void)
 {
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	int			result = 0;
+	int			version = 0;
 
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
-				CStringGetDatum("mig"));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		bool		isnull;
-		Datum		d = heap_getattr(tuple, Anum_pg_extension_extversion,
-									 RelationGetDescr(rel), &isnull);
-		int			major = 0,
-					minor = 0;
-
-		if (!isnull && sscanf(TextDatumGetCString(d), "%d.%d", &major, &minor) >= 1)
-			result = major * 100 + minor;
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return result;
+	with_extension_row(get_version, &version);
+	return version;
 }
 
 /* a column's number in a relation of the extension, by name */

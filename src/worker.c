@@ -750,12 +750,14 @@ process_reload(void)
 }
 
 /*
- * Whether a database exists, from a process connected to none: a heap scan
- * of the shared catalog pg_database, as the autovacuum launcher does (the
- * catalog's indexes cannot be opened without a database).
+ * Whether a shared catalog (pg_database, pg_authid) has a row that match
+ * accepts, from a process connected to no database: a heap scan, as the
+ * autovacuum launcher does (the catalog's indexes cannot be opened without
+ * a database).
  */
 static bool
-database_exists(const char *name)
+shared_catalog_has(Oid catalog, bool (*match) (HeapTuple tuple, const char *name),
+				   const char *name)
 {
 	Relation	rel;
 	TableScanDesc scan;
@@ -764,42 +766,29 @@ database_exists(const char *name)
 
 	StartTransactionCommand();
 	(void) GetTransactionSnapshot();
-	rel = table_open(DatabaseRelationId, AccessShareLock);
+	rel = table_open(catalog, AccessShareLock);
 	scan = table_beginscan_catalog(rel, 0, NULL);
 	while (!found && HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
-		found = strcmp(NameStr(((Form_pg_database) GETSTRUCT(tup))->datname), name) == 0;
+		found = match(tup, name);
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
 	return found;
 }
 
-/*
- * Whether a role exists and may log in, from a process connected to no
- * database: a heap scan of the shared catalog pg_authid.
- */
 static bool
-role_can_connect(const char *name)
+database_named(HeapTuple tuple, const char *name)
 {
-	Relation	rel;
-	TableScanDesc scan;
-	HeapTuple	tup;
-	bool		found = false;
+	return strcmp(NameStr(((Form_pg_database) GETSTRUCT(tuple))->datname), name) == 0;
+}
 
-	StartTransactionCommand();
-	(void) GetTransactionSnapshot();
-	rel = table_open(AuthIdRelationId, AccessShareLock);
-	scan = table_beginscan_catalog(rel, 0, NULL);
-	while (!found && HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
-	{
-		Form_pg_authid form = (Form_pg_authid) GETSTRUCT(tup);
+/* a role that exists and may log in */
+static bool
+login_role_named(HeapTuple tuple, const char *name)
+{
+	Form_pg_authid form = (Form_pg_authid) GETSTRUCT(tuple);
 
-		found = strcmp(NameStr(form->rolname), name) == 0 && form->rolcanlogin;
-	}
-	table_endscan(scan);
-	table_close(rel, AccessShareLock);
-	CommitTransactionCommand();
-	return found;
+	return strcmp(NameStr(form->rolname), name) == 0 && form->rolcanlogin;
 }
 
 /*
@@ -818,8 +807,9 @@ wait_for_connection(void)
 
 		CHECK_FOR_INTERRUPTS();
 		process_reload();
-		have_db = database_exists(database);
-		have_role = role[0] == '\0' || role_can_connect(role);
+		have_db = shared_catalog_has(DatabaseRelationId, database_named, database);
+		have_role = role[0] == '\0' ||
+			shared_catalog_has(AuthIdRelationId, login_role_named, role);
 		if (have_db && have_role)
 		{
 			SpinLockAcquire(&shared->mutex);
