@@ -73,18 +73,14 @@ typedef struct AclRels
 	Relation	invagtmodperm_agent;	/* (agentid, moduleid) */
 	TupleTableSlot *agtmodreq_slot;
 	TupleTableSlot *invagtmodperm_slot;
+	/* the columns read, by name (mig_attnum) */
+	AttrNumber	modules_id;
+	AttrNumber	req_agentid;
+	AttrNumber	req_minimumweight;
+	AttrNumber	perm_investigatorid;
+	AttrNumber	perm_agentid;
+	AttrNumber	perm_weight;
 } AclRels;
-
-/* column numbers (the seed's order) */
-#define Anum_agents_id 1
-#define Anum_modules_id 1
-#define Anum_agtmodreq_moduleid 1
-#define Anum_agtmodreq_agentid 2
-#define Anum_agtmodreq_minimumweight 3
-#define Anum_invagtmodperm_investigatorid 1
-#define Anum_invagtmodperm_agentid 2
-#define Anum_invagtmodperm_moduleid 3
-#define Anum_invagtmodperm_weight 4
 
 static Relation
 open_index(const char *name)
@@ -106,6 +102,12 @@ acl_open(AclRels *rels)
 	rels->invagtmodperm_agent = open_index("invagtmodperm_agentid_moduleid_idx");
 	rels->agtmodreq_slot = table_slot_create(rels->agtmodreq, NULL);
 	rels->invagtmodperm_slot = table_slot_create(rels->invagtmodperm, NULL);
+	rels->modules_id = mig_attnum(rels->modules, "id");
+	rels->req_agentid = mig_attnum(rels->agtmodreq, "agentid");
+	rels->req_minimumweight = mig_attnum(rels->agtmodreq, "minimumweight");
+	rels->perm_investigatorid = mig_attnum(rels->invagtmodperm, "investigatorid");
+	rels->perm_agentid = mig_attnum(rels->invagtmodperm, "agentid");
+	rels->perm_weight = mig_attnum(rels->invagtmodperm, "weight");
 }
 
 static void
@@ -183,7 +185,7 @@ module_id(AclRels *rels, const char *name)
 	if (fetch_unique(rels->modules, rels->modules_name, &key, 1, slot))
 	{
 		bool		isnull;
-		Datum		id = slot_getattr(slot, Anum_modules_id, &isnull);
+		Datum		id = slot_getattr(slot, rels->modules_id, &isnull);
 
 		result = datumCopy(id, false, -1);
 	}
@@ -203,7 +205,7 @@ min_weight(AclRels *rels, Datum moduleid, Datum agentid, int32 *weight)
 	if (!fetch_unique(rels->agtmodreq, rels->agtmodreq_key, keys, 2, rels->agtmodreq_slot))
 		return false;
 	*weight = DatumGetInt32(slot_getattr(rels->agtmodreq_slot,
-										 Anum_agtmodreq_minimumweight, &isnull));
+										 rels->req_minimumweight, &isnull));
 	return true;
 }
 
@@ -221,8 +223,39 @@ perm_weight(AclRels *rels, Datum investigator, Datum agentid, Datum moduleid, in
 					  rels->invagtmodperm_slot))
 		return false;
 	*weight = DatumGetInt32(slot_getattr(rels->invagtmodperm_slot,
-										 Anum_invagtmodperm_weight, &isnull));
+										 rels->perm_weight, &isnull));
 	return true;
+}
+
+/* ----------------------------------------------------------------
+ * The rule, written once: which agtmodreq row governs a module on an
+ * agent, and whether the signers' weight passes it.  The three SQL
+ * functions gather the inputs their own way (probes for one agent, scans
+ * for a fleet) and ask these two.
+ * ----------------------------------------------------------------
+ */
+
+typedef enum Governing
+{
+	GOVERNED_BY_NONE,			/* no row for the module nor for "default" */
+	GOVERNED_BY_MODULE,			/* the module's own row */
+	GOVERNED_BY_DEFAULT			/* "default"'s row on that agent */
+} Governing;
+
+/* the module's own row wins; "default" stands in when it has none */
+static inline Governing
+governing_row(bool module_row, bool default_row)
+{
+	if (module_row)
+		return GOVERNED_BY_MODULE;
+	return default_row ? GOVERNED_BY_DEFAULT : GOVERNED_BY_NONE;
+}
+
+/* no row, or a minimum weight below 1, denies; else the weight must reach it */
+static inline bool
+weight_passes(Governing by, int32 required, int64 granted)
+{
+	return by != GOVERNED_BY_NONE && required >= 1 && granted >= required;
 }
 
 /*
@@ -266,8 +299,7 @@ load_action(AclRels *rels, Datum action, ActionAcl *acl)
 /* one module's decision on one agent, with what explains it */
 typedef struct ModuleDecision
 {
-	bool		has_acl;		/* an agtmodreq row was found */
-	bool		via_default;	/* ... for "default", not the module itself */
+	Governing	by;				/* which agtmodreq row governs */
 	Datum		acl_module;		/* the module that gave the requirement */
 	int32		required;
 	int64		granted;
@@ -297,7 +329,7 @@ sum_permissions(AclRels *rels, MigActionSigners *signers, Datum agent, ModuleDec
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
-		Datum		inv = slot_getattr(slot, Anum_invagtmodperm_investigatorid, &isnull);
+		Datum		inv = slot_getattr(slot, rels->perm_investigatorid, &isnull);
 
 		for (int i = 0; i < signers->nsigners; i++)
 		{
@@ -305,7 +337,7 @@ sum_permissions(AclRels *rels, MigActionSigners *signers, Datum agent, ModuleDec
 															signers->signers[i])))
 			{
 				has[i] = true;
-				d->granted += DatumGetInt32(slot_getattr(slot, Anum_invagtmodperm_weight,
+				d->granted += DatumGetInt32(slot_getattr(slot, rels->perm_weight,
 														 &isnull));
 				break;
 			}
@@ -326,26 +358,21 @@ sum_permissions(AclRels *rels, MigActionSigners *signers, Datum agent, ModuleDec
 static void
 decide_module(AclRels *rels, ActionAcl *acl, int m, Datum agent, ModuleDecision *d)
 {
-	memset(d, 0, sizeof(*d));
+	bool		own;
+	bool		dflt = false;
 
-	if (acl->module_ids[m] != (Datum) 0 &&
-		min_weight(rels, acl->module_ids[m], agent, &d->required))
-	{
-		d->has_acl = true;
-		d->acl_module = acl->module_ids[m];
-	}
-	else if (acl->default_id != (Datum) 0 &&
-			 min_weight(rels, acl->default_id, agent, &d->required))
-	{
-		d->has_acl = true;
-		d->via_default = true;
-		d->acl_module = acl->default_id;
-	}
-	if (!d->has_acl || d->required < 1)
-		return;
-	if (acl->signers->nsigners > 0)
+	memset(d, 0, sizeof(*d));
+	/* "default" is looked up only when the module has no row of its own */
+	own = acl->module_ids[m] != (Datum) 0 &&
+		min_weight(rels, acl->module_ids[m], agent, &d->required);
+	if (!own)
+		dflt = acl->default_id != (Datum) 0 &&
+			min_weight(rels, acl->default_id, agent, &d->required);
+	d->by = governing_row(own, dflt);
+	d->acl_module = d->by == GOVERNED_BY_MODULE ? acl->module_ids[m] : acl->default_id;
+	if (d->by != GOVERNED_BY_NONE && d->required >= 1 && acl->signers->nsigners > 0)
 		sum_permissions(rels, acl->signers, agent, d);
-	d->authorized = d->granted >= d->required;
+	d->authorized = weight_passes(d->by, d->required, d->granted);
 }
 
 static char *
@@ -368,10 +395,11 @@ static char *
 decision_reason(ActionAcl *acl, int m, Datum agent, ModuleDecision *d)
 {
 	const char *module = acl->modules[m];
-	const char *acl_name = d->via_default ? "default" : module;
+	bool		via_default = d->by == GOVERNED_BY_DEFAULT;
+	const char *acl_name = via_default ? "default" : module;
 	StringInfoData buf;
 
-	if (!d->has_acl)
+	if (d->by == GOVERNED_BY_NONE)
 		return psprintf("no ACL for module %s or default on agent %s",
 						module, numeric_text(agent));
 	if (d->required < 1)
@@ -380,7 +408,7 @@ decision_reason(ActionAcl *acl, int m, Datum agent, ModuleDecision *d)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "weight " INT64_FORMAT " of %d", d->granted, d->required);
-	if (d->via_default)
+	if (via_default)
 		appendStringInfo(&buf, " (ACL of default: module %s has none on agent %s)",
 						 module, numeric_text(agent));
 	if (d->authorized)
@@ -426,7 +454,7 @@ mig_authorize(PG_FUNCTION_ARGS)
 
 		decide_module(&rels, &acl, m, agent, &d);
 		result = d.authorized;
-		seen_acl |= d.has_acl;
+		seen_acl |= d.by != GOVERNED_BY_NONE;
 	}
 
 	/*
@@ -497,7 +525,7 @@ mig_authorize_explain(PG_FUNCTION_ARGS)
 		decide_module(&rels, &acl, m, agent, &d);
 		values[0] = CStringGetTextDatum(acl.modules[m]);
 		values[1] = Int32GetDatum(d.required);
-		nulls[1] = !d.has_acl;
+		nulls[1] = d.by == GOVERNED_BY_NONE;
 		values[2] = Int32GetDatum((int32) Min(d.granted, PG_INT32_MAX));
 		values[3] = PointerGetDatum(numeric_array(d.contributors));
 		values[4] = BoolGetDatum(d.authorized);
@@ -520,7 +548,8 @@ typedef struct AgentEntry
 	Datum		agent;			/* numeric, the key */
 	uint32		hash;
 	char		status;
-	int32	   *minw;			/* [nR] */
+	bool	   *has;			/* [nR]: an agtmodreq row */
+	int32	   *minw;			/* [nR]: its minimum weight */
 	int64	   *sum;			/* [nR] */
 } AgentEntry;
 
@@ -587,10 +616,9 @@ fleet_agent(Fleet *f, Datum agent, bool add)
 	if (!found)
 	{
 		e->agent = datumCopy(agent, false, -1);
-		e->minw = palloc(sizeof(int32) * f->nR);
+		e->has = palloc0(sizeof(bool) * f->nR);
+		e->minw = palloc0(sizeof(int32) * f->nR);
 		e->sum = palloc0(sizeof(int64) * f->nR);
-		for (int i = 0; i < f->nR; i++)
-			e->minw[i] = -1;
 	}
 	return e;
 }
@@ -609,11 +637,14 @@ scan_requirements(AclRels *rels, Fleet *f, int r)
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
-		Datum		agent = slot_getattr(slot, Anum_agtmodreq_agentid, &isnull);
+		Datum		agent = slot_getattr(slot, rels->req_agentid, &isnull);
 		AgentEntry *e = fleet_agent(f, agent, !f->fixed);
 
 		if (e != NULL)
-			e->minw[r] = DatumGetInt32(slot_getattr(slot, Anum_agtmodreq_minimumweight, &isnull));
+		{
+			e->has[r] = true;
+			e->minw[r] = DatumGetInt32(slot_getattr(slot, rels->req_minimumweight, &isnull));
+		}
 		CHECK_FOR_INTERRUPTS();
 	}
 	index_endscan(scan);
@@ -638,11 +669,11 @@ scan_permissions(AclRels *rels, Fleet *f, Datum signer, int r)
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
-		Datum		agent = slot_getattr(slot, Anum_invagtmodperm_agentid, &isnull);
+		Datum		agent = slot_getattr(slot, rels->perm_agentid, &isnull);
 		AgentEntry *e = fleet_agent(f, agent, false);
 
 		if (e != NULL)
-			e->sum[r] += DatumGetInt32(slot_getattr(slot, Anum_invagtmodperm_weight, &isnull));
+			e->sum[r] += DatumGetInt32(slot_getattr(slot, rels->perm_weight, &isnull));
 		CHECK_FOR_INTERRUPTS();
 	}
 	index_endscan(scan);
@@ -660,7 +691,10 @@ probe_agent(AclRels *rels, Fleet *f, MigActionSigners *signers, AgentEntry *e)
 		int32		w;
 
 		if (min_weight(rels, f->R[r], e->agent, &w))
+		{
+			e->has[r] = true;
 			e->minw[r] = w;
+		}
 		for (int s = 0; s < signers->nsigners; s++)
 			if (perm_weight(rels, signers->signers[s], e->agent, f->R[r], &w))
 				e->sum[r] += w;
@@ -672,11 +706,12 @@ fleet_authorized(Fleet *f, int nmodules, AgentEntry *e)
 {
 	for (int m = 0; m < nmodules; m++)
 	{
-		int			r = f->specific[m];
+		int			own = f->specific[m];
+		Governing	by = governing_row(own >= 0 && e->has[own],
+									   f->dflt >= 0 && e->has[f->dflt]);
+		int			r = by == GOVERNED_BY_MODULE ? own : f->dflt;
 
-		if (r < 0 || e->minw[r] < 0)
-			r = f->dflt;
-		if (r < 0 || e->minw[r] < 1 || e->sum[r] < e->minw[r])
+		if (by == GOVERNED_BY_NONE || !weight_passes(by, e->minw[r], e->sum[r]))
 			return false;
 	}
 	return true;
