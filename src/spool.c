@@ -6,6 +6,11 @@
  *	  commands, recording every file in spool_files.  Data flows one way:
  *	  file -> read -> parse -> validate -> upsert.
  *
+ *	  A pass walks the spool by descriptor: the root opened once, each
+ *	  directory and file opened by its name in its parent's descriptor,
+ *	  never through a symbolic link.  A directory that cannot be entered is
+ *	  not read, keeps its files' rows, and gets a failed row of its own.
+ *
  *	  mig_spool_sync() runs a whole pass in the caller's transaction; the
  *	  worker (worker.c) runs the same pass, one batch of mig.batch_size files
  *	  per transaction, and also passes over just the files inotify named.
@@ -195,6 +200,16 @@ typedef struct SpoolFile
 	ParsedCommand *command;		/* a command file */
 } SpoolFile;
 
+/* a directory of the spool as a pass found it (see mig_spool_open_dir) */
+typedef struct PassDir
+{
+	int			fd;				/* open, or -1 */
+	bool		tried;			/* opened (or tried to) in this pass */
+	char	   *problem;		/* why it cannot be entered, for spool_files.error;
+								 * NULL when it is fine or does not exist */
+	MigSpoolDirId id;			/* what was opened */
+} PassDir;
+
 typedef struct SpoolName
 {
 	int			dir;
@@ -243,6 +258,17 @@ struct MigSpoolPass
 	int			maxitems;
 	int			itempos;
 	bool		sorted;
+
+	/*
+	 * The descriptors the pass holds, each reported to fd.c and closed by
+	 * mig_spool_pass_end whatever happened: the directories (indexed as
+	 * MigSpoolDirId), a listing under way and a file being read.
+	 */
+	PassDir		dirs[MIG_SPOOL_NIDS];
+	int			root_errno;		/* the root could not be opened: errno */
+	char	   *problem;		/* a directory not entered, not yet taken */
+	DIR		   *listing;
+	int			file_fd;
 
 	MigSpoolCounts counts;
 };
@@ -658,21 +684,56 @@ fail_file(SpoolFile *f, bool retry, char *error)
 	f->retry = retry;
 }
 
+/* open name in directory dirfd, the descriptor reported to fd.c */
+static int
+reported_openat(int dirfd, const char *name, int flags)
+{
+	int			fd;
+	int			save;
+
+	if (!AcquireExternalFD())
+		return -1;				/* EMFILE */
+	fd = dirfd < 0 ? open(name, flags) : openat(dirfd, name, flags);
+	if (fd < 0)
+	{
+		save = errno;
+		ReleaseExternalFD();
+		errno = save;
+	}
+	return fd;
+}
+
+/* close a descriptor reported to fd.c, and forget it */
+static void
+release_fd(int *fd)
+{
+	if (*fd >= 0)
+	{
+		close(*fd);
+		ReleaseExternalFD();
+		*fd = -1;
+	}
+}
+
 /*
- * lstat, skip if unchanged, refuse what is not a regular file, open without
- * following links or blocking, fstat the descriptor, read at most
- * max_bytes, then parse.
+ * In the directory the pass opened for it: fstatat without following, skip
+ * if unchanged, refuse what is not a regular file, openat without following
+ * links or blocking, fstat the descriptor, read at most mig.max_file_size,
+ * then parse.  Only the file's own name is resolved: the directory is the
+ * one listed, whatever its path has become.
  */
 static void
-examine_file(SpoolFile *f, int64 max_bytes)
+examine_file(MigSpoolPass *pass, SpoolFile *f)
 {
+	int			dirfd = pass->dirs[MIG_SPOOL_ID_DIR(f->dir)].fd;
+	int64		max_bytes = pass->max_bytes;
 	struct stat st;
-	int			fd;
 	char	   *buf;
 	size_t		cap,
 				len = 0;
 
-	if (lstat(f->path, &st) < 0)
+	Assert(dirfd >= 0 && pass->file_fd < 0);
+	if (fstatat(dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 	{
 		if (errno == ENOENT || errno == ENOTDIR)
 			f->outcome = OUT_VANISHED;
@@ -699,8 +760,10 @@ examine_file(SpoolFile *f, int64 max_bytes)
 		return;
 	}
 
-	fd = OpenTransientFile(f->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | PG_BINARY);
-	if (fd < 0)
+	/* in the pass, so that an error before the close cannot leak it */
+	pass->file_fd = reported_openat(dirfd, f->name,
+									O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | PG_BINARY);
+	if (pass->file_fd < 0)
 	{
 		if (errno == ENOENT)
 			f->outcome = OUT_VANISHED;
@@ -710,17 +773,17 @@ examine_file(SpoolFile *f, int64 max_bytes)
 			fail_file(f, true, psprintf("could not open the file: %m"));
 		return;
 	}
-	if (fstat(fd, &st) < 0)
+	if (fstat(pass->file_fd, &st) < 0)
 	{
 		fail_file(f, true, psprintf("could not stat the open file: %m"));
-		CloseTransientFile(fd);
+		release_fd(&pass->file_fd);
 		return;
 	}
 	set_stat(f, &st);
 	if (!S_ISREG(st.st_mode))
 	{
 		fail_file(f, false, psprintf("the file is %s", file_type_name(st.st_mode)));
-		CloseTransientFile(fd);
+		release_fd(&pass->file_fd);
 		return;
 	}
 
@@ -738,20 +801,20 @@ examine_file(SpoolFile *f, int64 max_bytes)
 			cap = Min((int64) cap * 2, max_bytes + 1);
 			buf = repalloc(buf, cap + 1);
 		}
-		n = read(fd, buf + len, cap - len);
+		n = read(pass->file_fd, buf + len, cap - len);
 		if (n < 0)
 		{
 			if (errno == EINTR)
 				continue;
 			fail_file(f, true, psprintf("could not read the file: %m"));
-			CloseTransientFile(fd);
+			release_fd(&pass->file_fd);
 			return;
 		}
 		if (n == 0)
 			break;
 		len += n;
 	}
-	CloseTransientFile(fd);
+	release_fd(&pass->file_fd);
 	if ((int64) len > max_bytes)
 	{
 		fail_file(f, false, psprintf("the file is more than mig.max_file_size (" INT64_FORMAT " kB)",
@@ -760,6 +823,168 @@ examine_file(SpoolFile *f, int64 max_bytes)
 	}
 	buf[len] = '\0';
 	parse_file(f, buf, len);
+}
+
+/* ------------------------------------------------------------------------
+ * The spool's directories, by descriptor
+ * ------------------------------------------------------------------------
+ */
+
+const char *const mig_spool_kinds[2] = {"action", "command"};
+
+/* the name of directory id in its parent; the root has none */
+const char *
+mig_spool_id_name(int id)
+{
+	if (id == MIG_SPOOL_ID_ROOT)
+		return NULL;
+	if (id < MIG_SPOOL_ID_DIR(0))
+		return mig_spool_kinds[id - 1];
+	return dir_leaf[id - MIG_SPOOL_ID_DIR(0)];
+}
+
+/*
+ * Open a directory of the spool: the root (parent -1, name its path, which
+ * may hold symbolic links), or name in the open directory parent, never
+ * through a symbolic link: O_NOFOLLOW guards only the last component of a
+ * path, and walking by descriptor makes every component a last one.  The
+ * descriptor is reported to fd.c (close it with mig_spool_close_dir); -1
+ * with errno set if it could not be opened.  *id is what was opened.
+ */
+int
+mig_spool_open_dir(int parent, const char *name, MigSpoolDirId *id)
+{
+	int			fd;
+	struct stat st;
+
+	if (parent < 0)
+		fd = reported_openat(-1, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else
+		fd = reported_openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && id != NULL)
+	{
+		memset(id, 0, sizeof(MigSpoolDirId));
+		if (fstat(fd, &st) == 0)
+		{
+			id->dev = (uint64) st.st_dev;
+			id->ino = (uint64) st.st_ino;
+		}
+	}
+	return fd;
+}
+
+void
+mig_spool_close_dir(int fd)
+{
+	release_fd(&fd);
+}
+
+/* what a path that should be a directory is instead */
+static const char *
+not_dir_name(mode_t mode)
+{
+	return S_ISREG(mode) ? "a regular file" : file_type_name(mode);
+}
+
+/*
+ * The descriptor of directory id (a kind, or one of the eight), opened on
+ * first use in the pass: the root must be open.  -1 when it cannot be
+ * entered: nothing under it is read, and the rows of its files are kept.
+ * One that does not exist is no error; one that is a symbolic link, not a
+ * directory, or cannot be opened gets its reason in dirs[id].problem (the
+ * eight directories under a kind that cannot be entered get the kind's),
+ * and, in a full pass, a WARNING and the pass's problem for the worker.
+ */
+static int
+pass_dir_fd(MigSpoolPass *pass, int id)
+{
+	PassDir    *pd = &pass->dirs[id];
+	bool		kind = id < MIG_SPOOL_ID_DIR(0);
+	const char *name = mig_spool_id_name(id);
+	int			parent;
+	int			open_errno;
+	int			stat_ret;
+	int			stat_errno;
+	struct stat st;
+	char	   *path;
+	MemoryContext old;
+
+	Assert(id != MIG_SPOOL_ID_ROOT && pass->dirs[MIG_SPOOL_ID_ROOT].fd >= 0);
+	if (pd->tried)
+		return pd->fd;
+	pd->tried = true;
+	parent = kind ? pass->dirs[MIG_SPOOL_ID_ROOT].fd :
+		pass_dir_fd(pass, MIG_SPOOL_ID_KIND(id - MIG_SPOOL_ID_DIR(0)));
+	if (parent < 0)
+	{
+		pd->problem = pass->dirs[MIG_SPOOL_ID_KIND(id - MIG_SPOOL_ID_DIR(0))].problem;
+		return -1;
+	}
+	pd->fd = mig_spool_open_dir(parent, name, &pd->id);
+	if (pd->fd >= 0)
+		return pd->fd;
+	open_errno = errno;
+	if (open_errno == ENOENT)
+		return -1;
+
+	old = MemoryContextSwitchTo(pass->cxt);
+	path = kind ? spool_path(pass->spool, name) :
+		spool_path(pass->spool, mig_spool_dirs[id - MIG_SPOOL_ID_DIR(0)]);
+	stat_ret = fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW);
+	stat_errno = errno;
+	if (stat_ret == 0 && !S_ISDIR(st.st_mode))
+	{
+		const char *what = not_dir_name(st.st_mode);
+
+		pd->problem = kind ? psprintf("the directory \"%s\" is %s", name, what) :
+			psprintf("the directory is %s", what);
+		if (pass->full)
+		{
+			pass->problem = psprintf("spool directory \"%s\" is %s", path, what);
+			ereport(WARNING,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("spool directory \"%s\" is %s", path, what),
+					 errdetail("Nothing under it is read; the rows of its files in spool_files are kept.")));
+		}
+	}
+	else if (stat_ret < 0 && stat_errno == ENOENT)
+	{
+		/* gone since: as if it never was */
+	}
+	else
+	{
+		errno = open_errno;
+		pd->problem = kind ? psprintf("could not open the directory \"%s\": %m", name) :
+			psprintf("could not open the directory: %m");
+		if (pass->full)
+		{
+			errno = open_errno;
+			pass->problem = psprintf("could not open spool directory \"%s\": %m", path);
+			errno = open_errno;
+			ereport(WARNING,
+					(errcode_for_file_access(),
+					 errmsg("could not open spool directory \"%s\": %m", path),
+					 errdetail("Nothing under it is read; the rows of its files in spool_files are kept.")));
+		}
+	}
+	MemoryContextSwitchTo(old);
+	return -1;
+}
+
+/* open the pass's root, once: false if it cannot be (root_errno says why) */
+static bool
+open_root(MigSpoolPass *pass)
+{
+	PassDir    *root = &pass->dirs[MIG_SPOOL_ID_ROOT];
+
+	if (!root->tried)
+	{
+		root->tried = true;
+		root->fd = mig_spool_open_dir(-1, pass->spool, &root->id);
+		if (root->fd < 0)
+			pass->root_errno = errno;
+	}
+	return root->fd >= 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -1650,7 +1875,7 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		examine_file(&files[i], pass->max_bytes);
+		examine_file(pass, &files[i]);
 	}
 
 	resolve_agents(pass, files, n);
@@ -1714,13 +1939,55 @@ mig_spool_pass_begin(const char *spool, bool full, MemoryContext parent)
 	pass->dir_done = true;
 	pass->batch_size = mig_batch_size;
 	pass->max_bytes = (int64) mig_max_file_size * 1024;
+	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
+		pass->dirs[i].fd = -1;
+	pass->file_fd = -1;
 	return pass;
 }
 
+/*
+ * End a pass, finished or not: also what an error path calls, so it closes
+ * every descriptor the pass still holds.
+ */
 void
 mig_spool_pass_end(MigSpoolPass *pass)
 {
+	if (pass->listing != NULL)
+	{
+		closedir(pass->listing);
+		ReleaseExternalFD();
+		pass->listing = NULL;
+	}
+	release_fd(&pass->file_fd);
+	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
+		release_fd(&pass->dirs[i].fd);
 	MemoryContextDelete(pass->cxt);
+}
+
+/*
+ * The directories the pass opened, as MigSpoolDirIds (ino 0: not opened);
+ * false if it could not open the spool itself.  ids may be NULL.
+ */
+bool
+mig_spool_pass_dirs(MigSpoolPass *pass, MigSpoolDirId *ids)
+{
+	if (ids != NULL)
+		for (int i = 0; i < MIG_SPOOL_NIDS; i++)
+			ids[i] = pass->dirs[i].id;
+	return pass->root_errno == 0;
+}
+
+/*
+ * The last directory the pass could not enter since the last call, as the
+ * WARNING said it, or NULL; for the worker's last_error.
+ */
+char *
+mig_spool_pass_problem(MigSpoolPass *pass)
+{
+	char	   *problem = pass->problem;
+
+	pass->problem = NULL;
+	return problem;
 }
 
 const MigSpoolCounts *
@@ -1832,63 +2099,178 @@ cmp_items(const void *a, const void *b)
 }
 
 /*
- * List one directory of a full pass into pass->names, sorted.  A missing
- * directory lists as empty (its files are gone); one that cannot be read
- * is skipped, with a warning, and its rows are left alone.
+ * List directory d of a full pass into pass->names, sorted, through its
+ * descriptor: true if it was listed.  One that does not exist, cannot be
+ * entered or cannot be read is not listed, and its rows are left alone: a
+ * spool half moved away or being recreated is not a spool emptied.  The
+ * last two say why (see pass_dir_fd).
  */
 static bool
 list_dir(MigSpoolPass *pass, int d)
 {
-	char	   *path = spool_path(pass->spool, mig_spool_dirs[d]);
-	DIR		   *dirp;
+	PassDir    *pd = &pass->dirs[MIG_SPOOL_ID_DIR(d)];
 	struct dirent *de;
 	int			max = 256;
-	MemoryContext old = MemoryContextSwitchTo(pass->cxt);
+	int			fd;
+	MemoryContext old;
 
-	pass->names = palloc(sizeof(char *) * max);
+	pass->names = NULL;
 	pass->nnames = 0;
 	pass->pos = 0;
 	pass->range_lo = NULL;
-	dirp = AllocateDir(path);
-	if (dirp == NULL)
-	{
-		MemoryContextSwitchTo(old);
-		if (errno == ENOENT)
-			return true;
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not open spool directory \"%s\": %m", path)));
+	if (pass_dir_fd(pass, MIG_SPOOL_ID_DIR(d)) < 0)
 		return false;
-	}
-	for (;;)
+
+	/* a descriptor of its own for the listing, which closedir closes */
+	old = MemoryContextSwitchTo(pass->cxt);
+	pass->names = palloc(sizeof(char *) * max);
+	if (AcquireExternalFD())
 	{
-		errno = 0;
-		de = readdir(dirp);
-		if (de == NULL)
-			break;
-		if (!mig_spool_name_ok(de->d_name))
-			continue;
-		if (pass->nnames == max)
+		int			save;
+
+		fd = dup(pd->fd);
+		if (fd >= 0 && (pass->listing = fdopendir(fd)) == NULL)
 		{
-			max *= 2;
-			pass->names = repalloc(pass->names, sizeof(char *) * max);
+			save = errno;
+			close(fd);
+			errno = save;
 		}
-		pass->names[pass->nnames++] = pstrdup(de->d_name);
+		if (pass->listing == NULL)
+		{
+			save = errno;
+			ReleaseExternalFD();
+			errno = save;
+		}
 	}
-	if (errno != 0)
+	if (pass->listing != NULL)
 	{
+		/* the copy shares its offset with the directory's descriptor */
+		rewinddir(pass->listing);
+		for (;;)
+		{
+			errno = 0;
+			de = readdir(pass->listing);
+			if (de == NULL)
+				break;
+			if (!mig_spool_name_ok(de->d_name))
+				continue;
+			if (pass->nnames == max)
+			{
+				max *= 2;
+				pass->names = repalloc(pass->names, sizeof(char *) * max);
+			}
+			pass->names[pass->nnames++] = pstrdup(de->d_name);
+		}
+	}
+	if (pass->listing == NULL || errno != 0)
+	{
+		char	   *path = spool_path(pass->spool, mig_spool_dirs[d]);
+		int			save = errno;
+
+		pd->problem = psprintf("could not read the directory: %m");
+		errno = save;
+		pass->problem = psprintf("could not read spool directory \"%s\": %m", path);
+		errno = save;
 		ereport(WARNING,
 				(errcode_for_file_access(),
-				 errmsg("could not read spool directory \"%s\": %m", path)));
-		FreeDir(dirp);
-		MemoryContextSwitchTo(old);
+				 errmsg("could not read spool directory \"%s\": %m", path),
+				 errdetail("Nothing under it is read; the rows of its files in spool_files are kept.")));
+		if (pass->listing != NULL)
+		{
+			closedir(pass->listing);
+			ReleaseExternalFD();
+			pass->listing = NULL;
+		}
+		release_fd(&pd->fd);
 		pass->nnames = 0;
+		MemoryContextSwitchTo(old);
 		return false;
 	}
-	FreeDir(dirp);
+	closedir(pass->listing);
+	ReleaseExternalFD();
+	pass->listing = NULL;
 	qsort(pass->names, pass->nnames, sizeof(char *), cmp_names);
 	MemoryContextSwitchTo(old);
 	return true;
+}
+
+/*
+ * The row of directory d itself in spool_files (path <spool>/command/ready):
+ * a failed row saying why while it cannot be entered, counted as one failed
+ * file; none once it can, or no longer exists.  The rows of its files are
+ * the batches' business.  Runs in a full pass, connected to SPI, under the
+ * same lock as a batch.
+ */
+static void
+record_dir(MigSpoolPass *pass, int d)
+{
+	const char *spool_files = mig_qualified_name("spool_files");
+	const char *problem = pass->dirs[MIG_SPOOL_ID_DIR(d)].problem;
+	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[5];
+	BatchNotes	notes;
+
+	memset(&notes, 0, sizeof(notes));
+	check_plans();
+	if (SPI_execute(psprintf("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", spool_files),
+					false, 0) < 0)
+		elog(ERROR, "could not lock spool_files");
+	values[0] = CStringGetTextDatum(spool_path(pass->spool, mig_spool_dirs[d]));
+	if (problem == NULL)
+	{
+		if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE path = $1", spool_files),
+								  1, types, values, NULL, false, 0) < 0)
+			elog(ERROR, "could not delete from spool_files");
+		notes.removed = SPI_processed;
+		pass->counts.removed += SPI_processed;
+	}
+	else
+	{
+		values[1] = CStringGetTextDatum(pass->spool);
+		values[2] = CStringGetTextDatum(DIR_HOLDS_ACTIONS(d) ? "action" : "command");
+		values[3] = CStringGetTextDatum(dir_leaf[d]);
+		values[4] = CStringGetTextDatum(problem);
+		if (SPI_execute_with_args(psprintf("SELECT outcome FROM %s WHERE path = $1", spool_files),
+								  1, types, values, NULL, false, 0) < 0)
+			elog(ERROR, "could not read spool_files");
+		if (SPI_processed == 0)
+		{
+			if (SPI_execute_with_args(psprintf("INSERT INTO %s (path, spool, kind, dir, outcome, error) "
+											   "VALUES ($1, $2, $3, $4, 'failed', $5)", spool_files),
+									  5, types, values, NULL, false, 0) < 0)
+				elog(ERROR, "could not insert into spool_files");
+			notes.failed = 1;
+		}
+		else
+		{
+			if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "failed") != 0)
+				notes.failed = 1;
+			if (SPI_execute_with_args(psprintf("UPDATE %s SET spool = $2, kind = $3, dir = $4, "
+											   "inode = NULL, size = NULL, mtime = NULL, "
+											   "outcome = 'failed', error = $5, objectid = NULL, "
+											   "synced_at = now() WHERE path = $1 AND "
+											   "(outcome <> 'failed' OR error IS DISTINCT FROM $5 "
+											   "OR spool <> $2)", spool_files),
+									  5, types, values, NULL, false, 0) < 0)
+				elog(ERROR, "could not update spool_files");
+		}
+		pass->counts.failed++;
+		pass->counts.scanned++;
+	}
+	notify_batch(pass, &notes);
+}
+
+/* record_dir in a connection to SPI of its own */
+static void
+record_dir_alone(MigSpoolPass *pass, int d)
+{
+	MemoryContext old = CurrentMemoryContext;
+	int			spi = mig_spi_connect();
+
+	MemoryContextSwitchTo(pass->batch_cxt);
+	record_dir(pass, d);
+	mig_spi_finish(spi);
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -1901,6 +2283,7 @@ mig_spool_pass_step(MigSpoolPass *pass)
 	MemoryContext old;
 	SpoolFile  *files;
 	int			n = 0;
+	int			m = 0;
 	int			spi;
 
 	if (GetDatabaseEncoding() != PG_UTF8 && GetDatabaseEncoding() != PG_SQL_ASCII)
@@ -1913,12 +2296,21 @@ mig_spool_pass_step(MigSpoolPass *pass)
 	MemoryContextReset(pass->batch_cxt);
 	old = MemoryContextSwitchTo(pass->batch_cxt);
 
+	/* the spool, opened once: what cannot be opened deletes nothing */
+	if ((pass->full || pass->itempos < pass->nitems) && !open_root(pass))
+	{
+		pass->itempos = pass->nitems;
+		MemoryContextSwitchTo(old);
+		return false;
+	}
+
 	if (pass->full)
 	{
 		int			dir;
 		char	   *lo;
 		char	   *hi = NULL;
 		bool		last;
+		bool		first;
 
 		/* on to the next directory that can be listed */
 		while (pass->dir_done)
@@ -1930,9 +2322,12 @@ mig_spool_pass_step(MigSpoolPass *pass)
 			}
 			pass->dir++;
 			pass->dir_done = !list_dir(pass, pass->dir);
+			if (pass->dir_done)
+				record_dir_alone(pass, pass->dir);
 		}
 		dir = pass->dir;
 		n = Min(pass->batch_size, pass->nnames - pass->pos);
+		first = pass->pos == 0;
 		last = pass->pos + n == pass->nnames;
 		files = palloc0(sizeof(SpoolFile) * Max(n, 1));
 		for (int i = 0; i < n; i++)
@@ -1949,12 +2344,15 @@ mig_spool_pass_step(MigSpoolPass *pass)
 		spi = mig_spi_connect();
 		MemoryContextSwitchTo(pass->batch_cxt);
 		run_batch(pass, files, n, dir, lo, hi);
+		if (first)
+			record_dir(pass, dir);
 		mig_spi_finish(spi);
 
 		pass->pos += n;
 		if (last)
 		{
 			pass->dir_done = true;
+			release_fd(&pass->dirs[MIG_SPOOL_ID_DIR(dir)].fd);
 			pfree(pass->names);
 			pass->names = NULL;
 			pass->nnames = pass->pos = 0;
@@ -1993,16 +2391,23 @@ mig_spool_pass_step(MigSpoolPass *pass)
 	{
 		SpoolName  *it = &pass->items[pass->itempos + i];
 
-		files[i].dir = it->dir;
-		files[i].name = it->name;
-		files[i].path = file_path(pass->spool, it->dir, it->name);
+		/* in a directory that cannot be entered: not read, its row kept */
+		if (pass_dir_fd(pass, MIG_SPOOL_ID_DIR(it->dir)) < 0)
+			continue;
+		files[m].dir = it->dir;
+		files[m].name = it->name;
+		files[m].path = file_path(pass->spool, it->dir, it->name);
+		m++;
 	}
-	qsort(files, n, sizeof(SpoolFile), cmp_path);
+	qsort(files, m, sizeof(SpoolFile), cmp_path);
 
-	spi = mig_spi_connect();
-	MemoryContextSwitchTo(pass->batch_cxt);
-	run_batch(pass, files, n, -1, NULL, NULL);
-	mig_spi_finish(spi);
+	if (m > 0)
+	{
+		spi = mig_spi_connect();
+		MemoryContextSwitchTo(pass->batch_cxt);
+		run_batch(pass, files, m, -1, NULL, NULL);
+		mig_spi_finish(spi);
+	}
 
 	pass->itempos += n;
 	MemoryContextSwitchTo(old);
@@ -2082,6 +2487,15 @@ mig_spool_sync(PG_FUNCTION_ARGS)
 	{
 		while (mig_spool_pass_step(pass))
 			CHECK_FOR_INTERRUPTS();
+		/* gone since the stat above, or not ours to open */
+		if (pass->root_errno != 0)
+		{
+			errno = pass->root_errno;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not open spool directory \"%s\": %m", spool),
+					 errhint("mig.spool_dir, or the argument, names the MIG scheduler's spool.")));
+		}
 	}
 	PG_CATCH();
 	{
@@ -2091,13 +2505,14 @@ mig_spool_sync(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 
+	/* the pass and its descriptors end before anything else can fail */
 	c = mig_spool_pass_counts(pass);
 	values[0] = Int64GetDatum(c->scanned);
 	values[1] = Int64GetDatum(c->ingested);
 	values[2] = Int64GetDatum(c->unchanged);
 	values[3] = Int64GetDatum(c->deferred);
 	values[4] = Int64GetDatum(c->failed);
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	mig_spool_pass_end(pass);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
 }

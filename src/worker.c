@@ -8,7 +8,11 @@
  *	  mig_worker_status) reads what it publishes in shared memory.
  *
  *	  inotify on the eight spool directories wakes it: the files an event
- *	  names are synced at once.  A full pass every mig.rescan_interval, and
+ *	  names are synced at once.  The spool's root and its two kinds are
+ *	  watched too, each watch on the directory a pass opens: when a watched
+ *	  directory goes or moves, or one of the spool's appears, every watch is
+ *	  set afresh (the spool may have been moved away, removed or replaced)
+ *	  and a full pass follows.  A full pass every mig.rescan_interval, and
  *	  after an inotify overflow or a lost watch, is the truth.  Deferred
  *	  files are retried every second.  Each batch of mig.batch_size files is
  *	  a transaction of its own, so the worker holds no lock between batches
@@ -247,8 +251,11 @@ static Oid	unit_role = InvalidOid;
 
 static char *spool = NULL;		/* canonical mig.spool_dir in use */
 static int	inotify_fd = -1;
-static int	watch[MIG_SPOOL_NDIRS];
+static int	watch[MIG_SPOOL_NIDS];	/* the root, the kinds, the eight */
+static MigSpoolDirId watch_id[MIG_SPOOL_NIDS];	/* what each watch is on */
 static bool watches_complete = false;
+static bool rewatch = false;	/* a watched directory went: start over */
+static int	spool_errno = 0;	/* why the spool could not be opened */
 static WaitEventSet *wait_set = NULL;
 
 static bool need_full = true;
@@ -316,24 +323,75 @@ close_watches(void)
 	if (inotify_fd >= 0)
 		close(inotify_fd);
 	inotify_fd = -1;
-	for (int d = 0; d < MIG_SPOOL_NDIRS; d++)
-		watch[d] = -1;
+	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
+		watch[i] = -1;
 	watches_complete = false;
 	rebuild_wait_set();
 }
 
+static bool
+same_dir(const MigSpoolDirId *a, const MigSpoolDirId *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
 /*
- * Watch the spool's directories.  False when the spool itself is missing.
- * A directory watched anew may have received files unseen: pass over all.
+ * Watch directory i of the spool, open as fd.  Through /proc/self/fd, the
+ * watch is on the very directory the walk opened; by its path (the last
+ * component not followed) only where /proc is missing.
+ */
+static int
+add_watch(int i, int fd)
+{
+	/* the eight: their files; the root and kinds: the directories in them */
+	uint32		mask = i >= MIG_SPOOL_ID_DIR(0) ?
+		IN_MOVED_TO | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB :
+		IN_CREATE | IN_MOVED_TO;
+	char		proc[64];
+	int			wd;
+
+	mask |= IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	wd = inotify_add_watch(inotify_fd, proc, mask);
+	if (wd < 0 && errno == ENOENT)
+	{
+		char	   *path;
+
+		if (i == MIG_SPOOL_ID_ROOT)
+			path = pstrdup(spool);
+		else if (i < MIG_SPOOL_ID_DIR(0))
+			path = psprintf("%s/%s", strcmp(spool, "/") == 0 ? "" : spool,
+							mig_spool_id_name(i));
+		else
+			path = psprintf("%s/%s", strcmp(spool, "/") == 0 ? "" : spool,
+							mig_spool_dirs[i - MIG_SPOOL_ID_DIR(0)]);
+		wd = inotify_add_watch(inotify_fd, path,
+							   mask | (i == MIG_SPOOL_ID_ROOT ? 0 : IN_DONT_FOLLOW));
+		pfree(path);
+	}
+	return wd;
+}
+
+/*
+ * Watch the spool: its root, the two kinds and the eight directories, each
+ * the very directory a pass opens (the same walk by descriptor), so that a
+ * spool moved away, removed or replaced is noticed, not only the files in
+ * it.  False when the spool cannot be opened (spool_errno).  A directory
+ * watched anew may have received files unseen: pass over all.  One that is
+ * watched but is no longer the one there has the watches started over.
  */
 static bool
 setup_watches(void)
 {
-	struct stat st;
+	int			fds[MIG_SPOOL_NIDS];
+	MigSpoolDirId ids[MIG_SPOOL_NIDS];
 	bool		complete = true;
 
-	if (stat(spool, &st) < 0 || !S_ISDIR(st.st_mode))
+	memset(ids, 0, sizeof(ids));
+	fds[MIG_SPOOL_ID_ROOT] = mig_spool_open_dir(-1, spool, &ids[MIG_SPOOL_ID_ROOT]);
+	if (fds[MIG_SPOOL_ID_ROOT] < 0)
 	{
+		spool_errno = errno;
 		if (inotify_fd >= 0)
 			close_watches();
 		return false;
@@ -348,30 +406,71 @@ setup_watches(void)
 					 errdetail("The spool is read every mig.rescan_interval only.")));
 		rebuild_wait_set();
 	}
-	for (int d = 0; d < MIG_SPOOL_NDIRS; d++)
+	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
 	{
-		char	   *path;
+		if (i != MIG_SPOOL_ID_ROOT)
+		{
+			int			parent = fds[i < MIG_SPOOL_ID_DIR(0) ? MIG_SPOOL_ID_ROOT :
+								 MIG_SPOOL_ID_KIND(i - MIG_SPOOL_ID_DIR(0))];
 
-		if (watch[d] >= 0)
+			fds[i] = parent < 0 ? -1 :
+				mig_spool_open_dir(parent, mig_spool_id_name(i), &ids[i]);
+		}
+		if (fds[i] < 0)
+		{
+			/* missing, or not to be entered: looked at again every second */
+			complete = false;
 			continue;
+		}
+		if (watch[i] >= 0)
+		{
+			if (!same_dir(&ids[i], &watch_id[i]))
+				rewatch = true;
+			continue;
+		}
 		if (inotify_fd < 0)
 		{
 			complete = false;
 			continue;
 		}
-		path = psprintf("%s/%s", strcmp(spool, "/") == 0 ? "" : spool, mig_spool_dirs[d]);
-		watch[d] = inotify_add_watch(inotify_fd, path,
-									 IN_MOVED_TO | IN_CLOSE_WRITE | IN_MOVED_FROM |
-									 IN_DELETE | IN_ATTRIB | IN_DELETE_SELF |
-									 IN_MOVE_SELF | IN_ONLYDIR);
-		pfree(path);
-		if (watch[d] < 0)
+		watch[i] = add_watch(i, fds[i]);
+		if (watch[i] < 0)
 			complete = false;
 		else
+		{
+			watch_id[i] = ids[i];
 			need_full = true;
+		}
 	}
+	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
+		mig_spool_close_dir(fds[i]);
 	watches_complete = complete;
 	return true;
+}
+
+/*
+ * After a batch: a directory the pass could not enter is the worker's
+ * last_error; a pass that could not open the spool, or that opened other
+ * directories than the ones watched (the spool was replaced under the
+ * watches and the events were lost, in an overflow), has the watches
+ * started over.
+ */
+static void
+check_pass(MigSpoolPass *pass)
+{
+	MigSpoolDirId ids[MIG_SPOOL_NIDS];
+	char	   *problem = mig_spool_pass_problem(pass);
+
+	if (problem != NULL)
+		set_error(problem);
+	if (!mig_spool_pass_dirs(pass, ids))
+	{
+		rewatch = true;
+		return;
+	}
+	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
+		if (ids[i].ino != 0 && watch[i] >= 0 && !same_dir(&ids[i], &watch_id[i]))
+			rewatch = true;
 }
 
 static MigSpoolPass *
@@ -397,6 +496,21 @@ add_pending(int dir, const char *name)
 		return;
 	}
 	mig_spool_pass_add(pending, dir, name);
+}
+
+/* whether name, in directory i (the root or a kind), is one of the spool's */
+static bool
+spool_child(int i, const char *name)
+{
+	for (int c = 1; c < MIG_SPOOL_NIDS; c++)
+	{
+		int			parent = c < MIG_SPOOL_ID_DIR(0) ? MIG_SPOOL_ID_ROOT :
+			MIG_SPOOL_ID_KIND(c - MIG_SPOOL_ID_DIR(0));
+
+		if (parent == i && strcmp(name, mig_spool_id_name(c)) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* read every inotify event there is */
@@ -427,7 +541,7 @@ drain_inotify(void)
 		for (p = buf; p < buf + len;)
 		{
 			struct inotify_event *ev = (struct inotify_event *) p;
-			int			d;
+			int			i;
 
 			p += sizeof(struct inotify_event) + ev->len;
 			if (ev->mask & IN_Q_OVERFLOW)
@@ -435,22 +549,34 @@ drain_inotify(void)
 				need_full = true;
 				continue;
 			}
-			for (d = 0; d < MIG_SPOOL_NDIRS; d++)
-				if (watch[d] == ev->wd)
+			for (i = 0; i < MIG_SPOOL_NIDS; i++)
+				if (watch[i] == ev->wd)
 					break;
-			if (d == MIG_SPOOL_NDIRS)
+			if (i == MIG_SPOOL_NIDS)
 				continue;
+
+			/*
+			 * A watched directory went, or moved: the spool may be moved
+			 * away, removed or replaced.  Watch it afresh (the rest of the
+			 * events go with the old watches).
+			 */
 			if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT))
 			{
-				if (!(ev->mask & IN_IGNORED))
-					inotify_rm_watch(inotify_fd, ev->wd);
-				watch[d] = -1;
-				watches_complete = false;
-				need_full = true;
+				rewatch = true;
+				return;
+			}
+			/* a directory of the spool appeared in the root or a kind */
+			if (i < MIG_SPOOL_ID_DIR(0))
+			{
+				if (ev->len > 0 && spool_child(i, ev->name))
+				{
+					rewatch = true;
+					return;
+				}
 				continue;
 			}
 			if (ev->len > 0 && mig_spool_name_ok(ev->name))
-				add_pending(d, ev->name);
+				add_pending(i - MIG_SPOOL_ID_DIR(0), ev->name);
 		}
 	}
 }
@@ -570,6 +696,7 @@ unit_body(Unit unit)
 			break;
 		case UNIT_NAMED:
 			more = mig_spool_pass_step(named_pass);
+			check_pass(named_pass);
 			if (!more)
 			{
 				publish_pass(named_pass, true, false);
@@ -579,6 +706,7 @@ unit_body(Unit unit)
 			break;
 		case UNIT_FULL:
 			more = mig_spool_pass_step(full_pass);
+			check_pass(full_pass);
 			if (!more)
 			{
 				publish_pass(full_pass, true, true);
@@ -897,8 +1025,8 @@ mig_worker_main(Datum main_arg)
 									   ALLOCSET_DEFAULT_SIZES);
 	loop_cxt = AllocSetContextCreate(worker_cxt, "mig spool worker loop",
 									 ALLOCSET_DEFAULT_SIZES);
-	for (int d = 0; d < MIG_SPOOL_NDIRS; d++)
-		watch[d] = -1;
+	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
+		watch[i] = -1;
 	rebuild_wait_set();
 	reload();
 
@@ -971,17 +1099,32 @@ mig_worker_main(Datum main_arg)
 			}
 		}
 
-		/* the spool */
+		/*
+		 * The spool.  Watched afresh when a watched directory went: what
+		 * was under way is dropped (nothing is deleted for a spool that is
+		 * not there) and, once it is there, a full pass follows.
+		 */
+		if (rewatch)
+		{
+			rewatch = false;
+			close_watches();
+			drop_passes();
+		}
 		if (!watches_complete && !setup_watches())
 		{
 			drop_passes();
 			announced = false;
+			errno = spool_errno;
 			log_wait("spool",
-					 psprintf("spool directory \"%s\" does not exist; waiting for it", spool),
+					 spool_errno == ENOENT ?
+					 psprintf("spool directory \"%s\" does not exist; waiting for it", spool) :
+					 psprintf("could not open spool directory \"%s\": %m; waiting for it", spool),
 					 "mig.spool_dir names the MIG scheduler's spool.");
 			wait_ms(POLL_MS);
 			continue;
 		}
+		if (rewatch)
+			continue;
 		if (!announced)
 		{
 			ereport(LOG,
@@ -992,6 +1135,8 @@ mig_worker_main(Datum main_arg)
 		}
 
 		drain_inotify();
+		if (rewatch)
+			continue;
 		now = GetCurrentTimestamp();
 		if (now < next_work_at)
 		{

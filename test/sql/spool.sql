@@ -193,6 +193,25 @@ SELECT file, outcome FROM files WHERE file IN ('command/done/bad-truncated.json'
 										   'command/done/bad-unreadable.json');
 RESET mig.max_file_size;
 
+-- a directory that is a symbolic link is never entered, wherever it points:
+-- one failed row for it (and a WARNING, its SQLSTATE shown: the message
+-- names the spool), nothing read behind it, the rows of its files kept
+CALL sh('mv command/returned command/returned.real && ln -s returned.real command/returned');
+CALL put('command/returned.real/6-45.json', cmd(45, 6, 'timeout')::text);
+CALL put('command/returned.real/secret.json', 'password=hunter2');
+\set VERBOSITY sqlstate
+SELECT * FROM mig_spool_sync(:'spool');
+\set VERBOSITY default
+SELECT file, outcome, error FROM files WHERE file LIKE 'command/returned%';
+SELECT count(*) AS leaked FROM spool_files WHERE error LIKE '%hunter2%';
+SELECT count(*) AS taken FROM commands WHERE id = 45;
+-- a directory again: its row goes, and what is in it is read
+CALL sh('rm command/returned command/returned.real/secret.json && '
+		'mv command/returned.real command/returned');
+SELECT * FROM mig_spool_sync(:'spool');
+SELECT file, outcome FROM files WHERE file LIKE 'command/returned%';
+CALL sh('rm command/returned/6-45.json');	-- as it was for what follows
+
 -- the database refusing one file (here a trigger) fails that file only
 CREATE FUNCTION refuse_41() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
