@@ -26,7 +26,10 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
-#include "mig.h"
+#include "jsondoc.h"
+#include "schema.h"
+#include "sql.h"
+#include "utils.h"
 
 /* key space of mig's advisory locks ("mig"), as two-int4 lock tags */
 #define MIG_LOCK_CLASS 0x6d6967

@@ -57,7 +57,10 @@
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
-#include "mig.h"
+#include "canon.h"
+#include "schema.h"
+#include "utils.h"
+#include "verify.h"
 
 /* the relations a decision reads, opened once per call */
 typedef struct AclRels
@@ -151,12 +154,6 @@ fetch_unique(Relation heap, Relation index, ScanKey keys, int nkeys, TupleTableS
 	return found;
 }
 
-static char *
-numeric_text(Datum n)
-{
-	return DatumGetCString(DirectFunctionCall1(numeric_out, n));
-}
-
 static void
 check_agent_exists(AclRels *rels, Datum agent)
 {
@@ -170,7 +167,7 @@ check_agent_exists(AclRels *rels, Datum agent)
 	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("agent %s does not exist", numeric_text(agent))));
+				 errmsg("agent %s does not exist", mig_numeric_text(agent))));
 }
 
 /* modules.id of the module called name, or (Datum) 0 if there is none */
@@ -386,7 +383,7 @@ id_list(List *ids)
 	{
 		if (buf.len > 0)
 			appendStringInfoString(&buf, lnext(ids, lc) ? ", " : " and ");
-		appendStringInfoString(&buf, numeric_text(PointerGetDatum(lfirst(lc))));
+		appendStringInfoString(&buf, mig_numeric_text(PointerGetDatum(lfirst(lc))));
 	}
 	return buf.data;
 }
@@ -401,22 +398,22 @@ decision_reason(ActionAcl *acl, int m, Datum agent, ModuleDecision *d)
 
 	if (d->by == GOVERNED_BY_NONE)
 		return psprintf("no ACL for module %s or default on agent %s",
-						module, numeric_text(agent));
+						module, mig_numeric_text(agent));
 	if (d->required < 1)
 		return psprintf("minimum weight %d of module %s on agent %s is below 1",
-						d->required, acl_name, numeric_text(agent));
+						d->required, acl_name, mig_numeric_text(agent));
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "weight " INT64_FORMAT " of %d", d->granted, d->required);
 	if (via_default)
 		appendStringInfo(&buf, " (ACL of default: module %s has none on agent %s)",
-						 module, numeric_text(agent));
+						 module, mig_numeric_text(agent));
 	if (d->authorized)
 		return buf.data;
 
 	if (acl->signers->nsigners == 0)
 		appendStringInfo(&buf, ": action %s has no valid signature",
-						 numeric_text(acl->action));
+						 mig_numeric_text(acl->action));
 	else if (d->without != NIL)
 		appendStringInfo(&buf, ": %s %s %s no permission on %s",
 						 list_length(d->without) == 1 ? "investigator" : "investigators",
@@ -467,17 +464,17 @@ mig_authorize(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(result);
 }
 
-static ArrayType *
+/* a numeric[] of a list of numeric Datums */
+static Datum
 numeric_array(List *ids)
 {
-	int			n = list_length(ids);
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-	int			i = 0;
+	MigArray	a;
 	ListCell   *lc;
 
+	mig_array_init(&a, NUMERICOID, list_length(ids));
 	foreach(lc, ids)
-		elems[i++] = PointerGetDatum(lfirst(lc));
-	return construct_array(elems, n, NUMERICOID, -1, false, TYPALIGN_INT);
+		mig_array_add(&a, PointerGetDatum(lfirst(lc)), false);
+	return mig_array_datum(&a);
 }
 
 /*
@@ -512,7 +509,7 @@ mig_authorize_explain(PG_FUNCTION_ARGS)
 
 		values[4] = BoolGetDatum(false);
 		values[5] = CStringGetTextDatum(psprintf("action %s has no operations",
-												 numeric_text(action)));
+												 mig_numeric_text(action)));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 
@@ -527,7 +524,7 @@ mig_authorize_explain(PG_FUNCTION_ARGS)
 		values[1] = Int32GetDatum(d.required);
 		nulls[1] = d.by == GOVERNED_BY_NONE;
 		values[2] = Int32GetDatum((int32) Min(d.granted, PG_INT32_MAX));
-		values[3] = PointerGetDatum(numeric_array(d.contributors));
+		values[3] = numeric_array(d.contributors);
 		values[4] = BoolGetDatum(d.authorized);
 		values[5] = CStringGetTextDatum(decision_reason(&acl, m, agent, &d));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

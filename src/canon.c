@@ -61,7 +61,8 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "mig.h"
+#include "canon.h"
+#include "gotime.h"
 
 /* Go's encoding/json refuses documents nested deeper than this */
 #define GO_MAX_NESTING_DEPTH 10000
@@ -1723,22 +1724,6 @@ mig_canonical_string(const char *name, const char *target,
 	target = to_utf8(target, &target_len);
 	return build_string(name, name_len, target, target_len,
 						validfrom, expireafter, &ops);
-}
-
-int64
-mig_timestamptz_to_unix(TimestampTz ts)
-{
-	int64		secs;
-
-	if (TIMESTAMP_NOT_FINITE(ts))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range"),
-				 errdetail("An infinite timestamp has no Unix time.")));
-	secs = ts / USECS_PER_SEC;
-	if (ts % USECS_PER_SEC < 0)
-		secs--;
-	return secs + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
 }
 
 List *

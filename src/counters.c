@@ -47,7 +47,10 @@
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
 
-#include "mig.h"
+#include "counters.h"
+#include "schema.h"
+#include "sql.h"
+#include "utils.h"
 
 /*
  * The rule: a command counts in sentctr; in returnedctr once its status is
@@ -78,88 +81,66 @@ typedef enum
 	NUM_STATEMENTS
 } Statement;
 
-static SPIPlanPtr plans[NUM_STATEMENTS];
-static Oid	plans_for = InvalidOid; /* the actions relation they name */
-
-static SPIPlanPtr
-statement(Statement which)
+/* the statement which, for the plan cache */
+static char *
+statement_sql(int which, Oid *types, int *nargsp)
 {
-	Oid			actions = mig_relid("actions");
+	const char *a = mig_qualified_name("actions");
+	const char *c = mig_qualified_name("commands");
+	char	   *sql = NULL;
+	int			nargs = 1;
 
-	if (plans_for != actions)
+	types[0] = NUMERICARRAYOID;
+	types[1] = TEXTARRAYOID;
+	types[2] = INT4ARRAYOID;
+	switch (which)
 	{
-		for (int i = 0; i < NUM_STATEMENTS; i++)
-		{
-			if (plans[i] != NULL)
-				SPI_freeplan(plans[i]);
-			plans[i] = NULL;
-		}
-		plans_for = actions;
+		case C_LOCK:
+			sql = psprintf("SELECT a.id FROM %s AS a WHERE a.id = ANY ($1) "
+						   "ORDER BY a.id FOR NO KEY UPDATE OF a", a);
+			break;
+		case C_RECOUNT:
+			sql = psprintf("UPDATE %s AS a SET " COUNTER_COLUMNS " = "
+						   "(n.sent, n.returned, n.done, n.cancelled, n.failed, n.timeout) "
+						   "FROM unnest($1::numeric[]) AS t(id), LATERAL (SELECT "
+						   COUNTERS("1", "c.status") " FROM %s AS c WHERE c.actionid = t.id) AS n "
+						   "WHERE a.id = t.id AND " COUNTER_VALUES " IS DISTINCT FROM "
+						   "(n.sent, n.returned, n.done, n.cancelled, n.failed, n.timeout)",
+						   a, c);
+			break;
+		case C_ADD:
+			sql = psprintf("UPDATE %s AS a SET " COUNTER_COLUMNS " = "
+						   "(coalesce(a.sentctr, 0) + d.sent, "
+						   "coalesce(a.returnedctr, 0) + d.returned, "
+						   "coalesce(a.donectr, 0) + d.done, "
+						   "coalesce(a.cancelledctr, 0) + d.cancelled, "
+						   "coalesce(a.failedctr, 0) + d.failed, "
+						   "coalesce(a.timeoutctr, 0) + d.timeout) "
+						   "FROM (SELECT t.id, " COUNTERS("t.w", "t.status") " "
+						   "FROM unnest($1::numeric[], $2::text[], $3::int[]) AS t(id, status, w) "
+						   "GROUP BY t.id) AS d "
+						   "WHERE a.id = d.id AND (d.sent, d.returned, d.done, d.cancelled, "
+						   "d.failed, d.timeout) <> (0, 0, 0, 0, 0, 0)", a);
+			nargs = 3;
+			break;
+		case C_ZERO:
+			sql = psprintf("UPDATE %s AS a SET " COUNTER_COLUMNS " = (0, 0, 0, 0, 0, 0) "
+						   "WHERE " COUNTER_VALUES " IS DISTINCT FROM (0, 0, 0, 0, 0, 0)", a);
+			nargs = 0;
+			break;
+		case NUM_STATEMENTS:
+			break;
 	}
-	if (plans[which] == NULL)
-	{
-		const char *a = mig_qualified_name("actions");
-		const char *c = mig_qualified_name("commands");
-		Oid			types[3] = {NUMERICARRAYOID, TEXTARRAYOID, INT4ARRAYOID};
-		char	   *sql = NULL;
-		int			nargs = 1;
-		SPIPlanPtr	p;
-
-		switch (which)
-		{
-			case C_LOCK:
-				sql = psprintf("SELECT a.id FROM %s AS a WHERE a.id = ANY ($1) "
-							   "ORDER BY a.id FOR NO KEY UPDATE OF a", a);
-				break;
-			case C_RECOUNT:
-				sql = psprintf("UPDATE %s AS a SET " COUNTER_COLUMNS " = "
-							   "(n.sent, n.returned, n.done, n.cancelled, n.failed, n.timeout) "
-							   "FROM unnest($1::numeric[]) AS t(id), LATERAL (SELECT "
-							   COUNTERS("1", "c.status") " FROM %s AS c WHERE c.actionid = t.id) AS n "
-							   "WHERE a.id = t.id AND " COUNTER_VALUES " IS DISTINCT FROM "
-							   "(n.sent, n.returned, n.done, n.cancelled, n.failed, n.timeout)",
-							   a, c);
-				break;
-			case C_ADD:
-				sql = psprintf("UPDATE %s AS a SET " COUNTER_COLUMNS " = "
-							   "(coalesce(a.sentctr, 0) + d.sent, "
-							   "coalesce(a.returnedctr, 0) + d.returned, "
-							   "coalesce(a.donectr, 0) + d.done, "
-							   "coalesce(a.cancelledctr, 0) + d.cancelled, "
-							   "coalesce(a.failedctr, 0) + d.failed, "
-							   "coalesce(a.timeoutctr, 0) + d.timeout) "
-							   "FROM (SELECT t.id, " COUNTERS("t.w", "t.status") " "
-							   "FROM unnest($1::numeric[], $2::text[], $3::int[]) AS t(id, status, w) "
-							   "GROUP BY t.id) AS d "
-							   "WHERE a.id = d.id AND (d.sent, d.returned, d.done, d.cancelled, "
-							   "d.failed, d.timeout) <> (0, 0, 0, 0, 0, 0)", a);
-				nargs = 3;
-				break;
-			case C_ZERO:
-				sql = psprintf("UPDATE %s AS a SET " COUNTER_COLUMNS " = (0, 0, 0, 0, 0, 0) "
-							   "WHERE " COUNTER_VALUES " IS DISTINCT FROM (0, 0, 0, 0, 0, 0)", a);
-				nargs = 0;
-				break;
-			case NUM_STATEMENTS:
-				break;
-		}
-		p = SPI_prepare(sql, nargs, types);
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		plans[which] = p;
-	}
-	return plans[which];
+	*nargsp = nargs;
+	return sql;
 }
+
+static MigPlans plans = MIG_PLANS(NUM_STATEMENTS, statement_sql, 0);
 
 static uint64
 run(Statement which, Datum *args)
 {
-	int			rc = SPI_execute_plan(statement(which), args, NULL, false, 0);
-
-	if (rc < 0)
-		elog(ERROR, "could not update the action counters: %s", SPI_result_code_string(rc));
+	mig_run_plan(&plans, which, args, NULL, false, 0);
 	return SPI_processed;
 }
 
@@ -210,9 +191,9 @@ mig_recount_actions(Datum ids)
 /* the changed rows of a statement: action, status, weight */
 typedef struct Deltas
 {
-	List	   *ids;			/* numeric Datums */
-	List	   *statuses;		/* text Datums */
-	List	   *weights;		/* int */
+	MigArray	ids;			/* numeric */
+	MigArray	statuses;		/* text */
+	MigArray	weights;		/* int4 */
 } Deltas;
 
 /* every row of a transition table, with weight w */
@@ -240,9 +221,9 @@ collect(Relation rel, Tuplestorestate *ts, int w, Deltas *d)
 		/* both are NOT NULL columns */
 		if (id_null || status_null)
 			continue;
-		d->ids = lappend(d->ids, DatumGetPointer(datumCopy(id, false, -1)));
-		d->statuses = lappend(d->statuses, DatumGetPointer(datumCopy(status, false, -1)));
-		d->weights = lappend_int(d->weights, w);
+		mig_array_add(&d->ids, datumCopy(id, false, -1), false);
+		mig_array_add(&d->statuses, datumCopy(status, false, -1), false);
+		mig_array_add(&d->weights, Int32GetDatum(w), false);
 	}
 	tuplestore_select_read_pointer(ts, 0);
 	ExecDropSingleTupleTableSlot(slot);
@@ -259,31 +240,20 @@ cmp_numeric(const void *a, const void *b)
 static void
 delta_arrays(Deltas *d, Datum *args, Datum *lock_ids)
 {
-	int			n = list_length(d->ids);
-	Datum	   *ids = palloc(sizeof(Datum) * n);
-	Datum	   *statuses = palloc(sizeof(Datum) * n);
-	Datum	   *weights = palloc(sizeof(Datum) * n);
-	Datum	   *distinct = palloc(sizeof(Datum) * n);
-	int			ndistinct = 0;
+	int			n = d->ids.n;
+	MigArray	distinct;
 
-	for (int i = 0; i < n; i++)
-	{
-		ids[i] = PointerGetDatum(list_nth(d->ids, i));
-		statuses[i] = PointerGetDatum(list_nth(d->statuses, i));
-		weights[i] = Int32GetDatum(list_nth_int(d->weights, i));
-	}
-	args[0] = PointerGetDatum(construct_array(ids, n, NUMERICOID, -1, false, TYPALIGN_INT));
-	args[1] = PointerGetDatum(construct_array(statuses, n, TEXTOID, -1, false, TYPALIGN_INT));
-	args[2] = PointerGetDatum(construct_array(weights, n, INT4OID, 4, true, TYPALIGN_INT));
+	args[0] = mig_array_datum(&d->ids);
+	args[1] = mig_array_datum(&d->statuses);
+	args[2] = mig_array_datum(&d->weights);
 
-	memcpy(distinct, ids, sizeof(Datum) * n);
-	qsort(distinct, n, sizeof(Datum), cmp_numeric);
+	mig_array_init(&distinct, NUMERICOID, n);
+	memcpy(distinct.values, d->ids.values, sizeof(Datum) * n);
+	qsort(distinct.values, n, sizeof(Datum), cmp_numeric);
 	for (int i = 0; i < n; i++)
-		if (ndistinct == 0 || cmp_numeric(&distinct[ndistinct - 1], &distinct[i]) != 0)
-			distinct[ndistinct++] = distinct[i];
-	*lock_ids = ndistinct > 1 ?
-		PointerGetDatum(construct_array(distinct, ndistinct, NUMERICOID, -1, false, TYPALIGN_INT)) :
-		(Datum) 0;
+		if (distinct.n == 0 || cmp_numeric(&distinct.values[distinct.n - 1], &distinct.values[i]) != 0)
+			mig_array_add(&distinct, distinct.values[i], false);
+	*lock_ids = distinct.n > 1 ? mig_array_datum(&distinct) : (Datum) 0;
 }
 
 /*
@@ -297,7 +267,7 @@ mig_commands_counted(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	MigAsOwner	owner;
-	Deltas		d = {NIL, NIL, NIL};
+	Deltas		d;
 	Datum		args[3];
 	Datum		lock_ids = (Datum) 0;
 
@@ -309,9 +279,12 @@ mig_commands_counted(PG_FUNCTION_ARGS)
 
 	if (!TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 	{
+		mig_array_init(&d.ids, NUMERICOID, 64);
+		mig_array_init(&d.statuses, TEXTOID, 64);
+		mig_array_init(&d.weights, INT4OID, 64);
 		collect(td->tg_relation, td->tg_oldtable, -1, &d);
 		collect(td->tg_relation, td->tg_newtable, 1, &d);
-		if (d.ids == NIL)
+		if (d.ids.n == 0)
 			return PointerGetDatum(NULL);
 		delta_arrays(&d, args, &lock_ids);
 	}
@@ -392,9 +365,11 @@ mig_recount(PG_FUNCTION_ARGS)
 
 	if (!PG_ARGISNULL(0))
 	{
-		Datum		id = PG_GETARG_DATUM(0);
+		MigArray	one;
 
-		ids = PointerGetDatum(construct_array(&id, 1, NUMERICOID, -1, false, TYPALIGN_INT));
+		mig_array_init(&one, NUMERICOID, 1);
+		mig_array_add(&one, PG_GETARG_DATUM(0), false);
+		ids = mig_array_datum(&one);
 	}
 	spi = mig_spi_connect();
 	found = recount(ids, &changed);

@@ -31,7 +31,8 @@
 #include "utils/float.h"
 #include "utils/timestamp.h"
 
-#include "mig.h"
+#include "gotime.h"
+#include "jsondoc.h"
 
 /* Go's float64 ids are exact integers up to 2^53 */
 #define MAX_EXACT_ID INT64CONST(9007199254740992)

@@ -33,6 +33,7 @@
 #include "utils/syscache.h"
 
 #include "mig.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -46,6 +47,29 @@ char	   *mig_worker_role = NULL;
 int			mig_max_signatures = 64;
 
 void		_PG_init(void);
+
+/*
+ * jansson's allocator.  MCXT_ALLOC_NO_OOM: jansson expects NULL, not a
+ * longjmp, when memory runs out, and reports that as a parse error.
+ */
+static void *
+mig_json_malloc(size_t size)
+{
+	return palloc_extended(size, MCXT_ALLOC_NO_OOM);
+}
+
+static void
+mig_json_free(void *ptr)
+{
+	if (ptr != NULL)
+		pfree(ptr);
+}
+
+static void
+jansson_init(void)
+{
+	json_set_alloc_funcs(mig_json_malloc, mig_json_free);
+}
 
 /*
  * The spool directory must be an absolute path: the worker and the backends
@@ -178,7 +202,7 @@ _PG_init(void)
 
 	MarkGUCPrefixReserved("mig");
 
-	mig_json_init();
+	jansson_init();
 	mig_worker_register();
 }
 
@@ -198,277 +222,4 @@ mig_version(PG_FUNCTION_ARGS)
 											  MIG_VERSION,
 											  jansson_version_str(),
 											  gpgme ? gpgme : "unknown")));
-}
-
-/*
- * The schema the extension was created in.  Looking it up means scanning
- * pg_extension, so the answer is kept and checked cheaply on each use: if
- * the relation asked for is not in the remembered schema any more (the
- * extension was dropped, or recreated elsewhere), look again.
- */
-static Oid	cached_namespace = InvalidOid;
-
-/* pg_extension.extnamespace of an extension (PostgreSQL 15 exports no helper) */
-static Oid
-extension_schema(Oid extoid)
-{
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	Oid			result = InvalidOid;
-
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(extoid));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-		result = ((Form_pg_extension) GETSTRUCT(tuple))->extnamespace;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return result;
-}
-
-/*
- * Call fn on the pg_extension row of "mig" in this database, if there is
- * one: catalog lookups only, no SQL.
- */
-static void
-with_extension_row(void (*fn) (HeapTuple tuple, TupleDesc desc, void *arg), void *arg)
-{
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
-				CStringGetDatum("mig"));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-		fn(tuple, RelationGetDescr(rel), arg);
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-}
-
-static void
-get_owner(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	*(Oid *) arg = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
-}
-
-/* The owner of extension "mig" in this database; InvalidOid: not installed */
-Oid
-mig_extension_owner(void)
-{
-	Oid			owner = InvalidOid;
-
-	with_extension_row(get_owner, &owner);
-	return owner;
-}
-
-static void
-get_version(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	bool		isnull;
-	Datum		d = heap_getattr(tuple, Anum_pg_extension_extversion, desc, &isnull);
-	int			major = 0,
-				minor = 0;
-
-	if (!isnull && sscanf(TextDatumGetCString(d), "%d.%d", &major, &minor) >= 1)
-		*(int *) arg = major * 100 + minor;
-}
-
-/*
- * The version of the extension's SQL objects installed in this database,
- * as major * 100 + minor (101 for "1.1"), 0 when it is not installed: the
- * library serves databases still on an older version until they run ALTER
- * EXTENSION mig UPDATE, and asks this where their objects differ.
- */
-int
-mig_schema_version(void)
-{
-	int			version = 0;
-
-	with_extension_row(get_version, &version);
-	return version;
-}
-
-/* a column's number in a relation of the extension, by name */
-AttrNumber
-mig_attnum(Relation rel, const char *name)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-			return att->attnum;
-	}
-	elog(ERROR, "column \"%s\" of relation \"%s\" does not exist", name,
-		 RelationGetRelationName(rel));
-	return InvalidAttrNumber;	/* keep compiler quiet */
-}
-
-static Oid
-lookup_namespace(void)
-{
-	Oid			extoid = get_extension_oid("mig", true);
-
-	if (!OidIsValid(extoid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("extension \"mig\" is not installed in this database"),
-				 errhint("Run CREATE EXTENSION mig.")));
-	return extension_schema(extoid);
-}
-
-Oid
-mig_namespace(void)
-{
-	if (!OidIsValid(cached_namespace))
-		cached_namespace = lookup_namespace();
-	return cached_namespace;
-}
-
-Oid
-mig_relid(const char *relname)
-{
-	Oid			relid = InvalidOid;
-
-	if (OidIsValid(cached_namespace))
-		relid = get_relname_relid(relname, cached_namespace);
-	if (!OidIsValid(relid))
-	{
-		cached_namespace = lookup_namespace();
-		relid = get_relname_relid(relname, cached_namespace);
-		if (!OidIsValid(relid))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("relation \"%s\" of extension \"mig\" does not exist",
-							relname),
-					 errhint("The extension's objects may have been dropped; "
-							 "run DROP EXTENSION mig and CREATE EXTENSION mig.")));
-	}
-	return relid;
-}
-
-/*
- * "schema"."relname", quoted, for SPI queries: never resolved through the
- * caller's search_path.
- */
-char *
-mig_qualified_name(const char *relname)
-{
-	Oid			relid = mig_relid(relname);
-
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  relname);
-}
-
-/*
- * mig's own SQL runs under this search_path, whatever the caller's session,
- * role or database says: functions, operators and types come from
- * pg_catalog alone (the session's temporary schema is listed last, where it
- * shadows nothing, and is never searched for functions or operators), and
- * mig's relations are always written with their schema (mig_qualified_name).
- * A role that can create objects somewhere on a caller's path can then put
- * nothing in the way of mig's statements, even where they run with the
- * extension owner's rights (verify.c) or as the worker.  It is the path
- * PostgreSQL 17 gives its own maintenance commands (RestrictSearchPath).
- */
-#define MIG_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
-
-/*
- * Pin the search_path until mig_unpin_search_path(level): a GUC nest level
- * of its own, as a function with SET search_path has, so that an error
- * restores the caller's path when its (sub)transaction aborts.
- */
-int
-mig_pin_search_path(void)
-{
-	int			level = NewGUCNestLevel();
-
-	(void) set_config_option("search_path", MIG_SAFE_SEARCH_PATH,
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	return level;
-}
-
-void
-mig_unpin_search_path(int level)
-{
-	AtEOXact_GUC(true, level);
-}
-
-/* SPI_connect under the pinned search_path; the level for mig_spi_finish */
-int
-mig_spi_connect(void)
-{
-	int			level = mig_pin_search_path();
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	return level;
-}
-
-void
-mig_spi_finish(int level)
-{
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
-	mig_unpin_search_path(level);
-}
-
-/*
- * The owner of the extension's tables: the role whose rights maintain what
- * mig derives (the verification record, the action counters).
- */
-Oid
-mig_owner(void)
-{
-	Oid			relid = mig_relid("actions");
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
-}
-
-/*
- * Become the owner for mig's own SQL, as PostgreSQL does to run a table
- * owner's code in VACUUM: a security-restricted operation (no SET ROLE, no
- * temporary objects, nothing left behind for the caller), under the pinned
- * search_path, in an SPI connection of its own.  mig_as_owner_end() undoes
- * all three; after an error, mig_as_owner_restore() gives the caller back
- * its user (the (sub)transaction's abort takes care of SPI and the path).
- */
-void
-mig_as_owner_begin(MigAsOwner *s)
-{
-	GetUserIdAndSecContext(&s->save_userid, &s->save_sec);
-	SetUserIdAndSecContext(mig_owner(),
-						   s->save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	s->spi = mig_spi_connect();
-}
-
-void
-mig_as_owner_end(MigAsOwner *s)
-{
-	mig_spi_finish(s->spi);
-	mig_as_owner_restore(s);
-}
-
-void
-mig_as_owner_restore(MigAsOwner *s)
-{
-	SetUserIdAndSecContext(s->save_userid, s->save_sec);
 }

@@ -48,6 +48,8 @@
 #include "utils/timestamp.h"
 
 #include "mig.h"
+#include "pgp.h"
+#include "utils.h"
 
 /* OpenPGP packet tags (RFC 4880, 4.3) */
 #define TAG_SIGNATURE		2
@@ -1548,13 +1550,6 @@ delete_key(const char *home, KeyEntry *e)
 	}
 }
 
-/* the investigator's id, for messages */
-static char *
-investigator_text(Datum id)
-{
-	return DatumGetCString(DirectFunctionCall1(numeric_out, id));
-}
-
 void
 mig_keyring_load(Oid relid, int64 epoch, int nkeys, const MigInvestigatorKey *keys)
 {
@@ -1601,7 +1596,7 @@ mig_keyring_load(Oid relid, int64 epoch, int nkeys, const MigInvestigatorKey *ke
 				ereport(WARNING,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("the public key of investigator %s is not used",
-								investigator_text(keys[i].id)),
+								mig_numeric_text(keys[i].id)),
 						 errdetail("%s", edata->message)));
 				FreeErrorData(edata);
 				memset(e, 0, sizeof(KeyEntry));
@@ -1613,7 +1608,7 @@ mig_keyring_load(Oid relid, int64 epoch, int nkeys, const MigInvestigatorKey *ke
 				ereport(WARNING,
 						(errcode(ERRCODE_UNIQUE_VIOLATION),
 						 errmsg("the public key of investigator %s is not used",
-								investigator_text(keys[i].id)),
+								mig_numeric_text(keys[i].id)),
 						 errdetail("Another investigator has the key %s.", e->fpr)));
 				memset(e, 0, sizeof(KeyEntry));
 				continue;
@@ -1690,7 +1685,7 @@ mig_keyring_load(Oid relid, int64 epoch, int nkeys, const MigInvestigatorKey *ke
 			ereport(WARNING,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("the public key of investigator %s is not used",
-							investigator_text(entries[i].investigator_id)),
+							mig_numeric_text(entries[i].investigator_id)),
 					 errdetail("gpg did not import the key %s.", entries[i].fpr)));
 			memmove(&entries[i], &entries[i + 1], sizeof(KeyEntry) * (n - i - 1));
 			n--;
@@ -1744,13 +1739,6 @@ find_signer(const char *fpr, KeySub **sub)
 		}
 	}
 	return NULL;
-}
-
-static TimestampTz
-unix_to_timestamptz(int64 secs)
-{
-	return (TimestampTz) ((secs - ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)) *
-						  USECS_PER_SEC);
 }
 
 static int
@@ -1878,7 +1866,7 @@ mig_keyring_verify(const char *data, size_t datalen, int nsigs,
 						if (cand[k] > 0 && (until == 0 || cand[k] < until))
 							until = cand[k];
 					if (until > 0)
-						c->valid_until = unix_to_timestamptz(until);
+						c->valid_until = time_t_to_timestamptz((pg_time_t) until);
 				}
 				break;
 			case GPG_ERR_BAD_SIGNATURE:

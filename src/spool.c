@@ -56,6 +56,13 @@
 #include "utils/timestamp.h"
 
 #include "mig.h"
+#include "counters.h"
+#include "gotime.h"
+#include "jsondoc.h"
+#include "schema.h"
+#include "spool.h"
+#include "sql.h"
+#include "utils.h"
 
 /* the eight directories, in the order a pass visits them */
 const char *const mig_spool_dirs[MIG_SPOOL_NDIRS] = {

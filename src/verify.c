@@ -71,6 +71,13 @@
 #include "utils/timestamp.h"
 
 #include "mig.h"
+#include "canon.h"
+#include "gotime.h"
+#include "pgp.h"
+#include "schema.h"
+#include "sql.h"
+#include "utils.h"
+#include "verify.h"
 
 /*
  * Bumped whenever what is verified or how changes (the canonical string,
@@ -143,122 +150,106 @@ enum
 	NQUERIES
 };
 
-static SPIPlanPtr plans[NQUERIES];
-static Oid	plans_for = InvalidOid; /* actions' relid the plans refer to */
+/* the statement q, for the plan cache */
+static char *
+statement_sql(int q, Oid *types, int *nargsp)
+{
+	char	   *sql = NULL;
+	int			nargs = 0;
+
+	switch (q)
+	{
+		case Q_KEYS:
+			/* the epoch and the keys in one snapshot */
+			sql = psprintf("SELECT coalesce((SELECT epoch FROM %s), 0),"
+						   " array_agg(id ORDER BY id), array_agg(publickey::text ORDER BY id)"
+						   " FROM %s WHERE publickey IS NOT NULL",
+						   mig_qualified_name("keyring"),
+						   mig_qualified_name("investigators"));
+			break;
+		case Q_LOCK:
+			/* the newest versions of both rows, share-locked */
+			sql = psprintf("SELECT a.name, a.target, a.validfrom, a.expireafter, a.operations,"
+						   " a.pgpsignatures, k.epoch FROM %s a, %s k WHERE a.id = $1"
+						   " FOR SHARE OF a, k",
+						   mig_qualified_name("actions"),
+						   mig_qualified_name("keyring"));
+			types[nargs++] = NUMERICOID;
+			break;
+		case Q_RECORD:
+
+			/*
+			 * The record, the signers' rows (ascending: one lock order
+			 * everywhere) and away with the others' rows; the three
+			 * touch disjoint rows.
+			 */
+			sql = psprintf("WITH r AS (INSERT INTO %s AS v (actionid, digest, keyring, valid_until,"
+						   " signers, investigator_ids, fingerprints, valid, reasons, verified_at)"
+						   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())"
+						   " ON CONFLICT (actionid) DO UPDATE SET digest = EXCLUDED.digest,"
+						   " keyring = EXCLUDED.keyring, valid_until = EXCLUDED.valid_until,"
+						   " signers = EXCLUDED.signers, investigator_ids = EXCLUDED.investigator_ids,"
+						   " fingerprints = EXCLUDED.fingerprints, valid = EXCLUDED.valid,"
+						   " reasons = EXCLUDED.reasons, verified_at = EXCLUDED.verified_at),"
+						   " d AS (DELETE FROM %s WHERE actionid = $1 AND NOT investigatorid = ANY"
+						   " (SELECT i FROM unnest($5::numeric[], $10::text[]) AS u(i, p)"
+						   " WHERE p IS NOT NULL))"
+						   " INSERT INTO %s AS s (actionid, investigatorid, pgpsignature)"
+						   " SELECT $1, i, p FROM unnest($5::numeric[], $10::text[]) AS u(i, p)"
+						   " WHERE p IS NOT NULL ORDER BY i"
+						   " ON CONFLICT (actionid, investigatorid) DO UPDATE"
+						   " SET pgpsignature = EXCLUDED.pgpsignature"
+						   " WHERE s.pgpsignature IS DISTINCT FROM EXCLUDED.pgpsignature",
+						   mig_qualified_name("verifications"),
+						   mig_qualified_name("signatures"),
+						   mig_qualified_name("signatures"));
+			types[nargs++] = NUMERICOID;
+			types[nargs++] = BYTEAOID;
+			types[nargs++] = INT8OID;
+			types[nargs++] = TIMESTAMPTZOID;
+			types[nargs++] = NUMERICARRAYOID;
+			types[nargs++] = NUMERICARRAYOID;
+			types[nargs++] = TEXTARRAYOID;
+			types[nargs++] = BOOLARRAYOID;
+			types[nargs++] = TEXTARRAYOID;
+			types[nargs++] = TEXTARRAYOID;
+			break;
+		case Q_BUMP:
+			sql = psprintf("UPDATE %s SET epoch = nextval(%s), changed_at = now()",
+						   mig_qualified_name("keyring"),
+						   quote_literal_cstr(mig_qualified_name("keyring_epoch_seq")));
+			break;
+		case Q_FORGET_ACTION:
+			sql = psprintf("WITH s AS (DELETE FROM %s WHERE actionid = $1)"
+						   " DELETE FROM %s WHERE actionid = $1",
+						   mig_qualified_name("signatures"),
+						   mig_qualified_name("verifications"));
+			types[nargs++] = NUMERICOID;
+			break;
+		case Q_FORGET_INVESTIGATOR:
+			sql = psprintf("DELETE FROM %s WHERE investigatorid = $1",
+						   mig_qualified_name("signatures"));
+			types[nargs++] = NUMERICOID;
+			break;
+		case Q_FORGET_RECORD:
+			sql = psprintf("DELETE FROM %s WHERE actionid = $1",
+						   mig_qualified_name("verifications"));
+			types[nargs++] = NUMERICOID;
+			break;
+		case Q_FORGET_RECORDS:
+			sql = psprintf("DELETE FROM %s", mig_qualified_name("verifications"));
+			break;
+	}
+	*nargsp = nargs;
+	return sql;
+}
+
+static MigPlans plans = MIG_PLANS(NQUERIES, statement_sql, 0);
 
 static SPIPlanPtr
 plan(int q)
 {
-	Oid			actions = mig_relid("actions");
-
-	if (plans_for != actions)
-	{
-		for (int i = 0; i < NQUERIES; i++)
-			if (plans[i] != NULL)
-			{
-				SPI_freeplan(plans[i]);
-				plans[i] = NULL;
-			}
-		plans_for = actions;
-	}
-	if (plans[q] == NULL)
-	{
-		char	   *sql = NULL;
-		Oid			types[10];
-		int			nargs = 0;
-		SPIPlanPtr	p;
-
-		switch (q)
-		{
-			case Q_KEYS:
-				/* the epoch and the keys in one snapshot */
-				sql = psprintf("SELECT coalesce((SELECT epoch FROM %s), 0),"
-							   " array_agg(id ORDER BY id), array_agg(publickey::text ORDER BY id)"
-							   " FROM %s WHERE publickey IS NOT NULL",
-							   mig_qualified_name("keyring"),
-							   mig_qualified_name("investigators"));
-				break;
-			case Q_LOCK:
-				/* the newest versions of both rows, share-locked */
-				sql = psprintf("SELECT a.name, a.target, a.validfrom, a.expireafter, a.operations,"
-							   " a.pgpsignatures, k.epoch FROM %s a, %s k WHERE a.id = $1"
-							   " FOR SHARE OF a, k",
-							   mig_qualified_name("actions"),
-							   mig_qualified_name("keyring"));
-				types[nargs++] = NUMERICOID;
-				break;
-			case Q_RECORD:
-
-				/*
-				 * The record, the signers' rows (ascending: one lock order
-				 * everywhere) and away with the others' rows; the three
-				 * touch disjoint rows.
-				 */
-				sql = psprintf("WITH r AS (INSERT INTO %s AS v (actionid, digest, keyring, valid_until,"
-							   " signers, investigator_ids, fingerprints, valid, reasons, verified_at)"
-							   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())"
-							   " ON CONFLICT (actionid) DO UPDATE SET digest = EXCLUDED.digest,"
-							   " keyring = EXCLUDED.keyring, valid_until = EXCLUDED.valid_until,"
-							   " signers = EXCLUDED.signers, investigator_ids = EXCLUDED.investigator_ids,"
-							   " fingerprints = EXCLUDED.fingerprints, valid = EXCLUDED.valid,"
-							   " reasons = EXCLUDED.reasons, verified_at = EXCLUDED.verified_at),"
-							   " d AS (DELETE FROM %s WHERE actionid = $1 AND NOT investigatorid = ANY"
-							   " (SELECT i FROM unnest($5::numeric[], $10::text[]) AS u(i, p)"
-							   " WHERE p IS NOT NULL))"
-							   " INSERT INTO %s AS s (actionid, investigatorid, pgpsignature)"
-							   " SELECT $1, i, p FROM unnest($5::numeric[], $10::text[]) AS u(i, p)"
-							   " WHERE p IS NOT NULL ORDER BY i"
-							   " ON CONFLICT (actionid, investigatorid) DO UPDATE"
-							   " SET pgpsignature = EXCLUDED.pgpsignature"
-							   " WHERE s.pgpsignature IS DISTINCT FROM EXCLUDED.pgpsignature",
-							   mig_qualified_name("verifications"),
-							   mig_qualified_name("signatures"),
-							   mig_qualified_name("signatures"));
-				types[nargs++] = NUMERICOID;
-				types[nargs++] = BYTEAOID;
-				types[nargs++] = INT8OID;
-				types[nargs++] = TIMESTAMPTZOID;
-				types[nargs++] = NUMERICARRAYOID;
-				types[nargs++] = NUMERICARRAYOID;
-				types[nargs++] = TEXTARRAYOID;
-				types[nargs++] = BOOLARRAYOID;
-				types[nargs++] = TEXTARRAYOID;
-				types[nargs++] = TEXTARRAYOID;
-				break;
-			case Q_BUMP:
-				sql = psprintf("UPDATE %s SET epoch = nextval(%s), changed_at = now()",
-							   mig_qualified_name("keyring"),
-							   quote_literal_cstr(mig_qualified_name("keyring_epoch_seq")));
-				break;
-			case Q_FORGET_ACTION:
-				sql = psprintf("WITH s AS (DELETE FROM %s WHERE actionid = $1)"
-							   " DELETE FROM %s WHERE actionid = $1",
-							   mig_qualified_name("signatures"),
-							   mig_qualified_name("verifications"));
-				types[nargs++] = NUMERICOID;
-				break;
-			case Q_FORGET_INVESTIGATOR:
-				sql = psprintf("DELETE FROM %s WHERE investigatorid = $1",
-							   mig_qualified_name("signatures"));
-				types[nargs++] = NUMERICOID;
-				break;
-			case Q_FORGET_RECORD:
-				sql = psprintf("DELETE FROM %s WHERE actionid = $1",
-							   mig_qualified_name("verifications"));
-				types[nargs++] = NUMERICOID;
-				break;
-			case Q_FORGET_RECORDS:
-				sql = psprintf("DELETE FROM %s", mig_qualified_name("verifications"));
-				break;
-		}
-		p = SPI_prepare(sql, nargs, types);
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		plans[q] = p;
-	}
-	return plans[q];
+	return mig_plan(&plans, q);
 }
 
 /* ----------------------------------------------------------------
@@ -439,12 +430,6 @@ action_digest(const ActionRow *row, uint8 *out)
  * ----------------------------------------------------------------
  */
 
-static char *
-numeric_text(Datum n)
-{
-	return DatumGetCString(DirectFunctionCall1(numeric_out, n));
-}
-
 static int
 numeric_cmp_qsort(const void *a, const void *b)
 {
@@ -497,21 +482,21 @@ signature_texts(const ActionRow *row, char ***texts)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("pgpsignatures of action %s is not valid JSON: %s",
-							numeric_text(row->id), jerr.text)));
+							mig_numeric_text(row->id), jerr.text)));
 		if (!json_is_null(root))
 		{
 			if (!json_is_array(root))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("pgpsignatures of action %s is not a JSON array",
-								numeric_text(row->id)),
+								mig_numeric_text(row->id)),
 						 errhint("MIG stores the signatures as an array of strings.")));
 			n = json_array_size(root);
 			if (n > mig_max_signatures)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("action %s has %d signatures, more than mig.max_signatures (%d)",
-								numeric_text(row->id), n, mig_max_signatures),
+								mig_numeric_text(row->id), n, mig_max_signatures),
 						 errdetail("Every signature of an action is checked with gpg."),
 						 errhint("Remove the extra entries from pgpsignatures, or raise mig.max_signatures.")));
 			*texts = palloc0(sizeof(char *) * Max(n, 1));
@@ -579,50 +564,39 @@ load_keyring(Oid relid)
 	return epoch;
 }
 
+/* a text[] of n C strings, NULL ones as nulls */
 static Datum
 text_array(char **elems, int n)
 {
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
-	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
+	MigArray	a;
 
-	if (n == 0)
-		return PointerGetDatum(construct_empty_array(TEXTOID));
+	mig_array_init(&a, TEXTOID, n);
 	for (int i = 0; i < n; i++)
-	{
-		nulls[i] = (elems[i] == NULL);
-		d[i] = nulls[i] ? (Datum) 0 : CStringGetTextDatum(elems[i]);
-	}
-	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, TEXTOID, -1, false,
-											  TYPALIGN_INT));
+		mig_array_add_text(&a, elems[i]);
+	return mig_array_datum(&a);
 }
 
+/* a numeric[] of n Datums, those not present (present may be NULL) as nulls */
 static Datum
 numeric_array(Datum *elems, bool *present, int n)
 {
-	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
+	MigArray	a;
 
-	if (n == 0)
-		return PointerGetDatum(construct_empty_array(NUMERICOID));
+	mig_array_init(&a, NUMERICOID, n);
 	for (int i = 0; i < n; i++)
-		nulls[i] = present ? !present[i] : false;
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, NUMERICOID, -1,
-											  false, TYPALIGN_INT));
+		mig_array_add(&a, elems[i], present != NULL && !present[i]);
+	return mig_array_datum(&a);
 }
 
 static Datum
 bool_array(bool *elems, int n)
 {
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	MigArray	a;
 
+	mig_array_init(&a, BOOLOID, n);
 	for (int i = 0; i < n; i++)
-		d[i] = BoolGetDatum(elems[i]);
-	if (n == 0)
-		return PointerGetDatum(construct_empty_array(BOOLOID));
-	return PointerGetDatum(construct_array(d, n, BOOLOID, 1, true, TYPALIGN_CHAR));
+		mig_array_add(&a, BoolGetDatum(elems[i]), false);
+	return mig_array_datum(&a);
 }
 
 /* signatures.pgpsignature holds at most this many characters */
@@ -719,10 +693,30 @@ record_if_current(const ActionRow *row, const uint8 *digest, int64 epoch,
 
 	recording = true;
 	if (SPI_execute_plan(plan(Q_RECORD), args, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record the verification of action %s", numeric_text(row->id));
+		elog(ERROR, "could not record the verification of action %s", mig_numeric_text(row->id));
 	recording = false;
 	mig_pgp_counters.recorded++;
 	return true;
+}
+
+typedef struct RecordArgs
+{
+	const ActionRow *row;
+	const uint8 *digest;
+	int64		epoch;
+	const Verification *v;
+	char	  **sig_texts;
+	TimestampTz valid_until;
+	bool		written;
+} RecordArgs;
+
+static void
+record_in_subxact(void *arg)
+{
+	RecordArgs *a = (RecordArgs *) arg;
+
+	a->written = record_if_current(a->row, a->digest, a->epoch, a->v, a->sig_texts,
+								   a->valid_until);
 }
 
 /*
@@ -736,10 +730,9 @@ static bool
 write_record(const ActionRow *row, const uint8 *digest, int64 epoch,
 			 const Verification *v, char **sigtexts, TimestampTz valid_until)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
 	char	  **sig_texts = palloc(sizeof(char *) * Max(v->nsigners, 1));
-	volatile bool written = false;
+	RecordArgs	args;
+	ErrorData  *edata;
 
 	/*
 	 * One writer per action at a time, and none waits for another: two
@@ -764,35 +757,25 @@ write_record(const ActionRow *row, const uint8 *digest, int64 epoch,
 	if (!IsolationUsesXactSnapshot())
 		return record_if_current(row, digest, epoch, v, sig_texts, valid_until);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		written = record_if_current(row, digest, epoch, v, sig_texts, valid_until);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		recording = false;
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (edata->sqlerrcode != ERRCODE_T_R_SERIALIZATION_FAILURE)
-			ReThrowError(edata);
-		ereport(DEBUG1,
-				(errmsg_internal("verification of action %s not recorded: %s",
-								 numeric_text(row->id), edata->message)));
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-	return written;
+	/* a transaction snapshot: a serialization failure only means "not now" */
+	args.row = row;
+	args.digest = digest;
+	args.epoch = epoch;
+	args.v = v;
+	args.sig_texts = sig_texts;
+	args.valid_until = valid_until;
+	args.written = false;
+	edata = mig_try_subxact(record_in_subxact, &args);
+	if (edata == NULL)
+		return args.written;
+	recording = false;
+	if (edata->sqlerrcode != ERRCODE_T_R_SERIALIZATION_FAILURE)
+		ReThrowError(edata);
+	ereport(DEBUG1,
+			(errmsg_internal("verification of action %s not recorded: %s",
+							 mig_numeric_text(row->id), edata->message)));
+	FreeErrorData(edata);
+	return false;
 }
 
 /* ----------------------------------------------------------------
@@ -890,7 +873,7 @@ copy_verification(const Verification *src, Verification *dst, bool details)
 static bool
 cache_key(Datum id, char *key)
 {
-	char	   *text = numeric_text(id);
+	char	   *text = mig_numeric_text(id);
 
 	if (strlen(text) >= CACHE_KEY_LEN)
 		return false;
@@ -1123,7 +1106,7 @@ verify_action(Datum id, bool want_details, ActionRow *row, Verification *v)
 	if (!fetch_by_key(rels.actions, rels.actions_pkey, id, snapshot, action_from_slot, row))
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("action %s does not exist", numeric_text(id))));
+				 errmsg("action %s does not exist", mig_numeric_text(id))));
 	action_digest(row, digest);
 	epoch = read_epoch(rels.keyring, snapshot);
 	cacheable = cache_key(id, key);

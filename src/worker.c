@@ -71,6 +71,10 @@
 #include "utils/wait_event.h"
 
 #include "mig.h"
+#include "schema.h"
+#include "spool.h"
+#include "sql.h"
+#include "worker.h"
 
 PGDLLEXPORT void mig_worker_main(Datum main_arg);
 

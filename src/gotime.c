@@ -1,9 +1,8 @@
 /*-------------------------------------------------------------------------
  *
- * json.c
- *	  JSON plumbing shared by the concerns that read MIG's JSON: jansson's
- *	  allocator, and the RFC 3339 timestamps that actions, commands and
- *	  heartbeats carry.
+ * gotime.c
+ *	  Go's time, as MIG's JSON carries it: the RFC 3339 timestamps of
+ *	  actions, commands and heartbeats, and Unix seconds both ways.
  *
  *	  The timestamp parser follows Go's time.Parse(time.RFC3339, ...) as of
  *	  Go 1.19, because every timestamp mig reads was written, and every
@@ -13,6 +12,9 @@
  *	  or a +hh:mm / -hh:mm offset.  Field ranges are checked as Go checks
  *	  them (the day against the month, leap years included).
  *
+ *	  mig_timestamptz_to_unix is Go's Time.Unix() of a timestamp: whole
+ *	  seconds, the floor, which is what the canonical signed string holds.
+ *
  *	  Not here: the canonical signed string (canon.c) and the spool's file
  *	  formats (spool.c).
  *
@@ -20,34 +22,9 @@
  */
 #include "postgres.h"
 
-#include "mig_jansson.h"
+#include "datatype/timestamp.h"
 
-#include "utils/memutils.h"
-
-#include "mig.h"
-
-/*
- * jansson's allocator.  MCXT_ALLOC_NO_OOM: jansson expects NULL, not a
- * longjmp, when memory runs out, and reports that as a parse error.
- */
-static void *
-mig_json_malloc(size_t size)
-{
-	return palloc_extended(size, MCXT_ALLOC_NO_OOM);
-}
-
-static void
-mig_json_free(void *ptr)
-{
-	if (ptr != NULL)
-		pfree(ptr);
-}
-
-void
-mig_json_init(void)
-{
-	json_set_alloc_funcs(mig_json_malloc, mig_json_free);
-}
+#include "gotime.h"
 
 static bool
 is_digit_at(const char *s, size_t len, size_t i)
@@ -206,4 +183,20 @@ mig_unix_to_timestamptz(int64 unix_seconds, int32 nanoseconds)
 {
 	return (unix_seconds - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY))
 		* USECS_PER_SEC + nanoseconds / 1000;
+}
+
+int64
+mig_timestamptz_to_unix(TimestampTz ts)
+{
+	int64		secs;
+
+	if (TIMESTAMP_NOT_FINITE(ts))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range"),
+				 errdetail("An infinite timestamp has no Unix time.")));
+	secs = ts / USECS_PER_SEC;
+	if (ts % USECS_PER_SEC < 0)
+		secs--;
+	return secs + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
 }

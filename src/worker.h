@@ -1,0 +1,15 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.h
+ *	  The spool worker, for _PG_init (worker.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WORKER_H
+#define WORKER_H
+
+
+/* registered from _PG_init when mig is preloaded */
+extern void mig_worker_register(void);
+
+#endif							/* WORKER_H */
