@@ -69,7 +69,7 @@ static int
 signature_texts(const ActionRow *row, char ***texts)
 {
 	json_t	   *volatile root = NULL;
-	int			n = 0;
+	volatile int n = 0;
 
 	*texts = NULL;
 	if (row->pgpsignatures == NULL)
