@@ -17,7 +17,7 @@ CREATE FUNCTION ops(o text) RETURNS text LANGUAGE sql AS $$
 	             '"expireafter":"2026-01-02T04:04:05Z","operations":' || o || '}')
 $$;
 
--- DESIGN.md's example
+-- the example of doc/design.md
 SELECT mig_action_string($${
   "name": "check sshd", "target": "status='online'",
   "validfrom": "2026-01-02T03:04:05.5+01:00", "expireafter": "2026-01-02T04:04:05.5+01:00",

@@ -100,7 +100,7 @@ INSERT INTO investigators (id, name, publickey) VALUES (8, 'Heidi', pg_temp.fx('
 ------------------------------------------------------------------------------
 -- mig_verify_action: every signature of an action, against the investigators
 ------------------------------------------------------------------------------
--- action 1 is the DESIGN.md example; its operations are stored as a client
+-- action 1 is the example of doc/design.md; its operations are stored as a client
 -- may write them, not canonically (the signed string is computed)
 INSERT INTO actions (id, name, target, validfrom, expireafter, operations, pgpsignatures, status)
 VALUES (1, 'check sshd', 'status=''online''',
