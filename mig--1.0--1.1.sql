@@ -45,3 +45,60 @@ SELECT @extschema@.mig_recount();
 REVOKE ALL ON FUNCTION mig_commands_counted() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mig_actions_counted() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mig_recount(numeric) FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- The data's life after ingest (src/periodic.c): agent liveness, retention
+-- (off unless mig.command_retention or mig.agent_retention is set) and MIG's
+-- agent statistics; the worker runs them every mig.periodic_interval.
+------------------------------------------------------------------------------
+
+-- MIG's AgentsStats, one row per periodic run (MIG's own agents_stats).
+CREATE TABLE agents_stats (
+	taken_at timestamp with time zone PRIMARY KEY,
+	online_agents bigint NOT NULL,
+	online_agents_by_version json NOT NULL,
+	online_endpoints bigint NOT NULL,
+	idle_agents bigint NOT NULL,
+	idle_agents_by_version json NOT NULL,
+	idle_endpoints bigint NOT NULL,
+	new_endpoints bigint NOT NULL,
+	multi_agents_endpoints bigint NOT NULL,
+	disappeared_endpoints bigint NOT NULL,
+	flapping_endpoints bigint NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('agents_stats', '');
+
+CREATE FUNCTION mig_agents_stats(
+	OUT taken_at timestamp with time zone, OUT online_agents bigint,
+	OUT online_agents_by_version json, OUT online_endpoints bigint,
+	OUT idle_agents bigint, OUT idle_agents_by_version json, OUT idle_endpoints bigint,
+	OUT new_endpoints bigint, OUT multi_agents_endpoints bigint,
+	OUT disappeared_endpoints bigint, OUT flapping_endpoints bigint)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'mig_agents_stats'
+	LANGUAGE C STABLE STRICT;
+
+CREATE FUNCTION mig_purge(dry_run boolean DEFAULT true)
+	RETURNS TABLE(table_name text, rows bigint)
+	AS 'MODULE_PATHNAME', 'mig_purge'
+	LANGUAGE C VOLATILE ROWS 3;
+
+CREATE FUNCTION mig_periodic()
+	RETURNS TABLE(task text, rows bigint, took interval)
+	AS 'MODULE_PATHNAME', 'mig_periodic'
+	LANGUAGE C VOLATILE STRICT ROWS 8;
+
+-- Queue locations with more than one live agent (MIG's ListMultiAgentsQueues):
+-- heard from within one heartbeat period, agents in checkin mode aside.
+CREATE VIEW mig_duplicate_agents AS
+	SELECT a.queueloc, count(*) AS agents, array_agg(a.id ORDER BY a.id) AS agent_ids
+	  FROM @extschema@.agents AS a
+	  LEFT JOIN @extschema@.agent_details AS d ON d.agentid = a.id
+	 WHERE a.heartbeattime > now() - coalesce(
+			current_setting('mig.agent_heartbeat_freq', true), '5min')::interval
+	   AND coalesce(d.mode, '') <> 'checkin'
+	 GROUP BY a.queueloc
+	HAVING count(*) > 1;
+
+REVOKE ALL ON agents_stats, mig_duplicate_agents FROM PUBLIC;
+REVOKE ALL ON FUNCTION mig_agents_stats(), mig_purge(boolean), mig_periodic() FROM PUBLIC;

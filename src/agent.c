@@ -141,10 +141,9 @@ upsert_agent(Heartbeat *h, int64 id, bool only_insert)
 	if (!h->has_destructiontime)
 		nulls[7] = 'n';
 	values[8] = TimestampTzGetDatum(h->heartbeattime);
-	if (h->status != NULL)
-		values[9] = CStringGetTextDatum(h->status);
-	else
-		nulls[9] = 'n';
+	/* a heartbeat says the agent is alive: online unless it says otherwise */
+	values[9] = CStringGetTextDatum(h->status != NULL && h->status[0] != '\0' ?
+									h->status : "online");
 
 	if (SPI_execute_with_args(psprintf("INSERT INTO %s AS a (id, name, queueloc, os, version, pid, "
 									   "starttime, destructiontime, heartbeattime, status) "
@@ -156,7 +155,9 @@ upsert_agent(Heartbeat *h, int64 id, bool only_insert)
 									   "os = excluded.os, version = excluded.version, pid = excluded.pid, "
 									   "starttime = excluded.starttime, "
 									   "destructiontime = excluded.destructiontime, "
-									   "heartbeattime = excluded.heartbeattime, status = excluded.status "
+									   "heartbeattime = excluded.heartbeattime, "
+									   "status = CASE WHEN a.status = 'destroyed' THEN a.status "
+									   "ELSE excluded.status END "
 									   "WHERE excluded.heartbeattime >= a.heartbeattime"),
 							  10, types, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not upsert the agent");

@@ -45,6 +45,12 @@ int			mig_batch_size = 1000;
 int			mig_max_file_size = 10240;
 char	   *mig_worker_role = NULL;
 int			mig_max_signatures = 64;
+int			mig_agent_heartbeat_freq = 300000;
+int			mig_agent_timeout = 1200000;
+int			mig_command_retention = 0;
+int			mig_agent_retention = 0;
+int			mig_purge_batch = 10000;
+int			mig_periodic_interval = 87000;
 
 void		_PG_init(void);
 
@@ -198,6 +204,74 @@ _PG_init(void)
 							100000,
 							PGC_SUSET,
 							0,
+							NULL, NULL, NULL);
+
+	/* agent liveness, as MIG's scheduler defines it (periodic.c) */
+	DefineCustomIntVariable("mig.agent_heartbeat_freq",
+							"How often MIG's agents send a heartbeat.",
+							"An online agent not heard from for 5 times this becomes idle.",
+							&mig_agent_heartbeat_freq,
+							300000,
+							1000,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mig.agent_timeout",
+							"Time after which an idle agent not heard from becomes offline.",
+							NULL,
+							&mig_agent_timeout,
+							1200000,
+							1000,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	/* retention (periodic.c): 0 keeps everything */
+	DefineCustomIntVariable("mig.command_retention",
+							"Age after which the commands of a finished or expired action are purged.",
+							"0 keeps them forever.",
+							&mig_command_retention,
+							0,
+							0,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mig.agent_retention",
+							"Age after which agents not heard from, and needed by nothing, are purged.",
+							"0 keeps them forever.",
+							&mig_agent_retention,
+							0,
+							0,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mig.purge_batch",
+							"Rows a purge deletes per batch (per transaction in the worker).",
+							NULL,
+							&mig_purge_batch,
+							10000,
+							1,
+							10000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mig.periodic_interval",
+							"Time between the worker's runs of the periodic tasks.",
+							"Liveness, purge and statistics; 0 disables them in the worker.",
+							&mig_periodic_interval,
+							87000,
+							0,
+							INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("mig");

@@ -21,5 +21,11 @@ extern int	mig_batch_size;			/* files per transaction */
 extern int	mig_max_file_size;		/* kB */
 extern char *mig_worker_role;	/* "": the extension's owner */
 extern int	mig_max_signatures;
+extern int	mig_agent_heartbeat_freq;	/* ms */
+extern int	mig_agent_timeout;		/* ms */
+extern int	mig_command_retention;	/* s; 0: forever */
+extern int	mig_agent_retention;	/* s; 0: forever */
+extern int	mig_purge_batch;		/* rows per batch */
+extern int	mig_periodic_interval;	/* ms; 0: off */
 
 #endif							/* MIG_H */
