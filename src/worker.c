@@ -27,7 +27,9 @@
  *	  memory, connects to no database, watches pg_database, and exits to be
  *	  restarted once the database exists.
  *
- *	  Not here: what a pass does (spool.c).
+ *	  Not here: what a pass does (spool.c); the shared memory the worker
+ *	  publishes in, mig_worker_state() and mig_worker_launch()
+ *	  (workerstatus.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -75,103 +77,15 @@
 #include "spool.h"
 #include "sql.h"
 #include "worker.h"
+#include "workerstatus.h"
 
 PGDLLEXPORT void mig_worker_main(Datum main_arg);
-
-/* seconds before the postmaster restarts a worker that exited with 1 */
-#define WORKER_RESTART_SECS 5
 
 /* how often a waiting worker looks again, and deferred files are retried */
 #define POLL_MS 1000
 
 /* named files waiting to be synced before a full pass is cheaper */
 #define MAX_PENDING 100000
-
-/* the time constant of files_per_sec, in seconds */
-#define RATE_SECS 10.0
-
-typedef struct MigWorkerShared
-{
-	slock_t		mutex;
-	pid_t		pid;			/* the running worker, or 0 */
-	Latch	   *latch;
-	bool		connect_failed; /* the last start did not get connected */
-	char		state[64];
-	TimestampTz started_at;
-	TimestampTz last_pass;
-	TimestampTz last_full_pass;
-	double		rate;			/* files ingested per second, decaying */
-	TimestampTz rate_at;
-	int64		backlog;
-	int64		deferred;
-	int64		failed;
-	bool		counts_known;
-	int64		files_total;
-	char		last_error[512];
-	TimestampTz last_error_at;
-	char		spool_dir[MAXPGPATH];
-	char		database[NAMEDATALEN];
-} MigWorkerShared;
-
-static MigWorkerShared *shared = NULL;
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-
-/* ------------------------------------------------------------------------
- * Shared memory.  Reserved at startup when mig is preloaded; otherwise
- * carved from the small reserve PostgreSQL keeps for late comers (as
- * pg_prewarm's autoprewarm does) by the first backend that asks.
- * ------------------------------------------------------------------------
- */
-
-static MigWorkerShared *
-attach_shared(void)
-{
-	bool		found;
-
-	if (shared != NULL)
-		return shared;
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	shared = ShmemInitStruct("mig spool worker", sizeof(MigWorkerShared), &found);
-	if (!found)
-	{
-		memset(shared, 0, sizeof(MigWorkerShared));
-		SpinLockInit(&shared->mutex);
-		strlcpy(shared->state, "stopped", sizeof(shared->state));
-	}
-	LWLockRelease(AddinShmemInitLock);
-	return shared;
-}
-
-static void
-mig_shmem_request(void)
-{
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(MigWorkerShared)));
-}
-
-static void
-mig_shmem_startup(void)
-{
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	shared = NULL;				/* after a crash, the segment is new */
-	attach_shared();
-}
-
-static void
-fill_worker(BackgroundWorker *worker)
-{
-	memset(worker, 0, sizeof(BackgroundWorker));
-	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker->bgw_start_time = BgWorkerStart_ConsistentState;
-	worker->bgw_restart_time = WORKER_RESTART_SECS;
-	strlcpy(worker->bgw_library_name, "mig", BGW_MAXLEN);
-	strlcpy(worker->bgw_function_name, "mig_worker_main", BGW_MAXLEN);
-	strlcpy(worker->bgw_name, "mig spool worker", BGW_MAXLEN);
-	strlcpy(worker->bgw_type, "mig spool worker", BGW_MAXLEN);
-}
 
 void
 mig_worker_register(void)
@@ -180,55 +94,9 @@ mig_worker_register(void)
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = mig_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = mig_shmem_startup;
-	fill_worker(&worker);
+	mig_worker_request_shmem();
+	mig_worker_describe(&worker);
 	RegisterBackgroundWorker(&worker);
-}
-
-/* ------------------------------------------------------------------------
- * What the worker publishes
- * ------------------------------------------------------------------------
- */
-
-static void
-set_state(const char *state)
-{
-	SpinLockAcquire(&shared->mutex);
-	strlcpy(shared->state, state, sizeof(shared->state));
-	SpinLockRelease(&shared->mutex);
-}
-
-static void
-set_error(const char *message)
-{
-	SpinLockAcquire(&shared->mutex);
-	strlcpy(shared->last_error, message, sizeof(shared->last_error));
-	shared->last_error_at = GetCurrentTimestamp();
-	SpinLockRelease(&shared->mutex);
-}
-
-static double
-decayed_rate(double rate, TimestampTz since, TimestampTz now)
-{
-	double		dt = (double) (now - since) / USECS_PER_SEC;
-
-	return dt > 0 ? rate * exp(-dt / RATE_SECS) : rate;
-}
-
-static void
-worker_exit(int code, Datum arg)
-{
-	SpinLockAcquire(&shared->mutex);
-	if (shared->pid == MyProcPid)
-	{
-		shared->pid = 0;
-		shared->latch = NULL;
-		strlcpy(shared->state, "stopped", sizeof(shared->state));
-	}
-	SpinLockRelease(&shared->mutex);
 }
 
 /* ------------------------------------------------------------------------
@@ -289,7 +157,7 @@ log_wait(const char *what, const char *message, const char *hint)
 	if (waiting_for != NULL && strcmp(waiting_for, what) == 0)
 		return;
 	waiting_for = what;
-	set_state(psprintf("waiting for %s", what));
+	mig_worker_set_state(psprintf("waiting for %s", what));
 	if (hint)
 		ereport(LOG, (errmsg("mig spool worker: %s", message), errhint("%s", hint)));
 	else
@@ -466,7 +334,7 @@ check_pass(MigSpoolPass *pass)
 	char	   *problem = mig_spool_pass_problem(pass);
 
 	if (problem != NULL)
-		set_error(problem);
+		mig_worker_set_error(problem);
 	if (!mig_spool_pass_dirs(pass, ids))
 	{
 		rewatch = true;
@@ -611,10 +479,7 @@ reload(void)
 	deferred_after = NULL;
 	waiting_for = NULL;
 	announced = false;
-	SpinLockAcquire(&shared->mutex);
-	strlcpy(shared->spool_dir, spool, sizeof(shared->spool_dir));
-	shared->counts_known = false;
-	SpinLockRelease(&shared->mutex);
+	mig_worker_set_spool(spool);
 }
 
 /* ------------------------------------------------------------------------
@@ -630,31 +495,16 @@ typedef enum Unit
 	UNIT_DEFERRED				/* collect deferred files */
 } Unit;
 
+/* a pass ended: what it did, and what its spool holds deferred and failed */
 static void
-publish_pass(MigSpoolPass *pass, bool finished, bool full)
+publish_pass(MigSpoolPass *pass, bool full)
 {
 	const MigSpoolCounts *c = mig_spool_pass_counts(pass);
-	TimestampTz now = GetCurrentTimestamp();
 	int64		deferred = 0,
 				failed = 0;
 
-	if (finished)
-		mig_spool_attention(spool, &deferred, &failed);
-	SpinLockAcquire(&shared->mutex);
-	if (finished)
-	{
-		shared->last_pass = now;
-		if (full)
-			shared->last_full_pass = now;
-		shared->deferred = deferred;
-		shared->failed = failed;
-		shared->counts_known = true;
-		shared->files_total += c->ingested;
-		shared->rate = decayed_rate(shared->rate, shared->rate_at, now) +
-			c->ingested / RATE_SECS;
-		shared->rate_at = now;
-	}
-	SpinLockRelease(&shared->mutex);
+	mig_spool_attention(spool, &deferred, &failed);
+	mig_worker_pass_done(full, c->ingested, deferred, failed);
 }
 
 static void
@@ -668,9 +518,7 @@ publish_backlog(void)
 		backlog += mig_spool_pass_backlog(named_pass);
 	if (pending)
 		backlog += mig_spool_pass_backlog(pending);
-	SpinLockAcquire(&shared->mutex);
-	shared->backlog = backlog;
-	SpinLockRelease(&shared->mutex);
+	mig_worker_set_backlog(backlog);
 }
 
 /* is the extension there?  Also learns whom the units run as. */
@@ -703,7 +551,7 @@ unit_body(Unit unit)
 			check_pass(named_pass);
 			if (!more)
 			{
-				publish_pass(named_pass, true, false);
+				publish_pass(named_pass, false);
 				mig_spool_pass_end(named_pass);
 				named_pass = NULL;
 			}
@@ -713,7 +561,7 @@ unit_body(Unit unit)
 			check_pass(full_pass);
 			if (!more)
 			{
-				publish_pass(full_pass, true, true);
+				publish_pass(full_pass, true);
 				mig_spool_pass_end(full_pass);
 				full_pass = NULL;
 			}
@@ -796,7 +644,7 @@ run_unit(Unit unit)
 			ereport(WARNING,
 					(errmsg("mig spool worker: %s", edata->message),
 					 edata->detail ? errdetail_internal("%s", edata->detail) : 0));
-			set_error(edata->message);
+			mig_worker_set_error(edata->message);
 			backoff_ms = backoff_ms == 0 ? POLL_MS : Min(backoff_ms * 2, 60000);
 			next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), backoff_ms);
 		}
@@ -872,9 +720,7 @@ process_reload(void)
 				ereport(LOG,
 						(errmsg("mig spool worker: mig.worker_role is now \"%s\"; restarting to connect as it",
 								mig_worker_role)));
-			SpinLockAcquire(&shared->mutex);
-			shared->connect_failed = false;
-			SpinLockRelease(&shared->mutex);
+			mig_worker_connected();
 			proc_exit(1);
 		}
 		reload();
@@ -944,9 +790,7 @@ wait_for_connection(void)
 			shared_catalog_has(AuthIdRelationId, login_role_named, role);
 		if (have_db && have_role)
 		{
-			SpinLockAcquire(&shared->mutex);
-			shared->connect_failed = false;
-			SpinLockRelease(&shared->mutex);
+			mig_worker_connected();
 			ereport(LOG,
 					(errmsg("mig spool worker: database \"%s\" exists now; restarting to connect to it",
 							database)));
@@ -972,17 +816,6 @@ ms_until(TimestampTz when, TimestampTz now)
 	return (long) ((when - now + 999) / 1000);
 }
 
-static int64
-known_deferred(void)
-{
-	int64		deferred;
-
-	SpinLockAcquire(&shared->mutex);
-	deferred = shared->counts_known ? shared->deferred : 0;
-	SpinLockRelease(&shared->mutex);
-	return deferred;
-}
-
 static void
 start_full_pass(TimestampTz now)
 {
@@ -995,6 +828,7 @@ void
 mig_worker_main(Datum main_arg)
 {
 	bool		probe;
+	pid_t		other;
 	MemoryContext loop_cxt;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -1002,28 +836,14 @@ mig_worker_main(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 
 	/* one worker per cluster */
-	attach_shared();
-	SpinLockAcquire(&shared->mutex);
-	if (shared->pid != 0 && shared->pid != MyProcPid && kill(shared->pid, 0) == 0)
+	other = mig_worker_claim(&probe);
+	if (other != 0)
 	{
-		pid_t		other = shared->pid;
-
-		SpinLockRelease(&shared->mutex);
 		ereport(LOG,
 				(errmsg("mig spool worker: another spool worker is running (PID %d); exiting",
 						(int) other)));
 		proc_exit(0);
 	}
-	shared->pid = MyProcPid;
-	shared->latch = MyLatch;
-	shared->started_at = GetCurrentTimestamp();
-	shared->counts_known = false;
-	shared->backlog = 0;
-	strlcpy(shared->state, "starting", sizeof(shared->state));
-	probe = shared->connect_failed;
-	shared->connect_failed = true;
-	SpinLockRelease(&shared->mutex);
-	before_shmem_exit(worker_exit, (Datum) 0);
 
 	worker_cxt = AllocSetContextCreate(TopMemoryContext, "mig spool worker",
 									   ALLOCSET_DEFAULT_SIZES);
@@ -1036,15 +856,11 @@ mig_worker_main(Datum main_arg)
 
 	strlcpy(database, mig_database, sizeof(database));
 	strlcpy(role, mig_worker_role, sizeof(role));
-	SpinLockAcquire(&shared->mutex);
-	strlcpy(shared->database, database, sizeof(shared->database));
-	SpinLockRelease(&shared->mutex);
+	mig_worker_set_database(database);
 	if (probe)
 		wait_for_connection();
 	BackgroundWorkerInitializeConnection(database, role[0] ? role : NULL, 0);
-	SpinLockAcquire(&shared->mutex);
-	shared->connect_failed = false;
-	SpinLockRelease(&shared->mutex);
+	mig_worker_connected();
 	pgstat_report_appname("mig spool worker");
 
 	/*
@@ -1091,9 +907,7 @@ mig_worker_main(Datum main_arg)
 				if (deferred_after)
 					pfree(deferred_after);
 				deferred_after = NULL;
-				SpinLockAcquire(&shared->mutex);
-				shared->counts_known = false;
-				SpinLockRelease(&shared->mutex);
+				mig_worker_forget_counts();
 				log_wait("extension",
 						 psprintf("extension \"mig\" is not installed in database \"%s\"; waiting for it",
 								  mig_database),
@@ -1158,28 +972,28 @@ mig_worker_main(Datum main_arg)
 			start_full_pass(now);
 		if (named_pass != NULL && (full_pass == NULL || !turn_full))
 		{
-			set_state("syncing");
+			mig_worker_set_state("syncing");
 			run_unit(UNIT_NAMED);
 			turn_full = true;
 			continue;
 		}
 		if (full_pass != NULL)
 		{
-			set_state("scanning");
+			mig_worker_set_state("scanning");
 			run_unit(UNIT_FULL);
 			turn_full = false;
 			continue;
 		}
 
 		/* deferred files: their agent or their id may have come */
-		if (known_deferred() > 0 && now >= next_deferred_at)
+		if (mig_worker_known_deferred() > 0 && now >= next_deferred_at)
 		{
 			next_deferred_at = TimestampTzPlusMilliseconds(now, POLL_MS);
 			run_unit(UNIT_DEFERRED);
 			continue;
 		}
 
-		set_state("idle");
+		mig_worker_set_state("idle");
 		timeout = ms_until(next_full_at, now);
 		{
 			long		trim = trim_memory(now);
@@ -1189,118 +1003,8 @@ mig_worker_main(Datum main_arg)
 		}
 		if (!watches_complete)
 			timeout = Min(timeout, POLL_MS);
-		if (known_deferred() > 0)
+		if (mig_worker_known_deferred() > 0)
 			timeout = Min(timeout, ms_until(next_deferred_at, now));
 		wait_ms(timeout);
 	}
-}
-
-/* ------------------------------------------------------------------------
- * SQL
- * ------------------------------------------------------------------------
- */
-
-/*
- * mig_worker_launch() -> int
- *
- * Start the worker without a restart (mig not preloaded, or its worker
- * stopped); its process id.
- */
-PG_FUNCTION_INFO_V1(mig_worker_launch);
-Datum
-mig_worker_launch(PG_FUNCTION_ARGS)
-{
-	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
-	BgwHandleStatus status;
-	pid_t		pid;
-	pid_t		running;
-
-	mig_spool_check_privilege();
-	attach_shared();
-	SpinLockAcquire(&shared->mutex);
-	running = shared->pid;
-	SpinLockRelease(&shared->mutex);
-	if (running != 0 && kill(running, 0) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the mig spool worker is already running"),
-				 errdetail("Its process ID is %d; there is one per cluster.", (int) running)));
-
-	fill_worker(&worker);
-	worker.bgw_notify_pid = MyProcPid;
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("could not register the mig spool worker"),
-				 errhint("Raise max_worker_processes.")));
-	status = WaitForBackgroundWorkerStartup(handle, &pid);
-	if (status == BGWH_STOPPED)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("the mig spool worker stopped as it started"),
-				 errhint("The server log says why.")));
-	if (status == BGWH_POSTMASTER_DIED)
-		ereport(ERROR,
-				(errcode(ERRCODE_ADMIN_SHUTDOWN),
-				 errmsg("the postmaster died while the mig spool worker started")));
-	Assert(status == BGWH_STARTED);
-	PG_RETURN_INT32((int32) pid);
-}
-
-/*
- * mig_worker_state(): one row, what the worker last published (the view
- * mig_worker_status).
- */
-PG_FUNCTION_INFO_V1(mig_worker_state);
-Datum
-mig_worker_state(PG_FUNCTION_ARGS)
-{
-	TupleDesc	tupdesc;
-	Datum		values[14];
-	bool		nulls[14];
-	MigWorkerShared copy;
-	bool		running;
-	TimestampTz now = GetCurrentTimestamp();
-	char	   *guc_spool;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	attach_shared();
-	SpinLockAcquire(&shared->mutex);
-	memcpy(&copy, shared, sizeof(copy));
-	SpinLockRelease(&shared->mutex);
-	running = copy.pid != 0;
-
-	memset(nulls, true, sizeof(nulls));
-#define SET(i, v) (values[i] = (v), nulls[i] = false)
-	if (running)
-	{
-		SET(0, Int32GetDatum((int32) copy.pid));
-		SET(2, TimestampTzGetDatum(copy.started_at));
-		SET(5, Float8GetDatum(decayed_rate(copy.rate, copy.rate_at, now)));
-		SET(6, Int64GetDatum(copy.backlog));
-		SET(9, Int64GetDatum(copy.files_total));
-	}
-	SET(1, CStringGetTextDatum(copy.state));
-	if (copy.last_pass != 0)
-		SET(3, TimestampTzGetDatum(copy.last_pass));
-	if (copy.last_full_pass != 0)
-		SET(4, TimestampTzGetDatum(copy.last_full_pass));
-	if (running && copy.counts_known)
-	{
-		SET(7, Int64GetDatum(copy.deferred));
-		SET(8, Int64GetDatum(copy.failed));
-	}
-	if (copy.last_error[0] != '\0')
-	{
-		SET(10, CStringGetTextDatum(copy.last_error));
-		SET(11, TimestampTzGetDatum(copy.last_error_at));
-	}
-	guc_spool = pstrdup(mig_spool_dir);
-	canonicalize_path(guc_spool);
-	SET(12, CStringGetTextDatum(running && copy.spool_dir[0] ? copy.spool_dir : guc_spool));
-	SET(13, CStringGetTextDatum(running && copy.database[0] ? copy.database : mig_database));
-#undef SET
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
