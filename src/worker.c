@@ -36,7 +36,6 @@
 #include "postgres.h"
 
 #include <math.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #ifdef __GLIBC__
@@ -75,6 +74,7 @@
 #include "mig.h"
 #include "schema.h"
 #include "spool.h"
+#include "spoolwatch.h"
 #include "sql.h"
 #include "worker.h"
 #include "workerstatus.h"
@@ -122,12 +122,7 @@ static char role[NAMEDATALEN];
 static Oid	unit_role = InvalidOid;
 
 static char *spool = NULL;		/* canonical mig.spool_dir in use */
-static int	inotify_fd = -1;
-static int	watch[MIG_SPOOL_NIDS];	/* the root, the kinds, the eight */
-static MigSpoolDirId watch_id[MIG_SPOOL_NIDS];	/* what each watch is on */
-static bool watches_complete = false;
-static bool rewatch = false;	/* a watched directory went: start over */
-static int	spool_errno = 0;	/* why the spool could not be opened */
+static MigSpoolWatch watch;
 static WaitEventSet *wait_set = NULL;
 
 static bool need_full = true;
@@ -185,139 +180,27 @@ rebuild_wait_set(void)
 	wait_set = CreateWaitEventSet(worker_cxt, 3);
 	AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-	if (inotify_fd >= 0)
-		AddWaitEventToSet(wait_set, WL_SOCKET_READABLE, inotify_fd, NULL, NULL);
+	if (watch.fd >= 0)
+		AddWaitEventToSet(wait_set, WL_SOCKET_READABLE, watch.fd, NULL, NULL);
+	watch.fd_changed = false;
 }
 
 static void
 close_watches(void)
 {
-	if (inotify_fd >= 0)
-		close(inotify_fd);
-	inotify_fd = -1;
-	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
-		watch[i] = -1;
-	watches_complete = false;
+	mig_spool_watch_close(&watch);
 	rebuild_wait_set();
 }
 
-static bool
-same_dir(const MigSpoolDirId *a, const MigSpoolDirId *b)
-{
-	return a->dev == b->dev && a->ino == b->ino;
-}
-
-/*
- * Watch directory i of the spool, open as fd.  Through /proc/self/fd, the
- * watch is on the very directory the walk opened; by its path (the last
- * component not followed) only where /proc is missing.
- */
-static int
-add_watch(int i, int fd)
-{
-	/* the eight: their files; the root and kinds: the directories in them */
-	uint32		mask = i >= MIG_SPOOL_ID_DIR(0) ?
-		IN_MOVED_TO | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB :
-		IN_CREATE | IN_MOVED_TO;
-	char		proc[64];
-	int			wd;
-
-	mask |= IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	wd = inotify_add_watch(inotify_fd, proc, mask);
-	if (wd < 0 && errno == ENOENT)
-	{
-		char	   *path;
-
-		if (i == MIG_SPOOL_ID_ROOT)
-			path = pstrdup(spool);
-		else if (i < MIG_SPOOL_ID_DIR(0))
-			path = psprintf("%s/%s", strcmp(spool, "/") == 0 ? "" : spool,
-							mig_spool_id_name(i));
-		else
-			path = psprintf("%s/%s", strcmp(spool, "/") == 0 ? "" : spool,
-							mig_spool_dirs[i - MIG_SPOOL_ID_DIR(0)]);
-		wd = inotify_add_watch(inotify_fd, path,
-							   mask | (i == MIG_SPOOL_ID_ROOT ? 0 : IN_DONT_FOLLOW));
-		pfree(path);
-	}
-	return wd;
-}
-
-/*
- * Watch the spool: its root, the two kinds and the eight directories, each
- * the very directory a pass opens (the same walk by descriptor), so that a
- * spool moved away, removed or replaced is noticed, not only the files in
- * it.  False when the spool cannot be opened (spool_errno).  A directory
- * watched anew may have received files unseen: pass over all.  One that is
- * watched but is no longer the one there has the watches started over.
- */
+/* false when the spool cannot be opened (watch.open_errno) */
 static bool
 setup_watches(void)
 {
-	int			fds[MIG_SPOOL_NIDS];
-	MigSpoolDirId ids[MIG_SPOOL_NIDS];
-	bool		complete = true;
+	bool		ok = mig_spool_watch_setup(&watch, spool, &need_full);
 
-	memset(ids, 0, sizeof(ids));
-	fds[MIG_SPOOL_ID_ROOT] = mig_spool_open_dir(-1, spool, &ids[MIG_SPOOL_ID_ROOT]);
-	if (fds[MIG_SPOOL_ID_ROOT] < 0)
-	{
-		spool_errno = errno;
-		if (inotify_fd >= 0)
-			close_watches();
-		return false;
-	}
-	if (inotify_fd < 0)
-	{
-		inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-		if (inotify_fd < 0)
-			ereport(WARNING,
-					(errcode_for_file_access(),
-					 errmsg("mig spool worker: could not start inotify: %m"),
-					 errdetail("The spool is read every mig.rescan_interval only.")));
+	if (watch.fd_changed)
 		rebuild_wait_set();
-	}
-	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
-	{
-		if (i != MIG_SPOOL_ID_ROOT)
-		{
-			int			parent = fds[i < MIG_SPOOL_ID_DIR(0) ? MIG_SPOOL_ID_ROOT :
-								 MIG_SPOOL_ID_KIND(i - MIG_SPOOL_ID_DIR(0))];
-
-			fds[i] = parent < 0 ? -1 :
-				mig_spool_open_dir(parent, mig_spool_id_name(i), &ids[i]);
-		}
-		if (fds[i] < 0)
-		{
-			/* missing, or not to be entered: looked at again every second */
-			complete = false;
-			continue;
-		}
-		if (watch[i] >= 0)
-		{
-			if (!same_dir(&ids[i], &watch_id[i]))
-				rewatch = true;
-			continue;
-		}
-		if (inotify_fd < 0)
-		{
-			complete = false;
-			continue;
-		}
-		watch[i] = add_watch(i, fds[i]);
-		if (watch[i] < 0)
-			complete = false;
-		else
-		{
-			watch_id[i] = ids[i];
-			need_full = true;
-		}
-	}
-	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
-		mig_spool_close_dir(fds[i]);
-	watches_complete = complete;
-	return true;
+	return ok;
 }
 
 /*
@@ -330,19 +213,11 @@ setup_watches(void)
 static void
 check_pass(MigSpoolPass *pass)
 {
-	MigSpoolDirId ids[MIG_SPOOL_NIDS];
 	char	   *problem = mig_spool_pass_problem(pass);
 
 	if (problem != NULL)
 		mig_worker_set_error(problem);
-	if (!mig_spool_pass_dirs(pass, ids))
-	{
-		rewatch = true;
-		return;
-	}
-	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
-		if (ids[i].ino != 0 && watch[i] >= 0 && !same_dir(&ids[i], &watch_id[i]))
-			rewatch = true;
+	mig_spool_watch_check(&watch, pass);
 }
 
 static MigSpoolPass *
@@ -370,87 +245,17 @@ add_pending(int dir, const char *name)
 	mig_spool_pass_add(pending, dir, name);
 }
 
-/* whether name, in directory i (the root or a kind), is one of the spool's */
-static bool
-spool_child(int i, const char *name)
+static void
+named_file(int dir, const char *name, void *arg)
 {
-	for (int c = 1; c < MIG_SPOOL_NIDS; c++)
-	{
-		int			parent = c < MIG_SPOOL_ID_DIR(0) ? MIG_SPOOL_ID_ROOT :
-			MIG_SPOOL_ID_KIND(c - MIG_SPOOL_ID_DIR(0));
-
-		if (parent == i && strcmp(name, mig_spool_id_name(c)) == 0)
-			return true;
-	}
-	return false;
+	add_pending(dir, name);
 }
 
 /* read every inotify event there is */
 static void
 drain_inotify(void)
 {
-	char		buf[16384] pg_attribute_aligned(8);
-
-	if (inotify_fd < 0)
-		return;
-	for (;;)
-	{
-		ssize_t		len = read(inotify_fd, buf, sizeof(buf));
-		char	   *p;
-
-		if (len < 0)
-		{
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				ereport(WARNING,
-						(errcode_for_file_access(),
-						 errmsg("mig spool worker: could not read inotify events: %m")));
-			return;
-		}
-		if (len == 0)
-			return;
-		for (p = buf; p < buf + len;)
-		{
-			struct inotify_event *ev = (struct inotify_event *) p;
-			int			i;
-
-			p += sizeof(struct inotify_event) + ev->len;
-			if (ev->mask & IN_Q_OVERFLOW)
-			{
-				need_full = true;
-				continue;
-			}
-			for (i = 0; i < MIG_SPOOL_NIDS; i++)
-				if (watch[i] == ev->wd)
-					break;
-			if (i == MIG_SPOOL_NIDS)
-				continue;
-
-			/*
-			 * A watched directory went, or moved: the spool may be moved
-			 * away, removed or replaced.  Watch it afresh (the rest of the
-			 * events go with the old watches).
-			 */
-			if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT))
-			{
-				rewatch = true;
-				return;
-			}
-			/* a directory of the spool appeared in the root or a kind */
-			if (i < MIG_SPOOL_ID_DIR(0))
-			{
-				if (ev->len > 0 && spool_child(i, ev->name))
-				{
-					rewatch = true;
-					return;
-				}
-				continue;
-			}
-			if (ev->len > 0 && mig_spool_name_ok(ev->name))
-				add_pending(i - MIG_SPOOL_ID_DIR(0), ev->name);
-		}
-	}
+	mig_spool_watch_drain(&watch, named_file, NULL, &need_full);
 }
 
 /* a new mig.spool_dir takes effect: everything starts over there */
@@ -849,8 +654,7 @@ mig_worker_main(Datum main_arg)
 									   ALLOCSET_DEFAULT_SIZES);
 	loop_cxt = AllocSetContextCreate(worker_cxt, "mig spool worker loop",
 									 ALLOCSET_DEFAULT_SIZES);
-	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
-		watch[i] = -1;
+	mig_spool_watch_init(&watch);
 	rebuild_wait_set();
 	reload();
 
@@ -883,7 +687,7 @@ mig_worker_main(Datum main_arg)
 		/* a standby: nothing may be written */
 		if (RecoveryInProgress())
 		{
-			if (inotify_fd >= 0)
+			if (watch.fd >= 0)
 				close_watches();
 			drop_passes();
 			announced = false;
@@ -901,7 +705,7 @@ mig_worker_main(Datum main_arg)
 			MemoryContextSwitchTo(loop_cxt);
 			if (extension_missing)
 			{
-				if (inotify_fd >= 0)
+				if (watch.fd >= 0)
 					close_watches();
 				announced = false;
 				if (deferred_after)
@@ -922,26 +726,26 @@ mig_worker_main(Datum main_arg)
 		 * was under way is dropped (nothing is deleted for a spool that is
 		 * not there) and, once it is there, a full pass follows.
 		 */
-		if (rewatch)
+		if (watch.rewatch)
 		{
-			rewatch = false;
+			watch.rewatch = false;
 			close_watches();
 			drop_passes();
 		}
-		if (!watches_complete && !setup_watches())
+		if (!watch.complete && !setup_watches())
 		{
 			drop_passes();
 			announced = false;
-			errno = spool_errno;
+			errno = watch.open_errno;
 			log_wait("spool",
-					 spool_errno == ENOENT ?
+					 watch.open_errno == ENOENT ?
 					 psprintf("spool directory \"%s\" does not exist; waiting for it", spool) :
 					 psprintf("could not open spool directory \"%s\": %m; waiting for it", spool),
 					 "mig.spool_dir names the MIG scheduler's spool.");
 			wait_ms(POLL_MS);
 			continue;
 		}
-		if (rewatch)
+		if (watch.rewatch)
 			continue;
 		if (!announced)
 		{
@@ -953,7 +757,7 @@ mig_worker_main(Datum main_arg)
 		}
 
 		drain_inotify();
-		if (rewatch)
+		if (watch.rewatch)
 			continue;
 		now = GetCurrentTimestamp();
 		if (now < next_work_at)
@@ -1001,7 +805,7 @@ mig_worker_main(Datum main_arg)
 			if (trim >= 0)
 				timeout = Min(timeout, trim);
 		}
-		if (!watches_complete)
+		if (!watch.complete)
 			timeout = Min(timeout, POLL_MS);
 		if (mig_worker_known_deferred() > 0)
 			timeout = Min(timeout, ms_until(next_deferred_at, now));
