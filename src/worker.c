@@ -4,21 +4,20 @@
  *	  The spool worker: one background worker per cluster, connected to
  *	  mig.database, that keeps the tables in step with MIG's spool.  It is
  *	  registered from _PG_init when mig is in shared_preload_libraries, or
- *	  started by mig_worker_launch(); mig_worker_state() (the view
- *	  mig_worker_status) reads what it publishes in shared memory.
+ *	  started by mig_worker_launch() (workerstatus.c).
  *
  *	  inotify on the eight spool directories wakes it: the files an event
  *	  names are synced at once.  The spool's root and its two kinds are
- *	  watched too, each watch on the directory a pass opens: when a watched
- *	  directory goes or moves, or one of the spool's appears, every watch is
- *	  set afresh (the spool may have been moved away, removed or replaced)
- *	  and a full pass follows.  A full pass every mig.rescan_interval, and
- *	  after an inotify overflow or a lost watch, is the truth.  Deferred
- *	  files are retried every second.  Each batch of mig.batch_size files is
- *	  a transaction of its own, so the worker holds no lock between batches
- *	  and never blocks DROP EXTENSION; it notices the extension, the spool
- *	  directory or the database missing and waits for them with one log
- *	  line.  On a hot standby it sleeps until promotion.
+ *	  watched too (spoolwatch.c): when a watched directory goes or moves, or
+ *	  one of the spool's appears, every watch is set afresh (the spool may
+ *	  have been moved away, removed or replaced) and a full pass follows.
+ *	  A full pass every mig.rescan_interval, and after an inotify overflow
+ *	  or a lost watch, is the truth.  Deferred files are retried every
+ *	  second.  Each batch of mig.batch_size files is a transaction of its
+ *	  own, so the worker holds no lock between batches and never blocks
+ *	  DROP EXTENSION; it notices the extension, the spool directory or the
+ *	  database missing and waits for them with one log line.  On a hot
+ *	  standby it sleeps until promotion.
  *
  *	  The worker cannot know that mig.database exists before connecting to
  *	  it, and a background worker connects once.  So a start that finds the
@@ -27,17 +26,17 @@
  *	  memory, connects to no database, watches pg_database, and exits to be
  *	  restarted once the database exists.
  *
- *	  Not here: what a pass does (spool.c); the shared memory the worker
- *	  publishes in, mig_worker_state() and mig_worker_launch()
- *	  (workerstatus.c).
+ *	  All it keeps is in one struct, MigWorker; mig_worker_main() starts
+ *	  the process and then runs one turn of its loop after another.
+ *
+ *	  Not here: what a pass does (spool.c); the inotify watches
+ *	  (spoolwatch.c); the shared memory the worker publishes in,
+ *	  mig_worker_state() and mig_worker_launch() (workerstatus.c).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <math.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -50,21 +49,13 @@
 #include "access/xlog.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
-#include "commands/extension.h"
-#include "fmgr.h"
-#include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
-#include "storage/lwlock.h"
-#include "storage/proc.h"
-#include "storage/shmem.h"
-#include "storage/spin.h"
 #include "tcop/tcopprot.h"
-#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -75,7 +66,6 @@
 #include "schema.h"
 #include "spool.h"
 #include "spoolwatch.h"
-#include "sql.h"
 #include "worker.h"
 #include "workerstatus.h"
 
@@ -86,6 +76,72 @@ PGDLLEXPORT void mig_worker_main(Datum main_arg);
 
 /* named files waiting to be synced before a full pass is cheaper */
 #define MAX_PENDING 100000
+
+/* the longest pause after errors that repeat */
+#define MAX_BACKOFF_MS 60000
+
+/*
+ * Everything the worker keeps, for the life of its process.
+ */
+typedef struct MigWorker
+{
+	/* memory: the process's, and the loop's (reset at every turn) */
+	MemoryContext cxt;
+	MemoryContext loop_cxt;
+
+	/* the database it is connected to, or waits for */
+	char		database[NAMEDATALEN];
+
+	/* the role it connected as (mig.worker_role); "": the extension's owner */
+	char		role[NAMEDATALEN];
+
+	/*
+	 * The role the units run as when mig.worker_role is empty: the owner of
+	 * the extension, looked up whenever the extension is found.  The worker
+	 * then connects as the bootstrap superuser and becomes the owner for
+	 * each unit, as a security-restricted operation (as VACUUM becomes a
+	 * table's owner): code the owner can define cannot SET ROLE back to the
+	 * superuser.
+	 */
+	Oid			unit_role;
+
+	/* the spool: canonical mig.spool_dir in use, its watches */
+	char	   *spool;
+	MigSpoolWatch watch;
+	WaitEventSet *wait_set;		/* the latch, the postmaster, inotify */
+
+	/* the passes */
+	MigSpoolPass *full_pass;	/* a full pass under way */
+	MigSpoolPass *named_pass;	/* named files being synced */
+	MigSpoolPass *pending;		/* named files waiting */
+	bool		need_full;		/* a full pass is due now */
+	bool		turn_full;		/* alternate when both have work */
+	char	   *deferred_after; /* where the retry of deferred files is */
+
+	/* the timers */
+	TimestampTz next_full_at;
+	TimestampTz next_deferred_at;
+	TimestampTz next_work_at;	/* after an error */
+	int			backoff_ms;		/* grows while errors repeat */
+	bool		trim_due;		/* memory was used since the last trim */
+	TimestampTz last_trim;
+
+	/* what it found, and said */
+	bool		extension_missing;
+	const char *waiting_for;	/* logged once per wait */
+	bool		announced;		/* "syncing" logged */
+} MigWorker;
+
+static MigWorker worker_state;
+
+/* a unit of work: one transaction */
+typedef enum Unit
+{
+	UNIT_CHECK,					/* is the extension there? */
+	UNIT_NAMED,					/* a batch of named files */
+	UNIT_FULL,					/* a batch of the full pass */
+	UNIT_DEFERRED				/* collect deferred files */
+} Unit;
 
 void
 mig_worker_register(void)
@@ -100,58 +156,24 @@ mig_worker_register(void)
 }
 
 /* ------------------------------------------------------------------------
- * The worker's state
+ * Small things
  * ------------------------------------------------------------------------
  */
 
-static MemoryContext worker_cxt;
-
-/* the database this process is connected to, or waits for */
-static char database[NAMEDATALEN];
-
-/* the role it connected as (mig.worker_role); "": the extension's owner */
-static char role[NAMEDATALEN];
-
-/*
- * The role the units run as when mig.worker_role is empty: the owner of the
- * extension, looked up whenever the extension is found.  The worker then
- * connects as the bootstrap superuser and becomes the owner for each unit,
- * as a security-restricted operation (as VACUUM becomes a table's owner):
- * code the owner can define cannot SET ROLE back to the superuser.
- */
-static Oid	unit_role = InvalidOid;
-
-static char *spool = NULL;		/* canonical mig.spool_dir in use */
-static MigSpoolWatch watch;
-static WaitEventSet *wait_set = NULL;
-
-static bool need_full = true;
-static TimestampTz next_full_at = 0;
-static TimestampTz next_deferred_at = 0;
-static TimestampTz next_work_at = 0;	/* after an error */
-static int	backoff_ms = 0;
-static char *deferred_after = NULL;
-
-static MigSpoolPass *full_pass = NULL;	/* a full pass under way */
-static MigSpoolPass *named_pass = NULL; /* named files being synced */
-static MigSpoolPass *pending = NULL;	/* named files waiting */
-static bool turn_full = false;	/* alternate when both have work */
-
-static long ms_until(TimestampTz when, TimestampTz now);
-
-static bool trim_due = false;	/* memory was used since the last trim */
-static TimestampTz last_trim = 0;
-
-static const char *waiting_for = NULL;	/* logged once per wait */
-static bool announced = false;	/* "syncing" logged */
-static bool extension_missing = false;
+static long
+ms_until(TimestampTz when, TimestampTz now)
+{
+	if (when <= now)
+		return 0;
+	return (long) ((when - now + 999) / 1000);
+}
 
 static void
-log_wait(const char *what, const char *message, const char *hint)
+log_wait(MigWorker *w, const char *what, const char *message, const char *hint)
 {
-	if (waiting_for != NULL && strcmp(waiting_for, what) == 0)
+	if (w->waiting_for != NULL && strcmp(w->waiting_for, what) == 0)
 		return;
-	waiting_for = what;
+	w->waiting_for = what;
 	mig_worker_set_state(psprintf("waiting for %s", what));
 	if (hint)
 		ereport(LOG, (errmsg("mig spool worker: %s", message), errhint("%s", hint)));
@@ -160,131 +182,149 @@ log_wait(const char *what, const char *message, const char *hint)
 }
 
 static void
-drop_passes(void)
+rebuild_wait_set(MigWorker *w)
 {
-	if (full_pass)
-		mig_spool_pass_end(full_pass);
-	if (named_pass)
-		mig_spool_pass_end(named_pass);
-	if (pending)
-		mig_spool_pass_end(pending);
-	full_pass = named_pass = pending = NULL;
-	need_full = true;
+	if (w->wait_set)
+		FreeWaitEventSet(w->wait_set);
+	w->wait_set = CreateWaitEventSet(w->cxt, 3);
+	AddWaitEventToSet(w->wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(w->wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	if (w->watch.fd >= 0)
+		AddWaitEventToSet(w->wait_set, WL_SOCKET_READABLE, w->watch.fd, NULL, NULL);
+	w->watch.fd_changed = false;
 }
 
 static void
-rebuild_wait_set(void)
+wait_ms(MigWorker *w, long timeout)
 {
-	if (wait_set)
-		FreeWaitEventSet(wait_set);
-	wait_set = CreateWaitEventSet(worker_cxt, 3);
-	AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-	AddWaitEventToSet(wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-	if (watch.fd >= 0)
-		AddWaitEventToSet(wait_set, WL_SOCKET_READABLE, watch.fd, NULL, NULL);
-	watch.fd_changed = false;
+	WaitEvent	ev;
+
+	if (timeout < 0)
+		timeout = 0;
+	(void) WaitEventSetWait(w->wait_set, timeout, &ev, 1, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+}
+
+/* ------------------------------------------------------------------------
+ * The passes and the watches
+ * ------------------------------------------------------------------------
+ */
+
+static void
+drop_passes(MigWorker *w)
+{
+	if (w->full_pass)
+		mig_spool_pass_end(w->full_pass);
+	if (w->named_pass)
+		mig_spool_pass_end(w->named_pass);
+	if (w->pending)
+		mig_spool_pass_end(w->pending);
+	w->full_pass = w->named_pass = w->pending = NULL;
+	w->need_full = true;
 }
 
 static void
-close_watches(void)
+forget_deferred(MigWorker *w)
 {
-	mig_spool_watch_close(&watch);
-	rebuild_wait_set();
+	if (w->deferred_after)
+		pfree(w->deferred_after);
+	w->deferred_after = NULL;
+}
+
+static void
+close_watches(MigWorker *w)
+{
+	mig_spool_watch_close(&w->watch);
+	rebuild_wait_set(w);
 }
 
 /* false when the spool cannot be opened (watch.open_errno) */
 static bool
-setup_watches(void)
+setup_watches(MigWorker *w)
 {
-	bool		ok = mig_spool_watch_setup(&watch, spool, &need_full);
+	bool		ok = mig_spool_watch_setup(&w->watch, w->spool, &w->need_full);
 
-	if (watch.fd_changed)
-		rebuild_wait_set();
+	if (w->watch.fd_changed)
+		rebuild_wait_set(w);
 	return ok;
 }
 
 /*
  * After a batch: a directory the pass could not enter is the worker's
- * last_error; a pass that could not open the spool, or that opened other
- * directories than the ones watched (the spool was replaced under the
- * watches and the events were lost, in an overflow), has the watches
- * started over.
+ * last_error; a pass that did not open the directories watched has the
+ * watches started over (spoolwatch.c).
  */
 static void
-check_pass(MigSpoolPass *pass)
+check_pass(MigWorker *w, MigSpoolPass *pass)
 {
 	char	   *problem = mig_spool_pass_problem(pass);
 
 	if (problem != NULL)
 		mig_worker_set_error(problem);
-	mig_spool_watch_check(&watch, pass);
+	mig_spool_watch_check(&w->watch, pass);
 }
 
 static MigSpoolPass *
-new_pass(bool full)
+new_pass(MigWorker *w, bool full)
 {
-	MigSpoolPass *pass = mig_spool_pass_begin(spool, full, worker_cxt);
+	MigSpoolPass *pass = mig_spool_pass_begin(w->spool, full, w->cxt);
 
 	mig_spool_pass_nowait(pass);
 	return pass;
 }
 
 static void
-add_pending(int dir, const char *name)
+start_full_pass(MigWorker *w, TimestampTz now)
 {
-	if (pending == NULL)
-		pending = new_pass(false);
-	if (mig_spool_pass_backlog(pending) >= MAX_PENDING)
+	w->full_pass = new_pass(w, true);
+	w->need_full = false;
+	w->next_full_at = TimestampTzPlusMilliseconds(now, mig_rescan_interval);
+}
+
+/* a file an inotify event named: to be synced with the next named batch */
+static void
+add_pending(int dir, const char *name, void *arg)
+{
+	MigWorker  *w = (MigWorker *) arg;
+
+	if (w->pending == NULL)
+		w->pending = new_pass(w, false);
+	if (mig_spool_pass_backlog(w->pending) >= MAX_PENDING)
 	{
 		/* cheaper to look at everything */
-		mig_spool_pass_end(pending);
-		pending = NULL;
-		need_full = true;
+		mig_spool_pass_end(w->pending);
+		w->pending = NULL;
+		w->need_full = true;
 		return;
 	}
-	mig_spool_pass_add(pending, dir, name);
-}
-
-static void
-named_file(int dir, const char *name, void *arg)
-{
-	add_pending(dir, name);
-}
-
-/* read every inotify event there is */
-static void
-drain_inotify(void)
-{
-	mig_spool_watch_drain(&watch, named_file, NULL, &need_full);
+	mig_spool_pass_add(w->pending, dir, name);
 }
 
 /* a new mig.spool_dir takes effect: everything starts over there */
 static void
-reload(void)
+reload_spool(MigWorker *w)
 {
-	char	   *canon = MemoryContextStrdup(worker_cxt, mig_spool_dir);
+	char	   *canon = MemoryContextStrdup(w->cxt, mig_spool_dir);
 
 	canonicalize_path(canon);
-	if (spool != NULL && strcmp(spool, canon) == 0)
+	if (w->spool != NULL && strcmp(w->spool, canon) == 0)
 	{
 		pfree(canon);
 		return;
 	}
-	if (spool != NULL)
+	if (w->spool != NULL)
 	{
 		ereport(LOG,
 				(errmsg("mig spool worker: spool directory is now \"%s\"", canon)));
-		pfree(spool);
+		pfree(w->spool);
 	}
-	spool = canon;
-	drop_passes();
-	close_watches();
-	if (deferred_after)
-		pfree(deferred_after);
-	deferred_after = NULL;
-	waiting_for = NULL;
-	announced = false;
-	mig_worker_set_spool(spool);
+	w->spool = canon;
+	drop_passes(w);
+	close_watches(w);
+	forget_deferred(w);
+	w->waiting_for = NULL;
+	w->announced = false;
+	mig_worker_set_spool(w->spool);
 }
 
 /* ------------------------------------------------------------------------
@@ -292,112 +332,106 @@ reload(void)
  * ------------------------------------------------------------------------
  */
 
-typedef enum Unit
-{
-	UNIT_CHECK,					/* is the extension there? */
-	UNIT_NAMED,					/* a batch of named files */
-	UNIT_FULL,					/* a batch of the full pass */
-	UNIT_DEFERRED				/* collect deferred files */
-} Unit;
-
 /* a pass ended: what it did, and what its spool holds deferred and failed */
 static void
-publish_pass(MigSpoolPass *pass, bool full)
+publish_pass(MigWorker *w, MigSpoolPass *pass, bool full)
 {
 	const MigSpoolCounts *c = mig_spool_pass_counts(pass);
 	int64		deferred = 0,
 				failed = 0;
 
-	mig_spool_attention(spool, &deferred, &failed);
+	mig_spool_attention(w->spool, &deferred, &failed);
 	mig_worker_pass_done(full, c->ingested, deferred, failed);
 }
 
 static void
-publish_backlog(void)
+publish_backlog(MigWorker *w)
 {
 	int64		backlog = 0;
 
-	if (full_pass)
-		backlog += mig_spool_pass_backlog(full_pass);
-	if (named_pass)
-		backlog += mig_spool_pass_backlog(named_pass);
-	if (pending)
-		backlog += mig_spool_pass_backlog(pending);
+	if (w->full_pass)
+		backlog += mig_spool_pass_backlog(w->full_pass);
+	if (w->named_pass)
+		backlog += mig_spool_pass_backlog(w->named_pass);
+	if (w->pending)
+		backlog += mig_spool_pass_backlog(w->pending);
 	mig_worker_set_backlog(backlog);
 }
 
 /* is the extension there?  Also learns whom the units run as. */
 static bool
-extension_present(void)
+extension_present(MigWorker *w)
 {
 	Oid			owner = mig_extension_owner();
 
 	if (!OidIsValid(owner))
 		return false;
 	/* connected as mig.worker_role: that role; else the owner */
-	unit_role = role[0] != '\0' ? InvalidOid : owner;
+	w->unit_role = w->role[0] != '\0' ? InvalidOid : owner;
 	return true;
+}
+
+/* one batch of *pass; a pass that is over is published and ended */
+static void
+step_pass(MigWorker *w, MigSpoolPass **pass, bool full)
+{
+	bool		more = mig_spool_pass_step(*pass);
+
+	check_pass(w, *pass);
+	if (!more)
+	{
+		publish_pass(w, *pass, full);
+		mig_spool_pass_end(*pass);
+		*pass = NULL;
+	}
+}
+
+/* the next deferred files, for the named batch to sync again */
+static void
+collect_deferred(MigWorker *w)
+{
+	char	   *last;
+
+	if (w->pending == NULL)
+		w->pending = new_pass(w, false);
+	last = mig_spool_pass_add_deferred(w->pending, w->deferred_after, mig_batch_size);
+	forget_deferred(w);
+	w->deferred_after = last ? MemoryContextStrdup(w->cxt, last) : NULL;
 }
 
 /* the body of a unit, in its transaction; false if the extension is gone */
 static bool
-unit_body(Unit unit)
+unit_body(MigWorker *w, Unit unit)
 {
-	bool		more;
-
-	if (!extension_present())
+	if (!extension_present(w))
 		return false;
 	switch (unit)
 	{
 		case UNIT_CHECK:
 			break;
 		case UNIT_NAMED:
-			more = mig_spool_pass_step(named_pass);
-			check_pass(named_pass);
-			if (!more)
-			{
-				publish_pass(named_pass, false);
-				mig_spool_pass_end(named_pass);
-				named_pass = NULL;
-			}
+			step_pass(w, &w->named_pass, false);
 			break;
 		case UNIT_FULL:
-			more = mig_spool_pass_step(full_pass);
-			check_pass(full_pass);
-			if (!more)
-			{
-				publish_pass(full_pass, true);
-				mig_spool_pass_end(full_pass);
-				full_pass = NULL;
-			}
+			step_pass(w, &w->full_pass, true);
 			break;
 		case UNIT_DEFERRED:
-			if (pending == NULL)
-				pending = new_pass(false);
-			{
-				char	   *last = mig_spool_pass_add_deferred(pending, deferred_after,
-															   mig_batch_size);
-
-				if (deferred_after)
-					pfree(deferred_after);
-				deferred_after = last ? MemoryContextStrdup(worker_cxt, last) : NULL;
-			}
+			collect_deferred(w);
 			break;
 	}
 	return true;
 }
 
 /*
- * Run a unit in a transaction of its own.  An error is logged and the unit
- * dropped: the next full pass, after a pause that grows while errors
- * repeat, redoes whatever it was doing.
+ * Run a unit in a transaction of its own, as the role units run as.  NULL
+ * when it committed (*present: whether the extension was there); else the
+ * error that ended it, copied into the worker's context, the transaction
+ * rolled back.
  */
-static void
-run_unit(Unit unit)
+static ErrorData *
+unit_transaction(MigWorker *w, Unit unit, bool *present)
 {
-	volatile bool present = true;
-	ErrorData  *edata = NULL;
-	MemoryContext oldcxt = CurrentMemoryContext;
+	ErrorData  *volatile edata = NULL;
 
 	PG_TRY();
 	{
@@ -408,128 +442,145 @@ run_unit(Unit unit)
 		StartTransactionCommand();
 		/* an abort restores the user the transaction started with */
 		GetUserIdAndSecContext(&save_userid, &save_sec);
-		if (OidIsValid(unit_role) && unit_role != save_userid)
-			SetUserIdAndSecContext(unit_role, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+		if (OidIsValid(w->unit_role) && w->unit_role != save_userid)
+			SetUserIdAndSecContext(w->unit_role, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 								   SECURITY_RESTRICTED_OPERATION);
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, unit == UNIT_FULL ? "mig spool: full pass" :
 							   "mig spool: sync");
-		present = unit_body(unit);
+		*present = unit_body(w, unit);
 		PopActiveSnapshot();
 		SetUserIdAndSecContext(save_userid, save_sec);
 		CommitTransactionCommand();
 		pgstat_report_stat(false);
 		pgstat_report_activity(STATE_IDLE, NULL);
-		backoff_ms = 0;
+		w->backoff_ms = 0;
 	}
 	PG_CATCH();
 	{
-		MemoryContextSwitchTo(worker_cxt);
+		MemoryContextSwitchTo(w->cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
 		pgstat_report_activity(STATE_IDLE, NULL);
 	}
 	PG_END_TRY();
+	return edata;
+}
 
+/*
+ * A unit failed: whether the extension is still there.  A DROP EXTENSION
+ * committed under the unit is no error; a lock not available (DDL, DROP
+ * EXTENSION under way) is tried again soon, quietly; anything else is a
+ * WARNING and last_error, and the work pauses for longer while errors
+ * repeat.
+ */
+static bool
+unit_failed(MigWorker *w, Unit unit, ErrorData *edata)
+{
+	bool		present;
+
+	StartTransactionCommand();
+	present = extension_present(w);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(w->loop_cxt);
+	if (!present)
+		return false;
+	if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+	{
+		ereport(DEBUG1, (errmsg("mig spool worker: %s", edata->message)));
+		w->next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), POLL_MS);
+		return true;
+	}
+	ereport(WARNING,
+			(errmsg("mig spool worker: %s", edata->message),
+			 edata->detail ? errdetail_internal("%s", edata->detail) : 0));
+	mig_worker_set_error(edata->message);
+	w->backoff_ms = w->backoff_ms == 0 ? POLL_MS : Min(w->backoff_ms * 2, MAX_BACKOFF_MS);
+	w->next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), w->backoff_ms);
+	return true;
+}
+
+/*
+ * Run a unit.  After an error the unit's passes are dropped: the next full
+ * pass, after the pause, redoes whatever they were doing.
+ */
+static void
+run_unit(MigWorker *w, Unit unit)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	bool		present = true;
+	ErrorData  *edata;
+
+	edata = unit_transaction(w, unit, &present);
 	if (edata != NULL)
 	{
-		/* a DROP EXTENSION committed under the unit is no error */
-		StartTransactionCommand();
-		present = extension_present();
-		CommitTransactionCommand();
-		if (present && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
-		{
-			/* someone holds the tables (DDL, DROP EXTENSION): try again soon */
-			ereport(DEBUG1, (errmsg("mig spool worker: %s", edata->message)));
-			next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), POLL_MS);
-		}
-		else if (present)
-		{
-			ereport(WARNING,
-					(errmsg("mig spool worker: %s", edata->message),
-					 edata->detail ? errdetail_internal("%s", edata->detail) : 0));
-			mig_worker_set_error(edata->message);
-			backoff_ms = backoff_ms == 0 ? POLL_MS : Min(backoff_ms * 2, 60000);
-			next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), backoff_ms);
-		}
+		present = unit_failed(w, unit, edata);
 		FreeErrorData(edata);
-		drop_passes();
+		drop_passes(w);
 		mig_spool_forget_plans();
 	}
 	if (!present)
 	{
-		drop_passes();
+		drop_passes(w);
 		mig_spool_forget_plans();
-		extension_missing = true;
+		w->extension_missing = true;
 	}
-	publish_backlog();
-	trim_due = true;
+	publish_backlog(w);
+	w->trim_due = true;
 	MemoryContextSwitchTo(oldcxt);
 }
 
 /*
  * Idle, give the memory of the passes back to the system, at most once a
  * second: freed contexts go back to malloc, which keeps their pages.  The
- * worker's RSS then says what it holds, and stays flat.
+ * worker's RSS then says what it holds, and stays flat.  The time until it
+ * may, or -1.
  */
 static long
-trim_memory(TimestampTz now)
+trim_memory(MigWorker *w, TimestampTz now)
 {
-	TimestampTz due = TimestampTzPlusMilliseconds(last_trim, POLL_MS);
+	TimestampTz due = TimestampTzPlusMilliseconds(w->last_trim, POLL_MS);
 
-	if (!trim_due)
+	if (!w->trim_due)
 		return -1;
 	if (now < due)
 		return ms_until(due, now);
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif
-	last_trim = now;
-	trim_due = false;
+	w->last_trim = now;
+	w->trim_due = false;
 	return -1;
 }
 
 /* ------------------------------------------------------------------------
- * The worker
+ * Starting: the slot, the state, the connection
  * ------------------------------------------------------------------------
  */
 
 static void
-wait_ms(long timeout)
+process_reload(MigWorker *w)
 {
-	WaitEvent	ev;
-
-	if (timeout < 0)
-		timeout = 0;
-	(void) WaitEventSetWait(wait_set, timeout, &ev, 1, PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
-}
-
-
-static void
-process_reload(void)
-{
-	if (ConfigReloadPending)
+	if (!ConfigReloadPending)
+		return;
+	ConfigReloadPending = false;
+	ProcessConfigFile(PGC_SIGHUP);
+	if (strcmp(mig_database, w->database) != 0 || strcmp(mig_worker_role, w->role) != 0)
 	{
-		ConfigReloadPending = false;
-		ProcessConfigFile(PGC_SIGHUP);
-		if (strcmp(mig_database, database) != 0 || strcmp(mig_worker_role, role) != 0)
-		{
-			/* a process connects once: the next start connects there */
-			if (strcmp(mig_database, database) != 0)
-				ereport(LOG,
-						(errmsg("mig spool worker: mig.database is now \"%s\"; restarting to connect to it",
-								mig_database)));
-			else
-				ereport(LOG,
-						(errmsg("mig spool worker: mig.worker_role is now \"%s\"; restarting to connect as it",
-								mig_worker_role)));
-			mig_worker_connected();
-			proc_exit(1);
-		}
-		reload();
+		/* a process connects once: the next start connects there */
+		if (strcmp(mig_database, w->database) != 0)
+			ereport(LOG,
+					(errmsg("mig spool worker: mig.database is now \"%s\"; restarting to connect to it",
+							mig_database)));
+		else
+			ereport(LOG,
+					(errmsg("mig spool worker: mig.worker_role is now \"%s\"; restarting to connect as it",
+							mig_worker_role)));
+		mig_worker_connected();
+		proc_exit(1);
 	}
+	reload_spool(w);
 }
 
 /*
@@ -580,7 +631,7 @@ login_role_named(HeapTuple tuple, const char *name)
  * restarted (and connect) once the database and the role are there.
  */
 static void
-wait_for_connection(void)
+wait_for_connection(MigWorker *w)
 {
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	for (;;)
@@ -589,59 +640,37 @@ wait_for_connection(void)
 					have_role;
 
 		CHECK_FOR_INTERRUPTS();
-		process_reload();
-		have_db = shared_catalog_has(DatabaseRelationId, database_named, database);
-		have_role = role[0] == '\0' ||
-			shared_catalog_has(AuthIdRelationId, login_role_named, role);
+		process_reload(w);
+		have_db = shared_catalog_has(DatabaseRelationId, database_named, w->database);
+		have_role = w->role[0] == '\0' ||
+			shared_catalog_has(AuthIdRelationId, login_role_named, w->role);
 		if (have_db && have_role)
 		{
 			mig_worker_connected();
 			ereport(LOG,
 					(errmsg("mig spool worker: database \"%s\" exists now; restarting to connect to it",
-							database)));
+							w->database)));
 			proc_exit(1);
 		}
 		if (!have_db)
-			log_wait("database",
-					 psprintf("database \"%s\" does not exist; waiting for it", database),
+			log_wait(w, "database",
+					 psprintf("database \"%s\" does not exist; waiting for it", w->database),
 					 "Create the database, or set mig.database.");
 		else
-			log_wait("role",
-					 psprintf("role \"%s\" does not exist or cannot log in; waiting for it", role),
+			log_wait(w, "role",
+					 psprintf("role \"%s\" does not exist or cannot log in; waiting for it",
+							  w->role),
 					 "Create the role with LOGIN, or set mig.worker_role.");
-		wait_ms(POLL_MS);
+		wait_ms(w, POLL_MS);
 	}
 }
 
-static long
-ms_until(TimestampTz when, TimestampTz now)
-{
-	if (when <= now)
-		return 0;
-	return (long) ((when - now + 999) / 1000);
-}
-
+/* one worker per cluster: take the slot, or exit; *probe as for the slot */
 static void
-start_full_pass(TimestampTz now)
+claim_slot(bool *probe)
 {
-	full_pass = new_pass(true);
-	need_full = false;
-	next_full_at = TimestampTzPlusMilliseconds(now, mig_rescan_interval);
-}
+	pid_t		other = mig_worker_claim(probe);
 
-void
-mig_worker_main(Datum main_arg)
-{
-	bool		probe;
-	pid_t		other;
-	MemoryContext loop_cxt;
-
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
-	/* one worker per cluster */
-	other = mig_worker_claim(&probe);
 	if (other != 0)
 	{
 		ereport(LOG,
@@ -649,21 +678,33 @@ mig_worker_main(Datum main_arg)
 						(int) other)));
 		proc_exit(0);
 	}
+}
 
-	worker_cxt = AllocSetContextCreate(TopMemoryContext, "mig spool worker",
-									   ALLOCSET_DEFAULT_SIZES);
-	loop_cxt = AllocSetContextCreate(worker_cxt, "mig spool worker loop",
-									 ALLOCSET_DEFAULT_SIZES);
-	mig_spool_watch_init(&watch);
-	rebuild_wait_set();
-	reload();
+/* the state as a start has it: nothing watched, a full pass due */
+static void
+init_state(MigWorker *w)
+{
+	memset(w, 0, sizeof(MigWorker));
+	w->cxt = AllocSetContextCreate(TopMemoryContext, "mig spool worker",
+								   ALLOCSET_DEFAULT_SIZES);
+	w->loop_cxt = AllocSetContextCreate(w->cxt, "mig spool worker loop",
+										ALLOCSET_DEFAULT_SIZES);
+	w->unit_role = InvalidOid;
+	w->need_full = true;
+	mig_spool_watch_init(&w->watch);
+	rebuild_wait_set(w);
+	reload_spool(w);
+	strlcpy(w->database, mig_database, sizeof(w->database));
+	strlcpy(w->role, mig_worker_role, sizeof(w->role));
+	mig_worker_set_database(w->database);
+}
 
-	strlcpy(database, mig_database, sizeof(database));
-	strlcpy(role, mig_worker_role, sizeof(role));
-	mig_worker_set_database(database);
+static void
+connect_database(MigWorker *w, bool probe)
+{
 	if (probe)
-		wait_for_connection();
-	BackgroundWorkerInitializeConnection(database, role[0] ? role : NULL, 0);
+		wait_for_connection(w);
+	BackgroundWorkerInitializeConnection(w->database, w->role[0] ? w->role : NULL, 0);
 	mig_worker_connected();
 	pgstat_report_appname("mig spool worker");
 
@@ -672,143 +713,186 @@ mig_worker_main(Datum main_arg)
 	 * pins it again (mig_spi_connect), this keeps the session itself honest.
 	 */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
-	extension_missing = true;	/* look first */
+	w->extension_missing = true;	/* look first */
+}
 
-	for (;;)
+/* ------------------------------------------------------------------------
+ * The loop: each step says whether the turn is over
+ * ------------------------------------------------------------------------
+ */
+
+/* a standby: nothing may be written */
+static bool
+sleep_on_standby(MigWorker *w)
+{
+	if (!RecoveryInProgress())
+		return false;
+	if (w->watch.fd >= 0)
+		close_watches(w);
+	drop_passes(w);
+	w->announced = false;
+	log_wait(w, "promotion", "the server is a hot standby; sleeping until it is promoted",
+			 NULL);
+	wait_ms(w, POLL_MS);
+	return true;
+}
+
+/* the extension, looked for once it was found missing (and at start) */
+static bool
+wait_for_extension(MigWorker *w)
+{
+	if (!w->extension_missing)
+		return false;
+	w->extension_missing = false;
+	run_unit(w, UNIT_CHECK);
+	if (!w->extension_missing)
+		return false;
+	if (w->watch.fd >= 0)
+		close_watches(w);
+	w->announced = false;
+	forget_deferred(w);
+	mig_worker_forget_counts();
+	log_wait(w, "extension",
+			 psprintf("extension \"mig\" is not installed in database \"%s\"; waiting for it",
+					  mig_database),
+			 "Run CREATE EXTENSION mig in that database.");
+	wait_ms(w, POLL_MS);
+	return true;
+}
+
+/*
+ * The spool, watched, and its events read.  Watched afresh when a watched
+ * directory went: what was under way is dropped (nothing is deleted for a
+ * spool that is not there) and, once it is there, a full pass follows.
+ */
+static bool
+watch_spool(MigWorker *w)
+{
+	if (w->watch.rewatch)
 	{
-		TimestampTz now;
-		long		timeout;
-
-		MemoryContextSwitchTo(loop_cxt);
-		MemoryContextReset(loop_cxt);
-		CHECK_FOR_INTERRUPTS();
-		process_reload();
-
-		/* a standby: nothing may be written */
-		if (RecoveryInProgress())
-		{
-			if (watch.fd >= 0)
-				close_watches();
-			drop_passes();
-			announced = false;
-			log_wait("promotion", "the server is a hot standby; sleeping until it is promoted",
-					 NULL);
-			wait_ms(POLL_MS);
-			continue;
-		}
-
-		/* the extension */
-		if (extension_missing)
-		{
-			extension_missing = false;
-			run_unit(UNIT_CHECK);
-			MemoryContextSwitchTo(loop_cxt);
-			if (extension_missing)
-			{
-				if (watch.fd >= 0)
-					close_watches();
-				announced = false;
-				if (deferred_after)
-					pfree(deferred_after);
-				deferred_after = NULL;
-				mig_worker_forget_counts();
-				log_wait("extension",
-						 psprintf("extension \"mig\" is not installed in database \"%s\"; waiting for it",
-								  mig_database),
-						 "Run CREATE EXTENSION mig in that database.");
-				wait_ms(POLL_MS);
-				continue;
-			}
-		}
-
-		/*
-		 * The spool.  Watched afresh when a watched directory went: what
-		 * was under way is dropped (nothing is deleted for a spool that is
-		 * not there) and, once it is there, a full pass follows.
-		 */
-		if (watch.rewatch)
-		{
-			watch.rewatch = false;
-			close_watches();
-			drop_passes();
-		}
-		if (!watch.complete && !setup_watches())
-		{
-			drop_passes();
-			announced = false;
-			errno = watch.open_errno;
-			log_wait("spool",
-					 watch.open_errno == ENOENT ?
-					 psprintf("spool directory \"%s\" does not exist; waiting for it", spool) :
-					 psprintf("could not open spool directory \"%s\": %m; waiting for it", spool),
-					 "mig.spool_dir names the MIG scheduler's spool.");
-			wait_ms(POLL_MS);
-			continue;
-		}
-		if (watch.rewatch)
-			continue;
-		if (!announced)
-		{
-			ereport(LOG,
-					(errmsg("mig spool worker: syncing spool \"%s\" into database \"%s\"",
-							spool, mig_database)));
-			announced = true;
-			waiting_for = NULL;
-		}
-
-		drain_inotify();
-		if (watch.rewatch)
-			continue;
-		now = GetCurrentTimestamp();
-		if (now < next_work_at)
-		{
-			wait_ms(ms_until(next_work_at, now));
-			continue;
-		}
-
-		/* named files and the full pass take turns */
-		if (named_pass == NULL && pending != NULL)
-		{
-			named_pass = pending;
-			pending = NULL;
-		}
-		if (full_pass == NULL && (need_full || now >= next_full_at))
-			start_full_pass(now);
-		if (named_pass != NULL && (full_pass == NULL || !turn_full))
-		{
-			mig_worker_set_state("syncing");
-			run_unit(UNIT_NAMED);
-			turn_full = true;
-			continue;
-		}
-		if (full_pass != NULL)
-		{
-			mig_worker_set_state("scanning");
-			run_unit(UNIT_FULL);
-			turn_full = false;
-			continue;
-		}
-
-		/* deferred files: their agent or their id may have come */
-		if (mig_worker_known_deferred() > 0 && now >= next_deferred_at)
-		{
-			next_deferred_at = TimestampTzPlusMilliseconds(now, POLL_MS);
-			run_unit(UNIT_DEFERRED);
-			continue;
-		}
-
-		mig_worker_set_state("idle");
-		timeout = ms_until(next_full_at, now);
-		{
-			long		trim = trim_memory(now);
-
-			if (trim >= 0)
-				timeout = Min(timeout, trim);
-		}
-		if (!watch.complete)
-			timeout = Min(timeout, POLL_MS);
-		if (mig_worker_known_deferred() > 0)
-			timeout = Min(timeout, ms_until(next_deferred_at, now));
-		wait_ms(timeout);
+		w->watch.rewatch = false;
+		close_watches(w);
+		drop_passes(w);
 	}
+	if (!w->watch.complete && !setup_watches(w))
+	{
+		drop_passes(w);
+		w->announced = false;
+		errno = w->watch.open_errno;
+		log_wait(w, "spool",
+				 w->watch.open_errno == ENOENT ?
+				 psprintf("spool directory \"%s\" does not exist; waiting for it", w->spool) :
+				 psprintf("could not open spool directory \"%s\": %m; waiting for it", w->spool),
+				 "mig.spool_dir names the MIG scheduler's spool.");
+		wait_ms(w, POLL_MS);
+		return true;
+	}
+	if (w->watch.rewatch)
+		return true;
+	if (!w->announced)
+	{
+		ereport(LOG,
+				(errmsg("mig spool worker: syncing spool \"%s\" into database \"%s\"",
+						w->spool, mig_database)));
+		w->announced = true;
+		w->waiting_for = NULL;
+	}
+	mig_spool_watch_drain(&w->watch, add_pending, w, &w->need_full);
+	return w->watch.rewatch;
+}
+
+/* named files and the full pass take turns */
+static bool
+run_passes(MigWorker *w, TimestampTz now)
+{
+	if (w->named_pass == NULL && w->pending != NULL)
+	{
+		w->named_pass = w->pending;
+		w->pending = NULL;
+	}
+	if (w->full_pass == NULL && (w->need_full || now >= w->next_full_at))
+		start_full_pass(w, now);
+	if (w->named_pass != NULL && (w->full_pass == NULL || !w->turn_full))
+	{
+		mig_worker_set_state("syncing");
+		run_unit(w, UNIT_NAMED);
+		w->turn_full = true;
+		return true;
+	}
+	if (w->full_pass != NULL)
+	{
+		mig_worker_set_state("scanning");
+		run_unit(w, UNIT_FULL);
+		w->turn_full = false;
+		return true;
+	}
+	return false;
+}
+
+/* deferred files: their agent or their id may have come */
+static bool
+retry_deferred(MigWorker *w, TimestampTz now)
+{
+	if (mig_worker_known_deferred() <= 0 || now < w->next_deferred_at)
+		return false;
+	w->next_deferred_at = TimestampTzPlusMilliseconds(now, POLL_MS);
+	run_unit(w, UNIT_DEFERRED);
+	return true;
+}
+
+/* nothing to do: sleep until a timer, an event or the latch */
+static void
+wait_idle(MigWorker *w, TimestampTz now)
+{
+	long		timeout = ms_until(w->next_full_at, now);
+	long		trim = trim_memory(w, now);
+
+	mig_worker_set_state("idle");
+	if (trim >= 0)
+		timeout = Min(timeout, trim);
+	if (!w->watch.complete)
+		timeout = Min(timeout, POLL_MS);
+	if (mig_worker_known_deferred() > 0)
+		timeout = Min(timeout, ms_until(w->next_deferred_at, now));
+	wait_ms(w, timeout);
+}
+
+static void
+loop_turn(MigWorker *w)
+{
+	TimestampTz now;
+
+	MemoryContextSwitchTo(w->loop_cxt);
+	MemoryContextReset(w->loop_cxt);
+	CHECK_FOR_INTERRUPTS();
+	process_reload(w);
+	if (sleep_on_standby(w) || wait_for_extension(w) || watch_spool(w))
+		return;
+	now = GetCurrentTimestamp();
+	if (now < w->next_work_at)
+	{
+		/* after an error */
+		wait_ms(w, ms_until(w->next_work_at, now));
+		return;
+	}
+	if (run_passes(w, now) || retry_deferred(w, now))
+		return;
+	wait_idle(w, now);
+}
+
+void
+mig_worker_main(Datum main_arg)
+{
+	MigWorker  *w = &worker_state;
+	bool		probe;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	claim_slot(&probe);
+	init_state(w);
+	connect_database(w, probe);
+	for (;;)
+		loop_turn(w);
 }
