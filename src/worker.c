@@ -17,7 +17,9 @@
  *	  own, so the worker holds no lock between batches and never blocks
  *	  DROP EXTENSION; it notices the extension, the spool directory or the
  *	  database missing and waits for them with one log line.  On a hot
- *	  standby it sleeps until promotion.
+ *	  standby it sleeps until promotion.  An error in a batch is caught at
+ *	  the batch's edge and reported again whole (SQLSTATE, detail, hint,
+ *	  context) as a WARNING; the worker goes on after a pause.
  *
  *	  The worker cannot know that mig.database exists before connecting to
  *	  it, and a background worker connects once.  So a start that finds the
@@ -469,11 +471,47 @@ unit_transaction(MigWorker *w, Unit unit, bool *present)
 }
 
 /*
+ * Report a caught error again, whole: its SQLSTATE, detail, hint, context
+ * and where it was raised, with what the worker was doing as the last line
+ * of its context, at elevel (below ERROR: the worker goes on).
+ */
+static void
+report_again(MigWorker *w, Unit unit, ErrorData *edata, int elevel)
+{
+	ErrorData	again = *edata;
+	const char *doing;
+
+	Assert(elevel < ERROR);
+	switch (unit)
+	{
+		case UNIT_CHECK:
+			doing = "mig spool worker: looking for the extension";
+			break;
+		case UNIT_NAMED:
+			doing = psprintf("mig spool worker: syncing named files of spool \"%s\"",
+							 w->spool);
+			break;
+		case UNIT_FULL:
+			doing = psprintf("mig spool worker: full pass over spool \"%s\"", w->spool);
+			break;
+		default:
+			doing = psprintf("mig spool worker: collecting the deferred files of spool \"%s\"",
+							 w->spool);
+			break;
+	}
+	again.elevel = elevel;
+	again.message = psprintf("mig spool worker: %s", edata->message);
+	again.context = edata->context ? psprintf("%s\n%s", edata->context, doing) :
+		pstrdup(doing);
+	ThrowErrorData(&again);
+}
+
+/*
  * A unit failed: whether the extension is still there.  A DROP EXTENSION
  * committed under the unit is no error; a lock not available (DDL, DROP
- * EXTENSION under way) is tried again soon, quietly; anything else is a
- * WARNING and last_error, and the work pauses for longer while errors
- * repeat.
+ * EXTENSION under way) is tried again soon, quietly; anything else is
+ * reported whole as a WARNING, becomes last_error, and the work pauses for
+ * longer while errors repeat.
  */
 static bool
 unit_failed(MigWorker *w, Unit unit, ErrorData *edata)
@@ -488,13 +526,11 @@ unit_failed(MigWorker *w, Unit unit, ErrorData *edata)
 		return false;
 	if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
 	{
-		ereport(DEBUG1, (errmsg("mig spool worker: %s", edata->message)));
+		report_again(w, unit, edata, DEBUG1);
 		w->next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), POLL_MS);
 		return true;
 	}
-	ereport(WARNING,
-			(errmsg("mig spool worker: %s", edata->message),
-			 edata->detail ? errdetail_internal("%s", edata->detail) : 0));
+	report_again(w, unit, edata, WARNING);
 	mig_worker_set_error(edata->message);
 	w->backoff_ms = w->backoff_ms == 0 ? POLL_MS : Min(w->backoff_ms * 2, MAX_BACKOFF_MS);
 	w->next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), w->backoff_ms);
