@@ -3,6 +3,8 @@
  * spoolwatch.h
  *	  The spool worker's inotify watches of the spool (spoolwatch.c).
  *
+ *	  Not here: the dir ids the watches are indexed by (spool.h).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef SPOOLWATCH_H

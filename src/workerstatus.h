@@ -4,12 +4,14 @@
  *	  What the spool worker publishes in shared memory, for the worker
  *	  (worker.c) and the view mig_worker_status (workerstatus.c).
  *
+ *	  Not here: the worker's own state, which no other process reads
+ *	  (worker.c).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WORKERSTATUS_H
 #define WORKERSTATUS_H
 
-#include "datatype/timestamp.h"
 #include "postmaster/bgworker.h"
 
 /* seconds before the postmaster restarts a worker that exited with 1 */
