@@ -4,21 +4,22 @@
  *	  The spool worker: one background worker per cluster, connected to
  *	  mig.database, that keeps the tables in step with MIG's spool.  It is
  *	  registered from _PG_init when mig is in shared_preload_libraries, or
- *	  started by mig_worker_launch(); mig_worker_state() (the view
- *	  mig_worker_status) reads what it publishes in shared memory.
+ *	  started by mig_worker_launch() (workerstatus.c).
  *
  *	  inotify on the eight spool directories wakes it: the files an event
  *	  names are synced at once.  The spool's root and its two kinds are
- *	  watched too, each watch on the directory a pass opens: when a watched
- *	  directory goes or moves, or one of the spool's appears, every watch is
- *	  set afresh (the spool may have been moved away, removed or replaced)
- *	  and a full pass follows.  A full pass every mig.rescan_interval, and
- *	  after an inotify overflow or a lost watch, is the truth.  Deferred
- *	  files are retried every second.  Each batch of mig.batch_size files is
- *	  a transaction of its own, so the worker holds no lock between batches
- *	  and never blocks DROP EXTENSION; it notices the extension, the spool
- *	  directory or the database missing and waits for them with one log
- *	  line.  On a hot standby it sleeps until promotion.
+ *	  watched too (spoolwatch.c): when a watched directory goes or moves, or
+ *	  one of the spool's appears, every watch is set afresh (the spool may
+ *	  have been moved away, removed or replaced) and a full pass follows.
+ *	  A full pass every mig.rescan_interval, and after an inotify overflow
+ *	  or a lost watch, is the truth.  Deferred files are retried every
+ *	  second.  Each batch of mig.batch_size files is a transaction of its
+ *	  own, so the worker holds no lock between batches and never blocks
+ *	  DROP EXTENSION; it notices the extension, the spool directory or the
+ *	  database missing and waits for them with one log line.  On a hot
+ *	  standby it sleeps until promotion.  An error in a batch is caught at
+ *	  the batch's edge and reported again whole (SQLSTATE, detail, hint,
+ *	  context) as a WARNING; the worker goes on after a pause.
  *
  *	  The worker cannot know that mig.database exists before connecting to
  *	  it, and a background worker connects once.  So a start that finds the
@@ -27,16 +28,17 @@
  *	  memory, connects to no database, watches pg_database, and exits to be
  *	  restarted once the database exists.
  *
- *	  Not here: what a pass does (spool.c).
+ *	  All it keeps is in one struct, MigWorker; mig_worker_main() starts
+ *	  the process and then runs one turn of its loop after another.
+ *
+ *	  Not here: what a pass does (spool.c); the inotify watches
+ *	  (spoolwatch.c); the shared memory the worker publishes in,
+ *	  mig_worker_state() and mig_worker_launch() (workerstatus.c).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <math.h>
-#include <sys/inotify.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -49,21 +51,13 @@
 #include "access/xlog.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
-#include "commands/extension.h"
-#include "fmgr.h"
-#include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
-#include "storage/lwlock.h"
-#include "storage/proc.h"
-#include "storage/shmem.h"
-#include "storage/spin.h"
 #include "tcop/tcopprot.h"
-#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -73,13 +67,11 @@
 #include "mig.h"
 #include "schema.h"
 #include "spool.h"
-#include "sql.h"
+#include "spoolwatch.h"
 #include "worker.h"
+#include "workerstatus.h"
 
 PGDLLEXPORT void mig_worker_main(Datum main_arg);
-
-/* seconds before the postmaster restarts a worker that exited with 1 */
-#define WORKER_RESTART_SECS 5
 
 /* how often a waiting worker looks again, and deferred files are retried */
 #define POLL_MS 1000
@@ -87,541 +79,64 @@ PGDLLEXPORT void mig_worker_main(Datum main_arg);
 /* named files waiting to be synced before a full pass is cheaper */
 #define MAX_PENDING 100000
 
-/* the time constant of files_per_sec, in seconds */
-#define RATE_SECS 10.0
+/* the longest pause after errors that repeat */
+#define MAX_BACKOFF_MS 60000
 
-typedef struct MigWorkerShared
+/*
+ * Everything the worker keeps, for the life of its process.
+ */
+typedef struct MigWorker
 {
-	slock_t		mutex;
-	pid_t		pid;			/* the running worker, or 0 */
-	Latch	   *latch;
-	bool		connect_failed; /* the last start did not get connected */
-	char		state[64];
-	TimestampTz started_at;
-	TimestampTz last_pass;
-	TimestampTz last_full_pass;
-	double		rate;			/* files ingested per second, decaying */
-	TimestampTz rate_at;
-	int64		backlog;
-	int64		deferred;
-	int64		failed;
-	bool		counts_known;
-	int64		files_total;
-	char		last_error[512];
-	TimestampTz last_error_at;
-	char		spool_dir[MAXPGPATH];
+	/* memory: the process's, and the loop's (reset at every turn) */
+	MemoryContext cxt;
+	MemoryContext loop_cxt;
+
+	/* the database it is connected to, or waits for */
 	char		database[NAMEDATALEN];
-} MigWorkerShared;
 
-static MigWorkerShared *shared = NULL;
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+	/* the role it connected as (mig.worker_role); "": the extension's owner */
+	char		role[NAMEDATALEN];
 
-/* ------------------------------------------------------------------------
- * Shared memory.  Reserved at startup when mig is preloaded; otherwise
- * carved from the small reserve PostgreSQL keeps for late comers (as
- * pg_prewarm's autoprewarm does) by the first backend that asks.
- * ------------------------------------------------------------------------
- */
+	/*
+	 * The role the units run as when mig.worker_role is empty: the owner of
+	 * the extension, looked up whenever the extension is found.  The worker
+	 * then connects as the bootstrap superuser and becomes the owner for
+	 * each unit, as a security-restricted operation (as VACUUM becomes a
+	 * table's owner): code the owner can define cannot SET ROLE back to the
+	 * superuser.
+	 */
+	Oid			unit_role;
 
-static MigWorkerShared *
-attach_shared(void)
-{
-	bool		found;
+	/* the spool: canonical mig.spool_dir in use, its watches */
+	char	   *spool;
+	MigSpoolWatch watch;
+	WaitEventSet *wait_set;		/* the latch, the postmaster, inotify */
 
-	if (shared != NULL)
-		return shared;
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	shared = ShmemInitStruct("mig spool worker", sizeof(MigWorkerShared), &found);
-	if (!found)
-	{
-		memset(shared, 0, sizeof(MigWorkerShared));
-		SpinLockInit(&shared->mutex);
-		strlcpy(shared->state, "stopped", sizeof(shared->state));
-	}
-	LWLockRelease(AddinShmemInitLock);
-	return shared;
-}
+	/* the passes */
+	MigSpoolPass *full_pass;	/* a full pass under way */
+	MigSpoolPass *named_pass;	/* named files being synced */
+	MigSpoolPass *pending;		/* named files waiting */
+	bool		need_full;		/* a full pass is due now */
+	bool		turn_full;		/* alternate when both have work */
+	char	   *deferred_after; /* where the retry of deferred files is */
 
-static void
-mig_shmem_request(void)
-{
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(MigWorkerShared)));
-}
+	/* the timers */
+	TimestampTz next_full_at;
+	TimestampTz next_deferred_at;
+	TimestampTz next_work_at;	/* after an error */
+	int			backoff_ms;		/* grows while errors repeat */
+	bool		trim_due;		/* memory was used since the last trim */
+	TimestampTz last_trim;
 
-static void
-mig_shmem_startup(void)
-{
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	shared = NULL;				/* after a crash, the segment is new */
-	attach_shared();
-}
+	/* what it found, and said */
+	bool		extension_missing;
+	const char *waiting_for;	/* logged once per wait */
+	bool		announced;		/* "syncing" logged */
+} MigWorker;
 
-static void
-fill_worker(BackgroundWorker *worker)
-{
-	memset(worker, 0, sizeof(BackgroundWorker));
-	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker->bgw_start_time = BgWorkerStart_ConsistentState;
-	worker->bgw_restart_time = WORKER_RESTART_SECS;
-	strlcpy(worker->bgw_library_name, "mig", BGW_MAXLEN);
-	strlcpy(worker->bgw_function_name, "mig_worker_main", BGW_MAXLEN);
-	strlcpy(worker->bgw_name, "mig spool worker", BGW_MAXLEN);
-	strlcpy(worker->bgw_type, "mig spool worker", BGW_MAXLEN);
-}
+static MigWorker worker_state;
 
-void
-mig_worker_register(void)
-{
-	BackgroundWorker worker;
-
-	if (!process_shared_preload_libraries_in_progress)
-		return;
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = mig_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = mig_shmem_startup;
-	fill_worker(&worker);
-	RegisterBackgroundWorker(&worker);
-}
-
-/* ------------------------------------------------------------------------
- * What the worker publishes
- * ------------------------------------------------------------------------
- */
-
-static void
-set_state(const char *state)
-{
-	SpinLockAcquire(&shared->mutex);
-	strlcpy(shared->state, state, sizeof(shared->state));
-	SpinLockRelease(&shared->mutex);
-}
-
-static void
-set_error(const char *message)
-{
-	SpinLockAcquire(&shared->mutex);
-	strlcpy(shared->last_error, message, sizeof(shared->last_error));
-	shared->last_error_at = GetCurrentTimestamp();
-	SpinLockRelease(&shared->mutex);
-}
-
-static double
-decayed_rate(double rate, TimestampTz since, TimestampTz now)
-{
-	double		dt = (double) (now - since) / USECS_PER_SEC;
-
-	return dt > 0 ? rate * exp(-dt / RATE_SECS) : rate;
-}
-
-static void
-worker_exit(int code, Datum arg)
-{
-	SpinLockAcquire(&shared->mutex);
-	if (shared->pid == MyProcPid)
-	{
-		shared->pid = 0;
-		shared->latch = NULL;
-		strlcpy(shared->state, "stopped", sizeof(shared->state));
-	}
-	SpinLockRelease(&shared->mutex);
-}
-
-/* ------------------------------------------------------------------------
- * The worker's state
- * ------------------------------------------------------------------------
- */
-
-static MemoryContext worker_cxt;
-
-/* the database this process is connected to, or waits for */
-static char database[NAMEDATALEN];
-
-/* the role it connected as (mig.worker_role); "": the extension's owner */
-static char role[NAMEDATALEN];
-
-/*
- * The role the units run as when mig.worker_role is empty: the owner of the
- * extension, looked up whenever the extension is found.  The worker then
- * connects as the bootstrap superuser and becomes the owner for each unit,
- * as a security-restricted operation (as VACUUM becomes a table's owner):
- * code the owner can define cannot SET ROLE back to the superuser.
- */
-static Oid	unit_role = InvalidOid;
-
-static char *spool = NULL;		/* canonical mig.spool_dir in use */
-static int	inotify_fd = -1;
-static int	watch[MIG_SPOOL_NIDS];	/* the root, the kinds, the eight */
-static MigSpoolDirId watch_id[MIG_SPOOL_NIDS];	/* what each watch is on */
-static bool watches_complete = false;
-static bool rewatch = false;	/* a watched directory went: start over */
-static int	spool_errno = 0;	/* why the spool could not be opened */
-static WaitEventSet *wait_set = NULL;
-
-static bool need_full = true;
-static TimestampTz next_full_at = 0;
-static TimestampTz next_deferred_at = 0;
-static TimestampTz next_work_at = 0;	/* after an error */
-static int	backoff_ms = 0;
-static char *deferred_after = NULL;
-
-static MigSpoolPass *full_pass = NULL;	/* a full pass under way */
-static MigSpoolPass *named_pass = NULL; /* named files being synced */
-static MigSpoolPass *pending = NULL;	/* named files waiting */
-static bool turn_full = false;	/* alternate when both have work */
-
-static long ms_until(TimestampTz when, TimestampTz now);
-
-static bool trim_due = false;	/* memory was used since the last trim */
-static TimestampTz last_trim = 0;
-
-static const char *waiting_for = NULL;	/* logged once per wait */
-static bool announced = false;	/* "syncing" logged */
-static bool extension_missing = false;
-
-static void
-log_wait(const char *what, const char *message, const char *hint)
-{
-	if (waiting_for != NULL && strcmp(waiting_for, what) == 0)
-		return;
-	waiting_for = what;
-	set_state(psprintf("waiting for %s", what));
-	if (hint)
-		ereport(LOG, (errmsg("mig spool worker: %s", message), errhint("%s", hint)));
-	else
-		ereport(LOG, (errmsg("mig spool worker: %s", message)));
-}
-
-static void
-drop_passes(void)
-{
-	if (full_pass)
-		mig_spool_pass_end(full_pass);
-	if (named_pass)
-		mig_spool_pass_end(named_pass);
-	if (pending)
-		mig_spool_pass_end(pending);
-	full_pass = named_pass = pending = NULL;
-	need_full = true;
-}
-
-static void
-rebuild_wait_set(void)
-{
-	if (wait_set)
-		FreeWaitEventSet(wait_set);
-	wait_set = CreateWaitEventSet(worker_cxt, 3);
-	AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-	AddWaitEventToSet(wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-	if (inotify_fd >= 0)
-		AddWaitEventToSet(wait_set, WL_SOCKET_READABLE, inotify_fd, NULL, NULL);
-}
-
-static void
-close_watches(void)
-{
-	if (inotify_fd >= 0)
-		close(inotify_fd);
-	inotify_fd = -1;
-	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
-		watch[i] = -1;
-	watches_complete = false;
-	rebuild_wait_set();
-}
-
-static bool
-same_dir(const MigSpoolDirId *a, const MigSpoolDirId *b)
-{
-	return a->dev == b->dev && a->ino == b->ino;
-}
-
-/*
- * Watch directory i of the spool, open as fd.  Through /proc/self/fd, the
- * watch is on the very directory the walk opened; by its path (the last
- * component not followed) only where /proc is missing.
- */
-static int
-add_watch(int i, int fd)
-{
-	/* the eight: their files; the root and kinds: the directories in them */
-	uint32		mask = i >= MIG_SPOOL_ID_DIR(0) ?
-		IN_MOVED_TO | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB :
-		IN_CREATE | IN_MOVED_TO;
-	char		proc[64];
-	int			wd;
-
-	mask |= IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	wd = inotify_add_watch(inotify_fd, proc, mask);
-	if (wd < 0 && errno == ENOENT)
-	{
-		char	   *path;
-
-		if (i == MIG_SPOOL_ID_ROOT)
-			path = pstrdup(spool);
-		else if (i < MIG_SPOOL_ID_DIR(0))
-			path = psprintf("%s/%s", strcmp(spool, "/") == 0 ? "" : spool,
-							mig_spool_id_name(i));
-		else
-			path = psprintf("%s/%s", strcmp(spool, "/") == 0 ? "" : spool,
-							mig_spool_dirs[i - MIG_SPOOL_ID_DIR(0)]);
-		wd = inotify_add_watch(inotify_fd, path,
-							   mask | (i == MIG_SPOOL_ID_ROOT ? 0 : IN_DONT_FOLLOW));
-		pfree(path);
-	}
-	return wd;
-}
-
-/*
- * Watch the spool: its root, the two kinds and the eight directories, each
- * the very directory a pass opens (the same walk by descriptor), so that a
- * spool moved away, removed or replaced is noticed, not only the files in
- * it.  False when the spool cannot be opened (spool_errno).  A directory
- * watched anew may have received files unseen: pass over all.  One that is
- * watched but is no longer the one there has the watches started over.
- */
-static bool
-setup_watches(void)
-{
-	int			fds[MIG_SPOOL_NIDS];
-	MigSpoolDirId ids[MIG_SPOOL_NIDS];
-	bool		complete = true;
-
-	memset(ids, 0, sizeof(ids));
-	fds[MIG_SPOOL_ID_ROOT] = mig_spool_open_dir(-1, spool, &ids[MIG_SPOOL_ID_ROOT]);
-	if (fds[MIG_SPOOL_ID_ROOT] < 0)
-	{
-		spool_errno = errno;
-		if (inotify_fd >= 0)
-			close_watches();
-		return false;
-	}
-	if (inotify_fd < 0)
-	{
-		inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-		if (inotify_fd < 0)
-			ereport(WARNING,
-					(errcode_for_file_access(),
-					 errmsg("mig spool worker: could not start inotify: %m"),
-					 errdetail("The spool is read every mig.rescan_interval only.")));
-		rebuild_wait_set();
-	}
-	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
-	{
-		if (i != MIG_SPOOL_ID_ROOT)
-		{
-			int			parent = fds[i < MIG_SPOOL_ID_DIR(0) ? MIG_SPOOL_ID_ROOT :
-								 MIG_SPOOL_ID_KIND(i - MIG_SPOOL_ID_DIR(0))];
-
-			fds[i] = parent < 0 ? -1 :
-				mig_spool_open_dir(parent, mig_spool_id_name(i), &ids[i]);
-		}
-		if (fds[i] < 0)
-		{
-			/* missing, or not to be entered: looked at again every second */
-			complete = false;
-			continue;
-		}
-		if (watch[i] >= 0)
-		{
-			if (!same_dir(&ids[i], &watch_id[i]))
-				rewatch = true;
-			continue;
-		}
-		if (inotify_fd < 0)
-		{
-			complete = false;
-			continue;
-		}
-		watch[i] = add_watch(i, fds[i]);
-		if (watch[i] < 0)
-			complete = false;
-		else
-		{
-			watch_id[i] = ids[i];
-			need_full = true;
-		}
-	}
-	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
-		mig_spool_close_dir(fds[i]);
-	watches_complete = complete;
-	return true;
-}
-
-/*
- * After a batch: a directory the pass could not enter is the worker's
- * last_error; a pass that could not open the spool, or that opened other
- * directories than the ones watched (the spool was replaced under the
- * watches and the events were lost, in an overflow), has the watches
- * started over.
- */
-static void
-check_pass(MigSpoolPass *pass)
-{
-	MigSpoolDirId ids[MIG_SPOOL_NIDS];
-	char	   *problem = mig_spool_pass_problem(pass);
-
-	if (problem != NULL)
-		set_error(problem);
-	if (!mig_spool_pass_dirs(pass, ids))
-	{
-		rewatch = true;
-		return;
-	}
-	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
-		if (ids[i].ino != 0 && watch[i] >= 0 && !same_dir(&ids[i], &watch_id[i]))
-			rewatch = true;
-}
-
-static MigSpoolPass *
-new_pass(bool full)
-{
-	MigSpoolPass *pass = mig_spool_pass_begin(spool, full, worker_cxt);
-
-	mig_spool_pass_nowait(pass);
-	return pass;
-}
-
-static void
-add_pending(int dir, const char *name)
-{
-	if (pending == NULL)
-		pending = new_pass(false);
-	if (mig_spool_pass_backlog(pending) >= MAX_PENDING)
-	{
-		/* cheaper to look at everything */
-		mig_spool_pass_end(pending);
-		pending = NULL;
-		need_full = true;
-		return;
-	}
-	mig_spool_pass_add(pending, dir, name);
-}
-
-/* whether name, in directory i (the root or a kind), is one of the spool's */
-static bool
-spool_child(int i, const char *name)
-{
-	for (int c = 1; c < MIG_SPOOL_NIDS; c++)
-	{
-		int			parent = c < MIG_SPOOL_ID_DIR(0) ? MIG_SPOOL_ID_ROOT :
-			MIG_SPOOL_ID_KIND(c - MIG_SPOOL_ID_DIR(0));
-
-		if (parent == i && strcmp(name, mig_spool_id_name(c)) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* read every inotify event there is */
-static void
-drain_inotify(void)
-{
-	char		buf[16384] pg_attribute_aligned(8);
-
-	if (inotify_fd < 0)
-		return;
-	for (;;)
-	{
-		ssize_t		len = read(inotify_fd, buf, sizeof(buf));
-		char	   *p;
-
-		if (len < 0)
-		{
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				ereport(WARNING,
-						(errcode_for_file_access(),
-						 errmsg("mig spool worker: could not read inotify events: %m")));
-			return;
-		}
-		if (len == 0)
-			return;
-		for (p = buf; p < buf + len;)
-		{
-			struct inotify_event *ev = (struct inotify_event *) p;
-			int			i;
-
-			p += sizeof(struct inotify_event) + ev->len;
-			if (ev->mask & IN_Q_OVERFLOW)
-			{
-				need_full = true;
-				continue;
-			}
-			for (i = 0; i < MIG_SPOOL_NIDS; i++)
-				if (watch[i] == ev->wd)
-					break;
-			if (i == MIG_SPOOL_NIDS)
-				continue;
-
-			/*
-			 * A watched directory went, or moved: the spool may be moved
-			 * away, removed or replaced.  Watch it afresh (the rest of the
-			 * events go with the old watches).
-			 */
-			if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT))
-			{
-				rewatch = true;
-				return;
-			}
-			/* a directory of the spool appeared in the root or a kind */
-			if (i < MIG_SPOOL_ID_DIR(0))
-			{
-				if (ev->len > 0 && spool_child(i, ev->name))
-				{
-					rewatch = true;
-					return;
-				}
-				continue;
-			}
-			if (ev->len > 0 && mig_spool_name_ok(ev->name))
-				add_pending(i - MIG_SPOOL_ID_DIR(0), ev->name);
-		}
-	}
-}
-
-/* a new mig.spool_dir takes effect: everything starts over there */
-static void
-reload(void)
-{
-	char	   *canon = MemoryContextStrdup(worker_cxt, mig_spool_dir);
-
-	canonicalize_path(canon);
-	if (spool != NULL && strcmp(spool, canon) == 0)
-	{
-		pfree(canon);
-		return;
-	}
-	if (spool != NULL)
-	{
-		ereport(LOG,
-				(errmsg("mig spool worker: spool directory is now \"%s\"", canon)));
-		pfree(spool);
-	}
-	spool = canon;
-	drop_passes();
-	close_watches();
-	if (deferred_after)
-		pfree(deferred_after);
-	deferred_after = NULL;
-	waiting_for = NULL;
-	announced = false;
-	SpinLockAcquire(&shared->mutex);
-	strlcpy(shared->spool_dir, spool, sizeof(shared->spool_dir));
-	shared->counts_known = false;
-	SpinLockRelease(&shared->mutex);
-}
-
-/* ------------------------------------------------------------------------
- * Units of work: each is one transaction
- * ------------------------------------------------------------------------
- */
-
+/* a unit of work: one transaction */
 typedef enum Unit
 {
 	UNIT_CHECK,					/* is the extension there? */
@@ -630,121 +145,295 @@ typedef enum Unit
 	UNIT_DEFERRED				/* collect deferred files */
 } Unit;
 
-static void
-publish_pass(MigSpoolPass *pass, bool finished, bool full)
+void
+mig_worker_register(void)
 {
-	const MigSpoolCounts *c = mig_spool_pass_counts(pass);
-	TimestampTz now = GetCurrentTimestamp();
-	int64		deferred = 0,
-				failed = 0;
+	BackgroundWorker worker;
 
-	if (finished)
-		mig_spool_attention(spool, &deferred, &failed);
-	SpinLockAcquire(&shared->mutex);
-	if (finished)
-	{
-		shared->last_pass = now;
-		if (full)
-			shared->last_full_pass = now;
-		shared->deferred = deferred;
-		shared->failed = failed;
-		shared->counts_known = true;
-		shared->files_total += c->ingested;
-		shared->rate = decayed_rate(shared->rate, shared->rate_at, now) +
-			c->ingested / RATE_SECS;
-		shared->rate_at = now;
-	}
-	SpinLockRelease(&shared->mutex);
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	mig_worker_request_shmem();
+	mig_worker_describe(&worker);
+	RegisterBackgroundWorker(&worker);
+}
+
+/* ------------------------------------------------------------------------
+ * Small things
+ * ------------------------------------------------------------------------
+ */
+
+static long
+ms_until(TimestampTz when, TimestampTz now)
+{
+	if (when <= now)
+		return 0;
+	return (long) ((when - now + 999) / 1000);
 }
 
 static void
-publish_backlog(void)
+log_wait(MigWorker *w, const char *what, const char *message, const char *hint)
+{
+	if (w->waiting_for != NULL && strcmp(w->waiting_for, what) == 0)
+		return;
+	w->waiting_for = what;
+	mig_worker_set_state(psprintf("waiting for %s", what));
+	if (hint)
+		ereport(LOG, (errmsg("mig spool worker: %s", message), errhint("%s", hint)));
+	else
+		ereport(LOG, (errmsg("mig spool worker: %s", message)));
+}
+
+static void
+rebuild_wait_set(MigWorker *w)
+{
+	if (w->wait_set)
+		FreeWaitEventSet(w->wait_set);
+	w->wait_set = CreateWaitEventSet(w->cxt, 3);
+	AddWaitEventToSet(w->wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(w->wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	if (w->watch.fd >= 0)
+		AddWaitEventToSet(w->wait_set, WL_SOCKET_READABLE, w->watch.fd, NULL, NULL);
+	w->watch.fd_changed = false;
+}
+
+static void
+wait_ms(MigWorker *w, long timeout)
+{
+	WaitEvent	ev;
+
+	if (timeout < 0)
+		timeout = 0;
+	(void) WaitEventSetWait(w->wait_set, timeout, &ev, 1, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+}
+
+/* ------------------------------------------------------------------------
+ * The passes and the watches
+ * ------------------------------------------------------------------------
+ */
+
+static void
+drop_passes(MigWorker *w)
+{
+	if (w->full_pass)
+		mig_spool_pass_end(w->full_pass);
+	if (w->named_pass)
+		mig_spool_pass_end(w->named_pass);
+	if (w->pending)
+		mig_spool_pass_end(w->pending);
+	w->full_pass = w->named_pass = w->pending = NULL;
+	w->need_full = true;
+}
+
+static void
+forget_deferred(MigWorker *w)
+{
+	if (w->deferred_after)
+		pfree(w->deferred_after);
+	w->deferred_after = NULL;
+}
+
+static void
+close_watches(MigWorker *w)
+{
+	mig_spool_watch_close(&w->watch);
+	rebuild_wait_set(w);
+}
+
+/* false when the spool cannot be opened (watch.open_errno) */
+static bool
+setup_watches(MigWorker *w)
+{
+	bool		ok = mig_spool_watch_setup(&w->watch, w->spool, &w->need_full);
+
+	if (w->watch.fd_changed)
+		rebuild_wait_set(w);
+	return ok;
+}
+
+/*
+ * After a batch: a directory the pass could not enter is the worker's
+ * last_error; a pass that did not open the directories watched has the
+ * watches started over (spoolwatch.c).
+ */
+static void
+check_pass(MigWorker *w, MigSpoolPass *pass)
+{
+	char	   *problem = mig_spool_pass_problem(pass);
+
+	if (problem != NULL)
+		mig_worker_set_error(problem);
+	mig_spool_watch_check(&w->watch, pass);
+}
+
+static MigSpoolPass *
+new_pass(MigWorker *w, bool full)
+{
+	MigSpoolPass *pass = mig_spool_pass_begin(w->spool, full, w->cxt);
+
+	mig_spool_pass_nowait(pass);
+	return pass;
+}
+
+static void
+start_full_pass(MigWorker *w, TimestampTz now)
+{
+	w->full_pass = new_pass(w, true);
+	w->need_full = false;
+	w->next_full_at = TimestampTzPlusMilliseconds(now, mig_rescan_interval);
+}
+
+/* a file an inotify event named: to be synced with the next named batch */
+static void
+add_pending(int dir, const char *name, void *arg)
+{
+	MigWorker  *w = (MigWorker *) arg;
+
+	if (w->pending == NULL)
+		w->pending = new_pass(w, false);
+	if (mig_spool_pass_backlog(w->pending) >= MAX_PENDING)
+	{
+		/* cheaper to look at everything */
+		mig_spool_pass_end(w->pending);
+		w->pending = NULL;
+		w->need_full = true;
+		return;
+	}
+	mig_spool_pass_add(w->pending, dir, name);
+}
+
+/* a new mig.spool_dir takes effect: everything starts over there */
+static void
+reload_spool(MigWorker *w)
+{
+	char	   *canon = MemoryContextStrdup(w->cxt, mig_spool_dir);
+
+	canonicalize_path(canon);
+	if (w->spool != NULL && strcmp(w->spool, canon) == 0)
+	{
+		pfree(canon);
+		return;
+	}
+	if (w->spool != NULL)
+	{
+		ereport(LOG,
+				(errmsg("mig spool worker: spool directory is now \"%s\"", canon)));
+		pfree(w->spool);
+	}
+	w->spool = canon;
+	drop_passes(w);
+	close_watches(w);
+	forget_deferred(w);
+	w->waiting_for = NULL;
+	w->announced = false;
+	mig_worker_set_spool(w->spool);
+}
+
+/* ------------------------------------------------------------------------
+ * Units of work: each is one transaction
+ * ------------------------------------------------------------------------
+ */
+
+/* a pass ended: what it did, and what its spool holds deferred and failed */
+static void
+publish_pass(MigWorker *w, MigSpoolPass *pass, bool full)
+{
+	const MigSpoolCounts *c = mig_spool_pass_counts(pass);
+	int64		deferred = 0,
+				failed = 0;
+
+	mig_spool_attention(w->spool, &deferred, &failed);
+	mig_worker_pass_done(full, c->ingested, deferred, failed);
+}
+
+static void
+publish_backlog(MigWorker *w)
 {
 	int64		backlog = 0;
 
-	if (full_pass)
-		backlog += mig_spool_pass_backlog(full_pass);
-	if (named_pass)
-		backlog += mig_spool_pass_backlog(named_pass);
-	if (pending)
-		backlog += mig_spool_pass_backlog(pending);
-	SpinLockAcquire(&shared->mutex);
-	shared->backlog = backlog;
-	SpinLockRelease(&shared->mutex);
+	if (w->full_pass)
+		backlog += mig_spool_pass_backlog(w->full_pass);
+	if (w->named_pass)
+		backlog += mig_spool_pass_backlog(w->named_pass);
+	if (w->pending)
+		backlog += mig_spool_pass_backlog(w->pending);
+	mig_worker_set_backlog(backlog);
 }
 
 /* is the extension there?  Also learns whom the units run as. */
 static bool
-extension_present(void)
+extension_present(MigWorker *w)
 {
 	Oid			owner = mig_extension_owner();
 
 	if (!OidIsValid(owner))
 		return false;
 	/* connected as mig.worker_role: that role; else the owner */
-	unit_role = role[0] != '\0' ? InvalidOid : owner;
+	w->unit_role = w->role[0] != '\0' ? InvalidOid : owner;
 	return true;
+}
+
+/* one batch of *pass; a pass that is over is published and ended */
+static void
+step_pass(MigWorker *w, MigSpoolPass **pass, bool full)
+{
+	bool		more = mig_spool_pass_step(*pass);
+
+	check_pass(w, *pass);
+	if (!more)
+	{
+		publish_pass(w, *pass, full);
+		mig_spool_pass_end(*pass);
+		*pass = NULL;
+	}
+}
+
+/* the next deferred files, for the named batch to sync again */
+static void
+collect_deferred(MigWorker *w)
+{
+	char	   *last;
+
+	if (w->pending == NULL)
+		w->pending = new_pass(w, false);
+	last = mig_spool_pass_add_deferred(w->pending, w->deferred_after, mig_batch_size);
+	forget_deferred(w);
+	w->deferred_after = last ? MemoryContextStrdup(w->cxt, last) : NULL;
 }
 
 /* the body of a unit, in its transaction; false if the extension is gone */
 static bool
-unit_body(Unit unit)
+unit_body(MigWorker *w, Unit unit)
 {
-	bool		more;
-
-	if (!extension_present())
+	if (!extension_present(w))
 		return false;
 	switch (unit)
 	{
 		case UNIT_CHECK:
 			break;
 		case UNIT_NAMED:
-			more = mig_spool_pass_step(named_pass);
-			check_pass(named_pass);
-			if (!more)
-			{
-				publish_pass(named_pass, true, false);
-				mig_spool_pass_end(named_pass);
-				named_pass = NULL;
-			}
+			step_pass(w, &w->named_pass, false);
 			break;
 		case UNIT_FULL:
-			more = mig_spool_pass_step(full_pass);
-			check_pass(full_pass);
-			if (!more)
-			{
-				publish_pass(full_pass, true, true);
-				mig_spool_pass_end(full_pass);
-				full_pass = NULL;
-			}
+			step_pass(w, &w->full_pass, true);
 			break;
 		case UNIT_DEFERRED:
-			if (pending == NULL)
-				pending = new_pass(false);
-			{
-				char	   *last = mig_spool_pass_add_deferred(pending, deferred_after,
-															   mig_batch_size);
-
-				if (deferred_after)
-					pfree(deferred_after);
-				deferred_after = last ? MemoryContextStrdup(worker_cxt, last) : NULL;
-			}
+			collect_deferred(w);
 			break;
 	}
 	return true;
 }
 
 /*
- * Run a unit in a transaction of its own.  An error is logged and the unit
- * dropped: the next full pass, after a pause that grows while errors
- * repeat, redoes whatever it was doing.
+ * Run a unit in a transaction of its own, as the role units run as.  NULL
+ * when it committed (*present: whether the extension was there); else the
+ * error that ended it, copied into the worker's context, the transaction
+ * rolled back.
  */
-static void
-run_unit(Unit unit)
+static ErrorData *
+unit_transaction(MigWorker *w, Unit unit, bool *present)
 {
-	volatile bool present = true;
-	ErrorData  *edata = NULL;
-	MemoryContext oldcxt = CurrentMemoryContext;
+	ErrorData  *volatile edata = NULL;
 
 	PG_TRY();
 	{
@@ -755,130 +444,179 @@ run_unit(Unit unit)
 		StartTransactionCommand();
 		/* an abort restores the user the transaction started with */
 		GetUserIdAndSecContext(&save_userid, &save_sec);
-		if (OidIsValid(unit_role) && unit_role != save_userid)
-			SetUserIdAndSecContext(unit_role, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+		if (OidIsValid(w->unit_role) && w->unit_role != save_userid)
+			SetUserIdAndSecContext(w->unit_role, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 								   SECURITY_RESTRICTED_OPERATION);
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, unit == UNIT_FULL ? "mig spool: full pass" :
 							   "mig spool: sync");
-		present = unit_body(unit);
+		*present = unit_body(w, unit);
 		PopActiveSnapshot();
 		SetUserIdAndSecContext(save_userid, save_sec);
 		CommitTransactionCommand();
 		pgstat_report_stat(false);
 		pgstat_report_activity(STATE_IDLE, NULL);
-		backoff_ms = 0;
+		w->backoff_ms = 0;
 	}
 	PG_CATCH();
 	{
-		MemoryContextSwitchTo(worker_cxt);
+		MemoryContextSwitchTo(w->cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
 		pgstat_report_activity(STATE_IDLE, NULL);
 	}
 	PG_END_TRY();
+	return edata;
+}
 
+/*
+ * Report a caught error again, whole: its SQLSTATE, detail, hint, context
+ * and where it was raised, with what the worker was doing as the last line
+ * of its context, at elevel (below ERROR: the worker goes on).
+ */
+static void
+report_again(MigWorker *w, Unit unit, ErrorData *edata, int elevel)
+{
+	ErrorData	again = *edata;
+	const char *doing;
+
+	Assert(elevel < ERROR);
+	switch (unit)
+	{
+		case UNIT_CHECK:
+			doing = "mig spool worker: looking for the extension";
+			break;
+		case UNIT_NAMED:
+			doing = psprintf("mig spool worker: syncing named files of spool \"%s\"",
+							 w->spool);
+			break;
+		case UNIT_FULL:
+			doing = psprintf("mig spool worker: full pass over spool \"%s\"", w->spool);
+			break;
+		default:
+			doing = psprintf("mig spool worker: collecting the deferred files of spool \"%s\"",
+							 w->spool);
+			break;
+	}
+	again.elevel = elevel;
+	again.message = psprintf("mig spool worker: %s", edata->message);
+	again.context = edata->context ? psprintf("%s\n%s", edata->context, doing) :
+		pstrdup(doing);
+	ThrowErrorData(&again);
+}
+
+/*
+ * A unit failed: whether the extension is still there.  A DROP EXTENSION
+ * committed under the unit is no error; a lock not available (DDL, DROP
+ * EXTENSION under way) is tried again soon, quietly; anything else is
+ * reported whole as a WARNING, becomes last_error, and the work pauses for
+ * longer while errors repeat.
+ */
+static bool
+unit_failed(MigWorker *w, Unit unit, ErrorData *edata)
+{
+	bool		present;
+
+	StartTransactionCommand();
+	present = extension_present(w);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(w->loop_cxt);
+	if (!present)
+		return false;
+	if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+	{
+		report_again(w, unit, edata, DEBUG1);
+		w->next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), POLL_MS);
+		return true;
+	}
+	report_again(w, unit, edata, WARNING);
+	mig_worker_set_error(edata->message);
+	w->backoff_ms = w->backoff_ms == 0 ? POLL_MS : Min(w->backoff_ms * 2, MAX_BACKOFF_MS);
+	w->next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), w->backoff_ms);
+	return true;
+}
+
+/*
+ * Run a unit.  After an error the unit's passes are dropped: the next full
+ * pass, after the pause, redoes whatever they were doing.
+ */
+static void
+run_unit(MigWorker *w, Unit unit)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	bool		present = true;
+	ErrorData  *edata;
+
+	edata = unit_transaction(w, unit, &present);
 	if (edata != NULL)
 	{
-		/* a DROP EXTENSION committed under the unit is no error */
-		StartTransactionCommand();
-		present = extension_present();
-		CommitTransactionCommand();
-		if (present && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
-		{
-			/* someone holds the tables (DDL, DROP EXTENSION): try again soon */
-			ereport(DEBUG1, (errmsg("mig spool worker: %s", edata->message)));
-			next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), POLL_MS);
-		}
-		else if (present)
-		{
-			ereport(WARNING,
-					(errmsg("mig spool worker: %s", edata->message),
-					 edata->detail ? errdetail_internal("%s", edata->detail) : 0));
-			set_error(edata->message);
-			backoff_ms = backoff_ms == 0 ? POLL_MS : Min(backoff_ms * 2, 60000);
-			next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), backoff_ms);
-		}
+		present = unit_failed(w, unit, edata);
 		FreeErrorData(edata);
-		drop_passes();
+		drop_passes(w);
 		mig_spool_forget_plans();
 	}
 	if (!present)
 	{
-		drop_passes();
+		drop_passes(w);
 		mig_spool_forget_plans();
-		extension_missing = true;
+		w->extension_missing = true;
 	}
-	publish_backlog();
-	trim_due = true;
+	publish_backlog(w);
+	w->trim_due = true;
 	MemoryContextSwitchTo(oldcxt);
 }
 
 /*
  * Idle, give the memory of the passes back to the system, at most once a
  * second: freed contexts go back to malloc, which keeps their pages.  The
- * worker's RSS then says what it holds, and stays flat.
+ * worker's RSS then says what it holds, and stays flat.  The time until it
+ * may, or -1.
  */
 static long
-trim_memory(TimestampTz now)
+trim_memory(MigWorker *w, TimestampTz now)
 {
-	TimestampTz due = TimestampTzPlusMilliseconds(last_trim, POLL_MS);
+	TimestampTz due = TimestampTzPlusMilliseconds(w->last_trim, POLL_MS);
 
-	if (!trim_due)
+	if (!w->trim_due)
 		return -1;
 	if (now < due)
 		return ms_until(due, now);
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif
-	last_trim = now;
-	trim_due = false;
+	w->last_trim = now;
+	w->trim_due = false;
 	return -1;
 }
 
 /* ------------------------------------------------------------------------
- * The worker
+ * Starting: the slot, the state, the connection
  * ------------------------------------------------------------------------
  */
 
 static void
-wait_ms(long timeout)
+process_reload(MigWorker *w)
 {
-	WaitEvent	ev;
-
-	if (timeout < 0)
-		timeout = 0;
-	(void) WaitEventSetWait(wait_set, timeout, &ev, 1, PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
-}
-
-
-static void
-process_reload(void)
-{
-	if (ConfigReloadPending)
+	if (!ConfigReloadPending)
+		return;
+	ConfigReloadPending = false;
+	ProcessConfigFile(PGC_SIGHUP);
+	if (strcmp(mig_database, w->database) != 0 || strcmp(mig_worker_role, w->role) != 0)
 	{
-		ConfigReloadPending = false;
-		ProcessConfigFile(PGC_SIGHUP);
-		if (strcmp(mig_database, database) != 0 || strcmp(mig_worker_role, role) != 0)
-		{
-			/* a process connects once: the next start connects there */
-			if (strcmp(mig_database, database) != 0)
-				ereport(LOG,
-						(errmsg("mig spool worker: mig.database is now \"%s\"; restarting to connect to it",
-								mig_database)));
-			else
-				ereport(LOG,
-						(errmsg("mig spool worker: mig.worker_role is now \"%s\"; restarting to connect as it",
-								mig_worker_role)));
-			SpinLockAcquire(&shared->mutex);
-			shared->connect_failed = false;
-			SpinLockRelease(&shared->mutex);
-			proc_exit(1);
-		}
-		reload();
+		/* a process connects once: the next start connects there */
+		if (strcmp(mig_database, w->database) != 0)
+			ereport(LOG,
+					(errmsg("mig spool worker: mig.database is now \"%s\"; restarting to connect to it",
+							mig_database)));
+		else
+			ereport(LOG,
+					(errmsg("mig spool worker: mig.worker_role is now \"%s\"; restarting to connect as it",
+							mig_worker_role)));
+		mig_worker_connected();
+		proc_exit(1);
 	}
+	reload_spool(w);
 }
 
 /*
@@ -929,7 +667,7 @@ login_role_named(HeapTuple tuple, const char *name)
  * restarted (and connect) once the database and the role are there.
  */
 static void
-wait_for_connection(void)
+wait_for_connection(MigWorker *w)
 {
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	for (;;)
@@ -938,113 +676,72 @@ wait_for_connection(void)
 					have_role;
 
 		CHECK_FOR_INTERRUPTS();
-		process_reload();
-		have_db = shared_catalog_has(DatabaseRelationId, database_named, database);
-		have_role = role[0] == '\0' ||
-			shared_catalog_has(AuthIdRelationId, login_role_named, role);
+		process_reload(w);
+		have_db = shared_catalog_has(DatabaseRelationId, database_named, w->database);
+		have_role = w->role[0] == '\0' ||
+			shared_catalog_has(AuthIdRelationId, login_role_named, w->role);
 		if (have_db && have_role)
 		{
-			SpinLockAcquire(&shared->mutex);
-			shared->connect_failed = false;
-			SpinLockRelease(&shared->mutex);
+			mig_worker_connected();
 			ereport(LOG,
 					(errmsg("mig spool worker: database \"%s\" exists now; restarting to connect to it",
-							database)));
+							w->database)));
 			proc_exit(1);
 		}
 		if (!have_db)
-			log_wait("database",
-					 psprintf("database \"%s\" does not exist; waiting for it", database),
+			log_wait(w, "database",
+					 psprintf("database \"%s\" does not exist; waiting for it", w->database),
 					 "Create the database, or set mig.database.");
 		else
-			log_wait("role",
-					 psprintf("role \"%s\" does not exist or cannot log in; waiting for it", role),
+			log_wait(w, "role",
+					 psprintf("role \"%s\" does not exist or cannot log in; waiting for it",
+							  w->role),
 					 "Create the role with LOGIN, or set mig.worker_role.");
-		wait_ms(POLL_MS);
+		wait_ms(w, POLL_MS);
 	}
 }
 
-static long
-ms_until(TimestampTz when, TimestampTz now)
-{
-	if (when <= now)
-		return 0;
-	return (long) ((when - now + 999) / 1000);
-}
-
-static int64
-known_deferred(void)
-{
-	int64		deferred;
-
-	SpinLockAcquire(&shared->mutex);
-	deferred = shared->counts_known ? shared->deferred : 0;
-	SpinLockRelease(&shared->mutex);
-	return deferred;
-}
-
+/* one worker per cluster: take the slot, or exit; *probe as for the slot */
 static void
-start_full_pass(TimestampTz now)
+claim_slot(bool *probe)
 {
-	full_pass = new_pass(true);
-	need_full = false;
-	next_full_at = TimestampTzPlusMilliseconds(now, mig_rescan_interval);
-}
+	pid_t		other = mig_worker_claim(probe);
 
-void
-mig_worker_main(Datum main_arg)
-{
-	bool		probe;
-	MemoryContext loop_cxt;
-
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
-	/* one worker per cluster */
-	attach_shared();
-	SpinLockAcquire(&shared->mutex);
-	if (shared->pid != 0 && shared->pid != MyProcPid && kill(shared->pid, 0) == 0)
+	if (other != 0)
 	{
-		pid_t		other = shared->pid;
-
-		SpinLockRelease(&shared->mutex);
 		ereport(LOG,
 				(errmsg("mig spool worker: another spool worker is running (PID %d); exiting",
 						(int) other)));
 		proc_exit(0);
 	}
-	shared->pid = MyProcPid;
-	shared->latch = MyLatch;
-	shared->started_at = GetCurrentTimestamp();
-	shared->counts_known = false;
-	shared->backlog = 0;
-	strlcpy(shared->state, "starting", sizeof(shared->state));
-	probe = shared->connect_failed;
-	shared->connect_failed = true;
-	SpinLockRelease(&shared->mutex);
-	before_shmem_exit(worker_exit, (Datum) 0);
+}
 
-	worker_cxt = AllocSetContextCreate(TopMemoryContext, "mig spool worker",
-									   ALLOCSET_DEFAULT_SIZES);
-	loop_cxt = AllocSetContextCreate(worker_cxt, "mig spool worker loop",
-									 ALLOCSET_DEFAULT_SIZES);
-	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
-		watch[i] = -1;
-	rebuild_wait_set();
-	reload();
+/* the state as a start has it: nothing watched, a full pass due */
+static void
+init_state(MigWorker *w)
+{
+	memset(w, 0, sizeof(MigWorker));
+	w->cxt = AllocSetContextCreate(TopMemoryContext, "mig spool worker",
+								   ALLOCSET_DEFAULT_SIZES);
+	w->loop_cxt = AllocSetContextCreate(w->cxt, "mig spool worker loop",
+										ALLOCSET_DEFAULT_SIZES);
+	w->unit_role = InvalidOid;
+	w->need_full = true;
+	mig_spool_watch_init(&w->watch);
+	rebuild_wait_set(w);
+	reload_spool(w);
+	strlcpy(w->database, mig_database, sizeof(w->database));
+	strlcpy(w->role, mig_worker_role, sizeof(w->role));
+	mig_worker_set_database(w->database);
+}
 
-	strlcpy(database, mig_database, sizeof(database));
-	strlcpy(role, mig_worker_role, sizeof(role));
-	SpinLockAcquire(&shared->mutex);
-	strlcpy(shared->database, database, sizeof(shared->database));
-	SpinLockRelease(&shared->mutex);
+static void
+connect_database(MigWorker *w, bool probe)
+{
 	if (probe)
-		wait_for_connection();
-	BackgroundWorkerInitializeConnection(database, role[0] ? role : NULL, 0);
-	SpinLockAcquire(&shared->mutex);
-	shared->connect_failed = false;
-	SpinLockRelease(&shared->mutex);
+		wait_for_connection(w);
+	BackgroundWorkerInitializeConnection(w->database, w->role[0] ? w->role : NULL, 0);
+	mig_worker_connected();
 	pgstat_report_appname("mig spool worker");
 
 	/*
@@ -1052,255 +749,186 @@ mig_worker_main(Datum main_arg)
 	 * pins it again (mig_spi_connect), this keeps the session itself honest.
 	 */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
-	extension_missing = true;	/* look first */
-
-	for (;;)
-	{
-		TimestampTz now;
-		long		timeout;
-
-		MemoryContextSwitchTo(loop_cxt);
-		MemoryContextReset(loop_cxt);
-		CHECK_FOR_INTERRUPTS();
-		process_reload();
-
-		/* a standby: nothing may be written */
-		if (RecoveryInProgress())
-		{
-			if (inotify_fd >= 0)
-				close_watches();
-			drop_passes();
-			announced = false;
-			log_wait("promotion", "the server is a hot standby; sleeping until it is promoted",
-					 NULL);
-			wait_ms(POLL_MS);
-			continue;
-		}
-
-		/* the extension */
-		if (extension_missing)
-		{
-			extension_missing = false;
-			run_unit(UNIT_CHECK);
-			MemoryContextSwitchTo(loop_cxt);
-			if (extension_missing)
-			{
-				if (inotify_fd >= 0)
-					close_watches();
-				announced = false;
-				if (deferred_after)
-					pfree(deferred_after);
-				deferred_after = NULL;
-				SpinLockAcquire(&shared->mutex);
-				shared->counts_known = false;
-				SpinLockRelease(&shared->mutex);
-				log_wait("extension",
-						 psprintf("extension \"mig\" is not installed in database \"%s\"; waiting for it",
-								  mig_database),
-						 "Run CREATE EXTENSION mig in that database.");
-				wait_ms(POLL_MS);
-				continue;
-			}
-		}
-
-		/*
-		 * The spool.  Watched afresh when a watched directory went: what
-		 * was under way is dropped (nothing is deleted for a spool that is
-		 * not there) and, once it is there, a full pass follows.
-		 */
-		if (rewatch)
-		{
-			rewatch = false;
-			close_watches();
-			drop_passes();
-		}
-		if (!watches_complete && !setup_watches())
-		{
-			drop_passes();
-			announced = false;
-			errno = spool_errno;
-			log_wait("spool",
-					 spool_errno == ENOENT ?
-					 psprintf("spool directory \"%s\" does not exist; waiting for it", spool) :
-					 psprintf("could not open spool directory \"%s\": %m; waiting for it", spool),
-					 "mig.spool_dir names the MIG scheduler's spool.");
-			wait_ms(POLL_MS);
-			continue;
-		}
-		if (rewatch)
-			continue;
-		if (!announced)
-		{
-			ereport(LOG,
-					(errmsg("mig spool worker: syncing spool \"%s\" into database \"%s\"",
-							spool, mig_database)));
-			announced = true;
-			waiting_for = NULL;
-		}
-
-		drain_inotify();
-		if (rewatch)
-			continue;
-		now = GetCurrentTimestamp();
-		if (now < next_work_at)
-		{
-			wait_ms(ms_until(next_work_at, now));
-			continue;
-		}
-
-		/* named files and the full pass take turns */
-		if (named_pass == NULL && pending != NULL)
-		{
-			named_pass = pending;
-			pending = NULL;
-		}
-		if (full_pass == NULL && (need_full || now >= next_full_at))
-			start_full_pass(now);
-		if (named_pass != NULL && (full_pass == NULL || !turn_full))
-		{
-			set_state("syncing");
-			run_unit(UNIT_NAMED);
-			turn_full = true;
-			continue;
-		}
-		if (full_pass != NULL)
-		{
-			set_state("scanning");
-			run_unit(UNIT_FULL);
-			turn_full = false;
-			continue;
-		}
-
-		/* deferred files: their agent or their id may have come */
-		if (known_deferred() > 0 && now >= next_deferred_at)
-		{
-			next_deferred_at = TimestampTzPlusMilliseconds(now, POLL_MS);
-			run_unit(UNIT_DEFERRED);
-			continue;
-		}
-
-		set_state("idle");
-		timeout = ms_until(next_full_at, now);
-		{
-			long		trim = trim_memory(now);
-
-			if (trim >= 0)
-				timeout = Min(timeout, trim);
-		}
-		if (!watches_complete)
-			timeout = Min(timeout, POLL_MS);
-		if (known_deferred() > 0)
-			timeout = Min(timeout, ms_until(next_deferred_at, now));
-		wait_ms(timeout);
-	}
+	w->extension_missing = true;	/* look first */
 }
 
 /* ------------------------------------------------------------------------
- * SQL
+ * The loop: each step says whether the turn is over
  * ------------------------------------------------------------------------
  */
 
-/*
- * mig_worker_launch() -> int
- *
- * Start the worker without a restart (mig not preloaded, or its worker
- * stopped); its process id.
- */
-PG_FUNCTION_INFO_V1(mig_worker_launch);
-Datum
-mig_worker_launch(PG_FUNCTION_ARGS)
+/* a standby: nothing may be written */
+static bool
+sleep_on_standby(MigWorker *w)
 {
-	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
-	BgwHandleStatus status;
-	pid_t		pid;
-	pid_t		running;
+	if (!RecoveryInProgress())
+		return false;
+	if (w->watch.fd >= 0)
+		close_watches(w);
+	drop_passes(w);
+	w->announced = false;
+	log_wait(w, "promotion", "the server is a hot standby; sleeping until it is promoted",
+			 NULL);
+	wait_ms(w, POLL_MS);
+	return true;
+}
 
-	mig_spool_check_privilege();
-	attach_shared();
-	SpinLockAcquire(&shared->mutex);
-	running = shared->pid;
-	SpinLockRelease(&shared->mutex);
-	if (running != 0 && kill(running, 0) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the mig spool worker is already running"),
-				 errdetail("Its process ID is %d; there is one per cluster.", (int) running)));
-
-	fill_worker(&worker);
-	worker.bgw_notify_pid = MyProcPid;
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("could not register the mig spool worker"),
-				 errhint("Raise max_worker_processes.")));
-	status = WaitForBackgroundWorkerStartup(handle, &pid);
-	if (status == BGWH_STOPPED)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("the mig spool worker stopped as it started"),
-				 errhint("The server log says why.")));
-	if (status == BGWH_POSTMASTER_DIED)
-		ereport(ERROR,
-				(errcode(ERRCODE_ADMIN_SHUTDOWN),
-				 errmsg("the postmaster died while the mig spool worker started")));
-	Assert(status == BGWH_STARTED);
-	PG_RETURN_INT32((int32) pid);
+/* the extension, looked for once it was found missing (and at start) */
+static bool
+wait_for_extension(MigWorker *w)
+{
+	if (!w->extension_missing)
+		return false;
+	w->extension_missing = false;
+	run_unit(w, UNIT_CHECK);
+	if (!w->extension_missing)
+		return false;
+	if (w->watch.fd >= 0)
+		close_watches(w);
+	w->announced = false;
+	forget_deferred(w);
+	mig_worker_forget_counts();
+	log_wait(w, "extension",
+			 psprintf("extension \"mig\" is not installed in database \"%s\"; waiting for it",
+					  mig_database),
+			 "Run CREATE EXTENSION mig in that database.");
+	wait_ms(w, POLL_MS);
+	return true;
 }
 
 /*
- * mig_worker_state(): one row, what the worker last published (the view
- * mig_worker_status).
+ * The spool, watched, and its events read.  Watched afresh when a watched
+ * directory went: what was under way is dropped (nothing is deleted for a
+ * spool that is not there) and, once it is there, a full pass follows.
  */
-PG_FUNCTION_INFO_V1(mig_worker_state);
-Datum
-mig_worker_state(PG_FUNCTION_ARGS)
+static bool
+watch_spool(MigWorker *w)
 {
-	TupleDesc	tupdesc;
-	Datum		values[14];
-	bool		nulls[14];
-	MigWorkerShared copy;
-	bool		running;
-	TimestampTz now = GetCurrentTimestamp();
-	char	   *guc_spool;
+	if (w->watch.rewatch)
+	{
+		w->watch.rewatch = false;
+		close_watches(w);
+		drop_passes(w);
+	}
+	if (!w->watch.complete && !setup_watches(w))
+	{
+		drop_passes(w);
+		w->announced = false;
+		errno = w->watch.open_errno;
+		log_wait(w, "spool",
+				 w->watch.open_errno == ENOENT ?
+				 psprintf("spool directory \"%s\" does not exist; waiting for it", w->spool) :
+				 psprintf("could not open spool directory \"%s\": %m; waiting for it", w->spool),
+				 "mig.spool_dir names the MIG scheduler's spool.");
+		wait_ms(w, POLL_MS);
+		return true;
+	}
+	if (w->watch.rewatch)
+		return true;
+	if (!w->announced)
+	{
+		ereport(LOG,
+				(errmsg("mig spool worker: syncing spool \"%s\" into database \"%s\"",
+						w->spool, mig_database)));
+		w->announced = true;
+		w->waiting_for = NULL;
+	}
+	mig_spool_watch_drain(&w->watch, add_pending, w, &w->need_full);
+	return w->watch.rewatch;
+}
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	attach_shared();
-	SpinLockAcquire(&shared->mutex);
-	memcpy(&copy, shared, sizeof(copy));
-	SpinLockRelease(&shared->mutex);
-	running = copy.pid != 0;
+/* named files and the full pass take turns */
+static bool
+run_passes(MigWorker *w, TimestampTz now)
+{
+	if (w->named_pass == NULL && w->pending != NULL)
+	{
+		w->named_pass = w->pending;
+		w->pending = NULL;
+	}
+	if (w->full_pass == NULL && (w->need_full || now >= w->next_full_at))
+		start_full_pass(w, now);
+	if (w->named_pass != NULL && (w->full_pass == NULL || !w->turn_full))
+	{
+		mig_worker_set_state("syncing");
+		run_unit(w, UNIT_NAMED);
+		w->turn_full = true;
+		return true;
+	}
+	if (w->full_pass != NULL)
+	{
+		mig_worker_set_state("scanning");
+		run_unit(w, UNIT_FULL);
+		w->turn_full = false;
+		return true;
+	}
+	return false;
+}
 
-	memset(nulls, true, sizeof(nulls));
-#define SET(i, v) (values[i] = (v), nulls[i] = false)
-	if (running)
+/* deferred files: their agent or their id may have come */
+static bool
+retry_deferred(MigWorker *w, TimestampTz now)
+{
+	if (mig_worker_known_deferred() <= 0 || now < w->next_deferred_at)
+		return false;
+	w->next_deferred_at = TimestampTzPlusMilliseconds(now, POLL_MS);
+	run_unit(w, UNIT_DEFERRED);
+	return true;
+}
+
+/* nothing to do: sleep until a timer, an event or the latch */
+static void
+wait_idle(MigWorker *w, TimestampTz now)
+{
+	long		timeout = ms_until(w->next_full_at, now);
+	long		trim = trim_memory(w, now);
+
+	mig_worker_set_state("idle");
+	if (trim >= 0)
+		timeout = Min(timeout, trim);
+	if (!w->watch.complete)
+		timeout = Min(timeout, POLL_MS);
+	if (mig_worker_known_deferred() > 0)
+		timeout = Min(timeout, ms_until(w->next_deferred_at, now));
+	wait_ms(w, timeout);
+}
+
+static void
+loop_turn(MigWorker *w)
+{
+	TimestampTz now;
+
+	MemoryContextSwitchTo(w->loop_cxt);
+	MemoryContextReset(w->loop_cxt);
+	CHECK_FOR_INTERRUPTS();
+	process_reload(w);
+	if (sleep_on_standby(w) || wait_for_extension(w) || watch_spool(w))
+		return;
+	now = GetCurrentTimestamp();
+	if (now < w->next_work_at)
 	{
-		SET(0, Int32GetDatum((int32) copy.pid));
-		SET(2, TimestampTzGetDatum(copy.started_at));
-		SET(5, Float8GetDatum(decayed_rate(copy.rate, copy.rate_at, now)));
-		SET(6, Int64GetDatum(copy.backlog));
-		SET(9, Int64GetDatum(copy.files_total));
+		/* after an error */
+		wait_ms(w, ms_until(w->next_work_at, now));
+		return;
 	}
-	SET(1, CStringGetTextDatum(copy.state));
-	if (copy.last_pass != 0)
-		SET(3, TimestampTzGetDatum(copy.last_pass));
-	if (copy.last_full_pass != 0)
-		SET(4, TimestampTzGetDatum(copy.last_full_pass));
-	if (running && copy.counts_known)
-	{
-		SET(7, Int64GetDatum(copy.deferred));
-		SET(8, Int64GetDatum(copy.failed));
-	}
-	if (copy.last_error[0] != '\0')
-	{
-		SET(10, CStringGetTextDatum(copy.last_error));
-		SET(11, TimestampTzGetDatum(copy.last_error_at));
-	}
-	guc_spool = pstrdup(mig_spool_dir);
-	canonicalize_path(guc_spool);
-	SET(12, CStringGetTextDatum(running && copy.spool_dir[0] ? copy.spool_dir : guc_spool));
-	SET(13, CStringGetTextDatum(running && copy.database[0] ? copy.database : mig_database));
-#undef SET
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	if (run_passes(w, now) || retry_deferred(w, now))
+		return;
+	wait_idle(w, now);
+}
+
+void
+mig_worker_main(Datum main_arg)
+{
+	MigWorker  *w = &worker_state;
+	bool		probe;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	claim_slot(&probe);
+	init_state(w);
+	connect_database(w, probe);
+	for (;;)
+		loop_turn(w);
 }

@@ -3,6 +3,9 @@
  * worker.h
  *	  The spool worker, for _PG_init (worker.c).
  *
+ *	  Not here: what the worker publishes, and the SQL that reads it or
+ *	  starts the worker (workerstatus.h).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WORKER_H

@@ -1,7 +1,8 @@
 # The preloaded spool worker: it waits for its spool with one log line,
 # ingests a file renamed into place through inotify alone (no rescan is due),
 # NOTIFYs mig_spool, reports in mig_worker_status, carries on past a bad
-# file, follows mig.spool_dir on SIGHUP, waits again when the spool is
+# file, reports an error that ends a batch whole (its SQLSTATE, detail, hint
+# and context) and carries on past it too, follows mig.spool_dir on SIGHUP, waits again when the spool is
 # removed and resumes when it is recreated, does not block DROP EXTENSION and
 # resumes after CREATE EXTENSION, refuses a second worker, and stops
 # promptly with pg_ctl while busy.
@@ -26,6 +27,7 @@ shared_preload_libraries = 'mig'
 mig.spool_dir = '$spool'
 mig.rescan_interval = '1h'
 mig.batch_size = 50
+log_error_verbosity = verbose
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION mig');
@@ -96,6 +98,50 @@ is( $node->safe_psql('postgres',
 $node->poll_query_until('postgres', 'SELECT failed = 1 FROM mig_worker_status')
   or die "the failure is not counted";
 pass('mig_worker_status counts the failed file');
+
+# an error that ends a batch (a trigger refusing a file's row in
+# spool_files) is caught, reported whole in the log as a WARNING with its
+# SQLSTATE, detail, hint, context and location, and kept as last_error; the
+# worker goes on, and takes the file once the trigger is gone
+my $error_offset = -s $node->logfile;
+$node->safe_psql('postgres', q{
+CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.path LIKE '%/refused.json' THEN
+		RAISE EXCEPTION 'mig-test: the row of % is refused', NEW.path
+		  USING ERRCODE = 'check_violation', DETAIL = 'A test trigger refuses it.',
+				HINT = 'Drop the trigger.';
+	END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER refuse BEFORE INSERT ON spool_files FOR EACH ROW EXECUTE FUNCTION refuse();
+});
+open($fh, '>', "$spool/command/done/.refused") or die;
+print $fh "{\"id\": 8, \"status\": ";
+close($fh);
+rename("$spool/command/done/.refused", "$spool/command/done/refused.json") or die;
+my $refused = qr{mig-test: the row of \Q$spool\E/command/done/refused\.json is refused};
+$node->wait_for_log(qr/WARNING:  23514: mig spool worker: $refused/, $error_offset);
+my $error_log = slurp_file($node->logfile, $error_offset);
+like($error_log, qr/WARNING:  23514: mig spool worker: $refused/,
+	'a caught error is logged as a WARNING with its SQLSTATE');
+like($error_log, qr/DETAIL:  A test trigger refuses it\./, 'with its detail');
+like($error_log, qr/HINT:  Drop the trigger\./, 'with its hint');
+like($error_log, qr/CONTEXT:  PL\/pgSQL function (?:\w+\.)?refuse\(\) line \d+ at RAISE/,
+	'with its context');
+like($error_log,
+	qr/\tmig spool worker: (?:syncing named files of|full pass over) spool "\Q$spool\E"/,
+	'and what the worker was doing');
+like($error_log, qr/LOCATION:  exec_stmt_raise, pl_exec\.c/, 'with where it was raised');
+$node->poll_query_until('postgres',
+	"SELECT last_error ~ '^mig-test: the row of .*/refused\\.json is refused\$' FROM mig_worker_status")
+  or die "the error is not the worker's last_error";
+pass('the message is the last_error of mig_worker_status');
+$node->safe_psql('postgres', 'DROP TRIGGER refuse ON spool_files; DROP FUNCTION refuse()');
+$node->poll_query_until('postgres', q{
+	SELECT count(*) = 1 FROM spool_files WHERE path LIKE '%/refused.json' AND outcome = 'failed'})
+  or die "the refused file was not taken after the trigger went";
+pass('the worker goes on and takes the file once the cause is gone');
 
 # SIGHUP: a new mig.spool_dir takes effect
 my $spool2 = "$base/spool2";
