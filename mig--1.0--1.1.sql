@@ -78,7 +78,7 @@ CREATE FUNCTION mig_agents_stats(
 	AS 'MODULE_PATHNAME', 'mig_agents_stats'
 	LANGUAGE C STABLE STRICT;
 
-CREATE FUNCTION mig_purge(dry_run boolean DEFAULT true)
+CREATE FUNCTION mig_purge(dry_run boolean DEFAULT true, max_rows bigint DEFAULT NULL)
 	RETURNS TABLE(table_name text, rows bigint)
 	AS 'MODULE_PATHNAME', 'mig_purge'
 	LANGUAGE C VOLATILE ROWS 3;
@@ -101,4 +101,28 @@ CREATE VIEW mig_duplicate_agents AS
 	HAVING count(*) > 1;
 
 REVOKE ALL ON agents_stats, mig_duplicate_agents FROM PUBLIC;
-REVOKE ALL ON FUNCTION mig_agents_stats(), mig_purge(boolean), mig_periodic() FROM PUBLIC;
+REVOKE ALL ON FUNCTION mig_agents_stats(), mig_purge(boolean, bigint), mig_periodic() FROM PUBLIC;
+
+-- mig_worker_status shows the worker's last periodic run too.  (The view
+-- and its function are made again: privileges granted on them in 1.0 must
+-- be granted again, as README's Upgrading section says.)
+DROP VIEW mig_worker_status;
+DROP FUNCTION mig_worker_state();
+CREATE FUNCTION mig_worker_state(
+	OUT pid integer, OUT state text, OUT started_at timestamp with time zone,
+	OUT last_pass timestamp with time zone, OUT last_full_pass timestamp with time zone,
+	OUT files_per_sec double precision, OUT backlog bigint, OUT deferred bigint,
+	OUT failed bigint, OUT files_total bigint, OUT last_error text,
+	OUT last_error_at timestamp with time zone, OUT spool_dir text, OUT database text,
+	OUT last_periodic timestamp with time zone, OUT last_periodic_took interval,
+	OUT last_periodic_changed json)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'mig_worker_state'
+	LANGUAGE C VOLATILE STRICT;
+CREATE VIEW mig_worker_status AS
+	SELECT pid, state, last_pass, files_per_sec, backlog, deferred, failed,
+		   last_error, last_error_at, started_at, last_full_pass, files_total,
+		   spool_dir, database, last_periodic, last_periodic_took, last_periodic_changed
+	  FROM mig_worker_state();
+REVOKE ALL ON mig_worker_status FROM PUBLIC;
+REVOKE ALL ON FUNCTION mig_worker_state() FROM PUBLIC;

@@ -359,11 +359,14 @@ mig_agents_stats(PG_FUNCTION_ARGS)
 }
 
 /*
- * mig_purge(dry_run boolean DEFAULT true) -> TABLE(table_name text, rows bigint)
+ * mig_purge(dry_run boolean DEFAULT true, max_rows bigint DEFAULT NULL)
+ *	 -> TABLE(table_name text, rows bigint)
  *
  * What a purge takes from each table (dry run), or takes it, in batches of
  * mig.purge_batch rows within the caller's transaction: commands first,
- * then the agents their deletion freed, then spool_files.
+ * then the agents their deletion freed, then spool_files.  max_rows bounds
+ * what one call deletes from each table, so that a caller can purge in
+ * transactions of its own (call again until every count is 0).
  */
 PG_FUNCTION_INFO_V1(mig_purge);
 Datum
@@ -371,8 +374,13 @@ mig_purge(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	bool		dry_run = PG_ARGISNULL(0) ? true : PG_GETARG_BOOL(0);
+	int64		max_rows = PG_ARGISNULL(1) ? PG_INT64_MAX : PG_GETARG_INT64(1);
 	int			spi;
 
+	if (max_rows < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_rows must be at least 1, not " INT64_FORMAT, max_rows)));
 	InitMaterializedSRF(fcinfo, 0);
 	spi = mig_spi_connect();
 	for (int t = 0; t < MIG_PURGE_NTABLES; t++)
@@ -389,10 +397,12 @@ mig_purge(PG_FUNCTION_ARGS)
 
 			do
 			{
-				n = mig_purge_step(t, false, mig_purge_batch);
+				int64		batch = Min((int64) mig_purge_batch, max_rows - total);
+
+				n = mig_purge_step(t, false, batch);
 				total += n;
 				CHECK_FOR_INTERRUPTS();
-			} while (n > 0);
+			} while (n > 0 && total < max_rows);
 		}
 		values[0] = CStringGetTextDatum(mig_purge_tables[t]);
 		values[1] = Int64GetDatum(total);

@@ -65,9 +65,11 @@
 #include "utils/wait_event.h"
 
 #include "mig.h"
+#include "periodic.h"
 #include "schema.h"
 #include "spool.h"
 #include "spoolwatch.h"
+#include "sql.h"
 #include "worker.h"
 #include "workerstatus.h"
 
@@ -128,6 +130,17 @@ typedef struct MigWorker
 	bool		trim_due;		/* memory was used since the last trim */
 	TimestampTz last_trim;
 
+	/*
+	 * The periodic tasks (periodic.c), one step per unit, taking turns with
+	 * the passes: liveness, each table's purge a batch at a time, then the
+	 * statistics.
+	 */
+	int			periodic_step;	/* PERIODIC_*: where the run is */
+	bool		periodic_turn;	/* the periodic run goes before the passes */
+	TimestampTz next_periodic_at;
+	TimestampTz periodic_started;
+	MigPeriodicReport periodic;
+
 	/* what it found, and said */
 	bool		extension_missing;
 	const char *waiting_for;	/* logged once per wait */
@@ -142,8 +155,15 @@ typedef enum Unit
 	UNIT_CHECK,					/* is the extension there? */
 	UNIT_NAMED,					/* a batch of named files */
 	UNIT_FULL,					/* a batch of the full pass */
-	UNIT_DEFERRED				/* collect deferred files */
+	UNIT_DEFERRED,				/* collect deferred files */
+	UNIT_PERIODIC				/* a step of the periodic tasks */
 } Unit;
+
+/* the steps of a periodic run */
+#define PERIODIC_IDLE 0			/* no run under way */
+#define PERIODIC_LIVENESS 1
+#define PERIODIC_PURGE 2		/* ... PERIODIC_PURGE + MIG_PURGE_NTABLES - 1 */
+#define PERIODIC_STATS (PERIODIC_PURGE + MIG_PURGE_NTABLES)
 
 void
 mig_worker_register(void)
@@ -401,6 +421,99 @@ collect_deferred(MigWorker *w)
 	w->deferred_after = last ? MemoryContextStrdup(w->cxt, last) : NULL;
 }
 
+static void
+periodic_task(MigWorker *w, const char *task, int64 rows, TimestampTz since)
+{
+	MigPeriodicReport *r = &w->periodic;
+	int			i;
+
+	/* a purge's batches add up under one task */
+	for (i = 0; i < r->ntasks; i++)
+		if (strcmp(r->tasks[i].task, task) == 0)
+			break;
+	if (i == r->ntasks)
+	{
+		if (r->ntasks == MIG_PERIODIC_MAXTASKS)
+			return;
+		r->tasks[i].task = MemoryContextStrdup(w->cxt, task);
+		r->tasks[i].rows = 0;
+		r->tasks[i].took_us = 0;
+		r->ntasks++;
+	}
+	r->tasks[i].rows += rows;
+	r->tasks[i].took_us += GetCurrentTimestamp() - since;
+}
+
+/* the run is over: say what it did, as {"task": rows, ...} */
+static void
+periodic_done(MigWorker *w)
+{
+	StringInfoData buf;
+	TimestampTz now = GetCurrentTimestamp();
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < w->periodic.ntasks; i++)
+		appendStringInfo(&buf, "%s\"%s\": " INT64_FORMAT, i > 0 ? ", " : "",
+						 w->periodic.tasks[i].task, w->periodic.tasks[i].rows);
+	appendStringInfoChar(&buf, '}');
+	mig_worker_periodic_done(now, now - w->periodic_started, buf.data);
+	pfree(buf.data);
+	for (int i = 0; i < w->periodic.ntasks; i++)
+		pfree((char *) w->periodic.tasks[i].task);
+	w->periodic.ntasks = 0;
+	w->periodic_step = PERIODIC_IDLE;
+}
+
+/*
+ * One step of the periodic run, in the unit's transaction: liveness, one
+ * batch of a table's purge (the same table again while batches come back
+ * full), or the statistics, which end the run.  A database still on 1.0
+ * has no agents_stats: the run ends at once.
+ */
+static void
+periodic_step(MigWorker *w)
+{
+	TimestampTz t0 = GetCurrentTimestamp();
+	int			spi;
+
+	if (mig_schema_version() < 101)
+	{
+		w->periodic_step = PERIODIC_STATS + 1;
+		return;
+	}
+	spi = mig_spi_connect();
+	if (w->periodic_step == PERIODIC_LIVENESS)
+	{
+		int64		idle,
+					offline;
+
+		mig_liveness(&idle, &offline);
+		periodic_task(w, "agents idle", idle, t0);
+		periodic_task(w, "agents offline", offline, t0);
+		w->periodic_step++;
+	}
+	else if (w->periodic_step < PERIODIC_STATS)
+	{
+		int			t = w->periodic_step - PERIODIC_PURGE;
+		int64		n = mig_purge_step(t, false, mig_purge_batch);
+
+		periodic_task(w, psprintf("purge %s", mig_purge_tables[t]), n, t0);
+		if (n < mig_purge_batch)
+			w->periodic_step++;
+	}
+	else
+	{
+		Datum		values[MIG_STATS_NCOLUMNS];
+		bool		nulls[MIG_STATS_NCOLUMNS];
+
+		mig_agents_stats_compute(values, nulls, true);
+		periodic_task(w, "statistics", 1, t0);
+		w->periodic_step++;
+	}
+	mig_spi_finish(spi);
+}
+
 /* the body of a unit, in its transaction; false if the extension is gone */
 static bool
 unit_body(MigWorker *w, Unit unit)
@@ -419,6 +532,9 @@ unit_body(MigWorker *w, Unit unit)
 			break;
 		case UNIT_DEFERRED:
 			collect_deferred(w);
+			break;
+		case UNIT_PERIODIC:
+			periodic_step(w);
 			break;
 	}
 	return true;
@@ -449,6 +565,7 @@ unit_transaction(MigWorker *w, Unit unit, bool *present)
 								   SECURITY_RESTRICTED_OPERATION);
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, unit == UNIT_FULL ? "mig spool: full pass" :
+							   unit == UNIT_PERIODIC ? "mig: periodic tasks" :
 							   "mig spool: sync");
 		*present = unit_body(w, unit);
 		PopActiveSnapshot();
@@ -493,6 +610,9 @@ report_again(MigWorker *w, Unit unit, ErrorData *edata, int elevel)
 			break;
 		case UNIT_FULL:
 			doing = psprintf("mig spool worker: full pass over spool \"%s\"", w->spool);
+			break;
+		case UNIT_PERIODIC:
+			doing = "mig spool worker: the periodic tasks (liveness, purge, statistics)";
 			break;
 		default:
 			doing = psprintf("mig spool worker: collecting the deferred files of spool \"%s\"",
@@ -555,6 +675,11 @@ run_unit(MigWorker *w, Unit unit)
 		FreeErrorData(edata);
 		drop_passes(w);
 		mig_spool_forget_plans();
+		if (unit == UNIT_PERIODIC)
+		{
+			/* what the run did so far stays done; the rest waits a period */
+			periodic_done(w);
+		}
 	}
 	if (!present)
 	{
@@ -865,6 +990,29 @@ run_passes(MigWorker *w, TimestampTz now)
 	return false;
 }
 
+/*
+ * The periodic tasks: a step when a run is under way or due
+ * (mig.periodic_interval; 0: never).  Between two spool units, so that
+ * ingestion never waits for more than one step.
+ */
+static bool
+run_periodic(MigWorker *w, TimestampTz now)
+{
+	if (w->periodic_step == PERIODIC_IDLE)
+	{
+		if (mig_periodic_interval <= 0 || now < w->next_periodic_at)
+			return false;
+		w->periodic_step = PERIODIC_LIVENESS;
+		w->periodic_started = now;
+		w->next_periodic_at = TimestampTzPlusMilliseconds(now, mig_periodic_interval);
+	}
+	mig_worker_set_state("periodic");
+	run_unit(w, UNIT_PERIODIC);
+	if (w->periodic_step > PERIODIC_STATS)
+		periodic_done(w);
+	return true;
+}
+
 /* deferred files: their agent or their id may have come */
 static bool
 retry_deferred(MigWorker *w, TimestampTz now)
@@ -886,6 +1034,8 @@ wait_idle(MigWorker *w, TimestampTz now)
 	mig_worker_set_state("idle");
 	if (trim >= 0)
 		timeout = Min(timeout, trim);
+	if (mig_periodic_interval > 0)
+		timeout = Min(timeout, ms_until(w->next_periodic_at, now));
 	if (!w->watch.complete)
 		timeout = Min(timeout, POLL_MS);
 	if (mig_worker_known_deferred() > 0)
@@ -911,7 +1061,11 @@ loop_turn(MigWorker *w)
 		wait_ms(w, ms_until(w->next_work_at, now));
 		return;
 	}
-	if (run_passes(w, now) || retry_deferred(w, now))
+	/* the periodic run and the passes take turns */
+	w->periodic_turn = !w->periodic_turn;
+	if (w->periodic_turn && run_periodic(w, now))
+		return;
+	if (run_passes(w, now) || run_periodic(w, now) || retry_deferred(w, now))
 		return;
 	wait_idle(w, now);
 }

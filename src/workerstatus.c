@@ -64,6 +64,9 @@ typedef struct MigWorkerShared
 	TimestampTz last_error_at;
 	char		spool_dir[MAXPGPATH];
 	char		database[NAMEDATALEN];
+	TimestampTz last_periodic;	/* the end of the last periodic run */
+	int64		last_periodic_us;	/* how long it took */
+	char		last_periodic_report[512];	/* what it changed, as JSON */
 } MigWorkerShared;
 
 static MigWorkerShared *shared = NULL;
@@ -271,6 +274,16 @@ mig_worker_pass_done(bool full, int64 ingested, int64 deferred, int64 failed)
 	SpinLockRelease(&shared->mutex);
 }
 
+void
+mig_worker_periodic_done(TimestampTz at, int64 took_us, const char *report)
+{
+	SpinLockAcquire(&shared->mutex);
+	shared->last_periodic = at;
+	shared->last_periodic_us = took_us;
+	strlcpy(shared->last_periodic_report, report, sizeof(shared->last_periodic_report));
+	SpinLockRelease(&shared->mutex);
+}
+
 int64
 mig_worker_known_deferred(void)
 {
@@ -344,8 +357,8 @@ Datum
 mig_worker_state(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[14];
-	bool		nulls[14];
+	Datum		values[17];
+	bool		nulls[17];
 	MigWorkerShared copy;
 	bool		running;
 	TimestampTz now = GetCurrentTimestamp();
@@ -388,6 +401,18 @@ mig_worker_state(PG_FUNCTION_ARGS)
 	canonicalize_path(guc_spool);
 	SET(12, CStringGetTextDatum(running && copy.spool_dir[0] ? copy.spool_dir : guc_spool));
 	SET(13, CStringGetTextDatum(running && copy.database[0] ? copy.database : mig_database));
+	/* mig 1.1's view has the periodic run too (1.0's has 14 columns) */
+	if (tupdesc->natts >= 17 && copy.last_periodic != 0)
+	{
+		Interval   *took = palloc0(sizeof(Interval));
+
+		took->time = copy.last_periodic_us;
+		SET(14, TimestampTzGetDatum(copy.last_periodic));
+		SET(15, IntervalPGetDatum(took));
+		SET(16, DirectFunctionCall1(json_in, CStringGetDatum(copy.last_periodic_report)));
+	}
 #undef SET
+	if (tupdesc->natts != 14 && tupdesc->natts != 17)
+		elog(ERROR, "mig_worker_state() returns %d columns, not 14 or 17", tupdesc->natts);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

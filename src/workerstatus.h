@@ -12,6 +12,7 @@
 #ifndef WORKERSTATUS_H
 #define WORKERSTATUS_H
 
+#include "datatype/timestamp.h"
 #include "postmaster/bgworker.h"
 
 /* seconds before the postmaster restarts a worker that exited with 1 */
@@ -46,5 +47,6 @@ extern void mig_worker_set_backlog(int64 backlog);
 extern void mig_worker_pass_done(bool full, int64 ingested, int64 deferred,
 								 int64 failed);
 extern int64 mig_worker_known_deferred(void);	/* 0 when not known */
+extern void mig_worker_periodic_done(TimestampTz at, int64 took_us, const char *report);
 
 #endif							/* WORKERSTATUS_H */

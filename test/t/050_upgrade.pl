@@ -78,6 +78,10 @@ is($node->safe_psql('old',
 		'SELECT sentctr, returnedctr, donectr FROM actions WHERE id = 1000'),
 	'2|1|1', 'and recounts the counters itself, as 1.0 did');
 
+# 1.0's view of the worker (14 columns) works with the new library
+is($node->safe_psql('old', 'SELECT count(*) FROM mig_worker_status WHERE spool_dir IS NOT NULL'),
+	'1', "1.0's mig_worker_status works with the new library");
+
 # a command written by SQL in 1.0 leaves the counters stale: the update
 # recounts them
 $node->safe_psql('old',
@@ -115,6 +119,8 @@ is($node->safe_psql('old', 'SELECT sentctr FROM actions WHERE id = 1000'),
 is($node->safe_psql('old', 'SELECT valid FROM mig_verify_action(1)'), 't',
 	'the verification record carries over');
 is($node->safe_psql('old', 'SELECT mig_authorize(1, 7)'), 't', 'and the authorization');
+is($node->safe_psql('old', 'SELECT count(*) FROM mig_worker_status WHERE last_periodic_changed IS NULL'),
+	'1', "1.1's mig_worker_status has the periodic run's columns");
 
 # the same objects as a fresh database, to the byte
 sub schema

@@ -1,6 +1,7 @@
-# Helpers for the spool worker's TAP tests: make a spool, fill a staging
-# directory with MIG-shaped files (bench/mkspool), register their agents,
-# and move files into the spool the way MIG's scheduler does (rename).
+# Helpers for the spool worker's TAP tests: a cluster with mig preloaded and
+# a spool of its own, MIG-shaped files in a staging directory
+# (bench/mkspool), their agents registered, and files moved into the spool
+# the way MIG's scheduler does (rename).
 package MigSpool;
 
 use strict;
@@ -9,10 +10,38 @@ use Exporter 'import';
 use File::Path qw(make_path);
 use File::Basename qw(basename);
 
-our @EXPORT = qw(spool_dirs mkspool load_heartbeats move_files spool_files);
+use PostgreSQL::Test::Cluster;
+
+our @EXPORT = qw(mig_node spool_dirs mkspool load_heartbeats move_files spool_files);
 
 our @DIRS = qw(action/new action/inflight action/done action/invalid
   command/ready command/inflight command/returned command/done);
+
+# A cluster with mig preloaded, its spool in the node's directory:
+#   my ($node, $spool) = mig_node('name', rescan => '1h', batch => 50,
+#       conf => "extra lines", dirs => 1, start => 1, extension => 1);
+# rescan and batch set mig.rescan_interval and mig.batch_size; dirs makes the
+# spool's eight directories; start starts it and extension (with start)
+# creates the extension in postgres.  Defaults: all off but start.
+sub mig_node
+{
+	my ($name, %opt) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	my $spool = $node->basedir . '/spool';
+	my $conf = "shared_preload_libraries = 'mig'\nmig.spool_dir = '$spool'\n";
+	$conf .= "mig.rescan_interval = '$opt{rescan}'\n" if defined $opt{rescan};
+	$conf .= "mig.batch_size = $opt{batch}\n" if defined $opt{batch};
+	$conf .= $opt{conf} if defined $opt{conf};
+	$node->append_conf('postgresql.conf', $conf);
+	spool_dirs($spool) if $opt{dirs};
+	if ($opt{start} // 1)
+	{
+		$node->start;
+		$node->safe_psql('postgres', 'CREATE EXTENSION mig') if $opt{extension};
+	}
+	return ($node, $spool);
+}
 
 # the eight directories of a spool
 sub spool_dirs
