@@ -77,8 +77,10 @@ $node->safe_psql('postgres', q{
 CREATE ROLE mig_worker LOGIN;
 GRANT USAGE ON SCHEMA public TO mig_worker;
 GRANT SELECT, INSERT, UPDATE, DELETE ON spool_files TO mig_worker;
-GRANT SELECT, INSERT, UPDATE ON actions, commands TO mig_worker;
-GRANT SELECT ON agents TO mig_worker;
+GRANT SELECT, INSERT, UPDATE ON actions TO mig_worker;
+GRANT SELECT, INSERT, UPDATE, DELETE ON commands, agents TO mig_worker;
+GRANT SELECT ON agtmodreq, invagtmodperm TO mig_worker;
+GRANT INSERT ON agents_stats TO mig_worker;
 CREATE SCHEMA trap;
 CREATE FUNCTION trap.numeric_eq(numeric, numeric) RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'trap: % ran it', current_user; END $$;

@@ -172,8 +172,10 @@ CREATE SCHEMA evil AUTHORIZATION $attacker;
 admin(q{
 GRANT USAGE ON SCHEMA public TO mig_worker;
 GRANT SELECT, INSERT, UPDATE, DELETE ON spool_files TO mig_worker;
-GRANT SELECT, INSERT, UPDATE ON actions, commands TO mig_worker;
-GRANT SELECT ON agents TO mig_worker;
+GRANT SELECT, INSERT, UPDATE ON actions TO mig_worker;
+GRANT SELECT, INSERT, UPDATE, DELETE ON commands, agents TO mig_worker;
+GRANT SELECT ON agtmodreq, invagtmodperm TO mig_worker;
+GRANT INSERT ON agents_stats TO mig_worker;
 });
 
 # The worker runs in sec before the database gets its hostile search_path
@@ -343,6 +345,17 @@ my %menu = (
 		[ 'the canonical string', dq(fx('authz/a1.txt')) . '::text' ],
 		[ 'a spool', dq($own_spool) . '::text' ],
 		[ 'NULL', 'NULL::text' ],
+	],
+	'boolean' => [
+		[ 'true', 'true' ],
+		[ 'false', 'false' ],
+		[ 'NULL', 'NULL::boolean' ],
+	],
+	'bigint' => [
+		[ 'one', '1::bigint' ],
+		[ 'many', '1000000::bigint' ],
+		[ 'zero', '0::bigint' ],
+		[ 'NULL', 'NULL::bigint' ],
 	],
 	'numeric[]' => [
 		[ 'agents', "'{10,11,12,13}'::numeric[]" ],
