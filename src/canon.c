@@ -1088,6 +1088,134 @@ end_object(CanonReader *r, StringInfo out, Frame *f)
 }
 
 /*
+ * An object or array starts at r->p ('{' or '['): push its frame and write
+ * its opening byte; depth is its own nesting depth.  Returns true when its
+ * first member or element follows (an object's key is read), false when it
+ * was empty and is already complete.
+ */
+static bool
+open_container(CanonReader *r, StringInfo out, unsigned char c, int depth)
+{
+	Frame	   *f;
+
+	if (r->nframes >= r->maxframes)
+	{
+		r->maxframes *= 2;
+		r->frames = repalloc(r->frames, r->maxframes * sizeof(Frame));
+	}
+	check_depth(depth);
+	f = &r->frames[r->nframes++];
+	f->is_object = (c == '{');
+	f->count = 0;
+	f->key = NULL;
+	f->keylen = 0;
+	f->ordered = true;
+	f->members_base = r->nmembers;
+	f->keys_base = r->keys.len;
+	f->out_start = out ? out->len : 0;
+	r->p++;
+	if (out)
+		appendStringInfoCharMacro(out, (char) c);
+	if (peek(r) != (f->is_object ? '}' : ']'))
+	{
+		if (f->is_object)
+			start_member(r, out, f);
+		return true;
+	}
+	/* empty: a complete value at once */
+	r->p++;
+	if (out)
+		appendStringInfoCharMacro(out, f->is_object ? '}' : ']');
+	r->nframes--;
+	return false;
+}
+
+/* a number beyond float64's range, at r->p */
+static void pg_attribute_noreturn()
+number_range_error(CanonReader *r, const PathStep *path, int base)
+{
+	bool		integer;
+	int			ndigits;
+	int			len = lex_number(r, &integer, &ndigits);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid MIG action: %s holds a number out of range for float64",
+					value_path_string(r, path, base)),
+			 errdetail("MIG reads the numbers of parameters as float64; %s%s is beyond its range.",
+					   pnstrdup((const char *) r->p, Min(len, 40)),
+					   len > 40 ? "..." : "")));
+}
+
+/* a string, true, false, null or number starting with c, at r->p */
+static void
+canon_scalar(CanonReader *r, StringInfo out, unsigned char c,
+			 const PathStep *path, int base)
+{
+	if (c == '"')
+		read_string(r, out, true, NULL);
+	else if (c == 't')
+	{
+		read_literal(r, "true", 4);
+		if (out)
+			appendStringInfoString(out, "true");
+	}
+	else if (c == 'f')
+	{
+		read_literal(r, "false", 5);
+		if (out)
+			appendStringInfoString(out, "false");
+	}
+	else if (c == 'n')
+	{
+		read_literal(r, "null", 4);
+		if (out)
+			appendStringInfoString(out, "null");
+	}
+	else if (!canon_number(r, out))
+		number_range_error(r, path, base);
+}
+
+/*
+ * A value ended: close the containers above base that it completes.  Stops
+ * after a ',' (the next member's key is read) or when no container above
+ * base is left open.
+ */
+static void
+close_containers(CanonReader *r, StringInfo out, int base)
+{
+	while (r->nframes > base)
+	{
+		Frame	   *f = &r->frames[r->nframes - 1];
+		unsigned char c;
+
+		if (f->is_object && out)
+			end_member(r, out, f);
+		f->count++;
+		c = peek(r);
+		if (c == ',')
+		{
+			r->p++;
+			if (f->is_object)
+				start_member(r, out, f);
+			else if (out)
+				appendStringInfoCharMacro(out, ',');
+			return;
+		}
+		expect(r, f->is_object ? '}' : ']',
+			   f->is_object ? "Expected \",\" or \"}\"" : "Expected \",\" or \"]\"");
+		if (out)
+		{
+			if (f->is_object)
+				end_object(r, out, f);
+			else
+				appendStringInfoCharMacro(out, ']');
+		}
+		r->nframes--;
+	}
+}
+
+/*
  * Any JSON value decoded into an interface{} and encoded again by Go,
  * written to out; with out NULL the value is only checked (a field Go
  * skips).  depth is the nesting depth of the enclosing value, path where
@@ -1100,111 +1228,23 @@ static void
 canon_value(CanonReader *r, StringInfo out, int depth, const PathStep *path)
 {
 	int			base = r->nframes;
-	unsigned char c;
 
 	check_stack_depth();
 	for (;;)
 	{
 		/* a value starts here */
-		c = peek(r);
+		unsigned char c = peek(r);
+
 		if (c == '{' || c == '[')
 		{
-			Frame	   *f;
-
-			if (r->nframes >= r->maxframes)
-			{
-				r->maxframes *= 2;
-				r->frames = repalloc(r->frames, r->maxframes * sizeof(Frame));
-			}
-			check_depth(depth + (r->nframes - base) + 1);
-			f = &r->frames[r->nframes++];
-			f->is_object = (c == '{');
-			f->count = 0;
-			f->key = NULL;
-			f->keylen = 0;
-			f->ordered = true;
-			f->members_base = r->nmembers;
-			f->keys_base = r->keys.len;
-			f->out_start = out ? out->len : 0;
-			r->p++;
-			if (out)
-				appendStringInfoCharMacro(out, (char) c);
-			if (peek(r) != (f->is_object ? '}' : ']'))
-			{
-				if (f->is_object)
-					start_member(r, out, f);
+			if (open_container(r, out, c, depth + (r->nframes - base) + 1))
 				continue;
-			}
-			/* empty: a complete value at once */
-			r->p++;
-			if (out)
-				appendStringInfoCharMacro(out, f->is_object ? '}' : ']');
-			r->nframes--;
 		}
-		else if (c == '"')
-			read_string(r, out, true, NULL);
-		else if (c == 't')
-		{
-			read_literal(r, "true", 4);
-			if (out)
-				appendStringInfoString(out, "true");
-		}
-		else if (c == 'f')
-		{
-			read_literal(r, "false", 5);
-			if (out)
-				appendStringInfoString(out, "false");
-		}
-		else if (c == 'n')
-		{
-			read_literal(r, "null", 4);
-			if (out)
-				appendStringInfoString(out, "null");
-		}
-		else if (!canon_number(r, out))
-		{
-			bool		integer;
-			int			ndigits;
-			int			len = lex_number(r, &integer, &ndigits);
+		else
+			canon_scalar(r, out, c, path, base);
 
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid MIG action: %s holds a number out of range for float64",
-							value_path_string(r, path, base)),
-					 errdetail("MIG reads the numbers of parameters as float64; %s%s is beyond its range.",
-							   pnstrdup((const char *) r->p, Min(len, 40)),
-							   len > 40 ? "..." : "")));
-		}
-
-		/* a value ended: close the containers it completes */
-		while (r->nframes > base)
-		{
-			Frame	   *f = &r->frames[r->nframes - 1];
-
-			if (f->is_object && out)
-				end_member(r, out, f);
-			f->count++;
-			c = peek(r);
-			if (c == ',')
-			{
-				r->p++;
-				if (f->is_object)
-					start_member(r, out, f);
-				else if (out)
-					appendStringInfoCharMacro(out, ',');
-				break;
-			}
-			expect(r, f->is_object ? '}' : ']',
-				   f->is_object ? "Expected \",\" or \"}\"" : "Expected \",\" or \"]\"");
-			if (out)
-			{
-				if (f->is_object)
-					end_object(r, out, f);
-				else
-					appendStringInfoCharMacro(out, ']');
-			}
-			r->nframes--;
-		}
+		/* a value ended */
+		close_containers(r, out, base);
 		if (r->nframes == base)
 			return;
 	}
