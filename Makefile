@@ -33,3 +33,7 @@ EXTRA_CLEAN = results output_iso tmp_check tmp_check_regress tmp_check_iso \
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies unless PostgreSQL was configured with
+# --enable-depend: every object depends on every header of src/.
+$(OBJS): $(wildcard src/*.h)
