@@ -1555,7 +1555,7 @@ mig_keyring_load(Oid relid, int64 epoch, int nkeys, const MigInvestigatorKey *ke
 {
 	MemoryContext cxt;
 	KeyEntry   *entries;
-	int			n = 0;
+	volatile int n = 0;			/* PG_CATCH frees entries[0..n-1] */
 	bool		fresh;
 	StringInfoData import;
 	int			nimport = 0;
@@ -1688,6 +1688,8 @@ mig_keyring_load(Oid relid, int64 epoch, int nkeys, const MigInvestigatorKey *ke
 							mig_numeric_text(entries[i].investigator_id)),
 					 errdetail("gpg did not import the key %s.", entries[i].fpr)));
 			memmove(&entries[i], &entries[i + 1], sizeof(KeyEntry) * (n - i - 1));
+			/* the last entry moved down: no gpgme key may stay in two */
+			memset(&entries[n - 1], 0, sizeof(KeyEntry));
 			n--;
 			i--;
 		}
