@@ -1440,6 +1440,21 @@ static struct
 	KeyEntry   *keys;
 } keyring;
 
+/*
+ * A load in progress, in the memory context that becomes the keyring's when
+ * it commits.  entries has room for every key given; entries[0..n-1] are the
+ * keys kept so far, and every gpgme key the load holds is in exactly one of
+ * them (the other slots are zero).  It is not a local of mig_keyring_load,
+ * so that its PG_CATCH reads what the steps wrote, not a clobbered copy.
+ */
+typedef struct KeyringLoad
+{
+	MemoryContext cxt;
+	KeyEntry   *entries;
+	int			n;
+	bool		fresh;			/* the keys go into a new, empty home */
+} KeyringLoad;
+
 bool
 mig_keyring_current(Oid relid, int64 epoch)
 {
@@ -1550,15 +1565,206 @@ delete_key(const char *home, KeyEntry *e)
 	}
 }
 
+/*
+ * The primary fingerprint of an investigator's key into fpr.  An unusable
+ * key is reported and left out, not fatal to all: false, with a warning.
+ */
+static bool
+key_fingerprint(const MigInvestigatorKey *key, char *fpr)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ok = true;	/* set in PG_CATCH, read after it */
+
+	PG_TRY();
+	{
+		parse_public_key(key->publickey, strlen(key->publickey), fpr);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the public key of investigator %s is not used",
+						mig_numeric_text(key->id)),
+				 errdetail("%s", edata->message)));
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/* collect: the usable keys, one per fingerprint, with their digests */
+static void
+collect_keys(KeyringLoad *load, int nkeys, const MigInvestigatorKey *keys)
+{
+	for (int i = 0; i < nkeys; i++)
+	{
+		KeyEntry   *e = &load->entries[load->n];
+		const char *text = keys[i].publickey;
+		Size		idlen;
+
+		if (!key_fingerprint(&keys[i], e->fpr))
+		{
+			memset(e, 0, sizeof(KeyEntry));
+			continue;
+		}
+		if (find_entry(load->entries, load->n, e->fpr, NULL) != NULL)
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("the public key of investigator %s is not used",
+							mig_numeric_text(keys[i].id)),
+					 errdetail("Another investigator has the key %s.", e->fpr)));
+			memset(e, 0, sizeof(KeyEntry));
+			continue;
+		}
+		idlen = VARSIZE_ANY(DatumGetPointer(keys[i].id));
+		e->investigator_id = PointerGetDatum(MemoryContextAlloc(load->cxt, idlen));
+		memcpy(DatumGetPointer(e->investigator_id), DatumGetPointer(keys[i].id), idlen);
+		sha256(text, strlen(text), e->digest);
+		e->src = i;
+		load->n++;
+	}
+}
+
+/*
+ * prune: keys whose row changed or went are deleted from the keyring; if
+ * that cannot be done, or an earlier load failed half-way, the keyring is
+ * made again in a fresh home.  From here until the commit, an error leaves
+ * the home dirty.
+ */
+static void
+prune_keyring(KeyringLoad *load)
+{
+	bool		fresh = (keyring.home == NULL || keyring.dirty);
+
+	keyring.dirty = true;
+	for (int i = 0; !fresh && i < keyring.nkeys; i++)
+	{
+		KeyEntry   *prev = &keyring.keys[i];
+
+		if (find_entry(load->entries, load->n, prev->fpr, prev->digest) != NULL)
+			continue;
+		if (prev->gkey == NULL)
+			fresh = true;
+		else
+			delete_key(keyring.home, prev);
+	}
+	if (fresh)
+	{
+		if (keyring.home != NULL)
+		{
+			remove_home(keyring.home);
+			pfree(keyring.home);
+			keyring.home = NULL;
+		}
+		keyring.home = make_home("keyring");
+	}
+	load->fresh = fresh;
+}
+
+/*
+ * import: unchanged keys stay (their entries take the listing over from the
+ * keyring's), the others are imported in one gpg run, then listed.
+ */
+static void
+import_keys(KeyringLoad *load, const MigInvestigatorKey *keys)
+{
+	StringInfoData import;
+	int			nimport = 0;
+
+	initStringInfo(&import);
+	for (int i = 0; i < load->n; i++)
+	{
+		KeyEntry   *e = &load->entries[i];
+		KeyEntry   *prev = load->fresh ? NULL :
+		find_entry(keyring.keys, keyring.nkeys, e->fpr, e->digest);
+
+		if (prev != NULL && prev->gkey != NULL)
+		{
+			e->nsubs = prev->nsubs;
+			e->subs = MemoryContextAlloc(load->cxt, sizeof(KeySub) * Max(prev->nsubs, 1));
+			memcpy(e->subs, prev->subs, sizeof(KeySub) * prev->nsubs);
+			/* the gpgme key changes hands: one owner at any time */
+			e->gkey = prev->gkey;
+			prev->gkey = NULL;
+			continue;
+		}
+		appendStringInfoString(&import, keys[e->src].publickey);
+		appendStringInfoChar(&import, '\n');
+		nimport++;
+	}
+	if (nimport > 0)
+	{
+		gpg_import(keyring.home, import.data, import.len);
+		mig_pgp_counters.keys_imported += nimport;
+		list_keys(keyring.home, load->entries, load->n, load->cxt);
+	}
+	pfree(import.data);
+}
+
+/*
+ * Keys gpg would not take are reported and left out.  The kept entries
+ * move down; a slot left behind is zeroed, so that no gpgme key is ever in
+ * two entries.
+ */
+static void
+drop_unlisted(KeyringLoad *load)
+{
+	int			kept = 0;
+
+	for (int i = 0; i < load->n; i++)
+	{
+		KeyEntry   *e = &load->entries[i];
+
+		if (e->gkey == NULL)
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the public key of investigator %s is not used",
+							mig_numeric_text(e->investigator_id)),
+					 errdetail("gpg did not import the key %s.", e->fpr)));
+			memset(e, 0, sizeof(KeyEntry));
+			continue;
+		}
+		if (kept != i)
+		{
+			load->entries[kept] = *e;
+			memset(e, 0, sizeof(KeyEntry));
+		}
+		kept++;
+	}
+	load->n = kept;
+}
+
+/* commit: the new entries replace the keyring's, whose keys go back */
+static void
+commit_keyring(KeyringLoad *load, Oid relid, int64 epoch)
+{
+	if (keyring.cxt != NULL)
+	{
+		free_entries(keyring.keys, keyring.nkeys);
+		MemoryContextDelete(keyring.cxt);
+	}
+	keyring.cxt = load->cxt;
+	keyring.keys = load->entries;
+	keyring.nkeys = load->n;
+	keyring.relid = relid;
+	keyring.epoch = epoch;
+	keyring.dirty = false;
+	keyring.valid = true;
+}
+
 void
 mig_keyring_load(Oid relid, int64 epoch, int nkeys, const MigInvestigatorKey *keys)
 {
 	MemoryContext cxt;
-	KeyEntry   *entries;
-	volatile int n = 0;			/* PG_CATCH frees entries[0..n-1] */
-	bool		fresh;
-	StringInfoData import;
-	int			nimport = 0;
+	KeyringLoad *load;
 
 	/* until this load has finished, the keyring is unusable */
 	keyring.valid = false;
@@ -1569,151 +1775,27 @@ mig_keyring_load(Oid relid, int64 epoch, int nkeys, const MigInvestigatorKey *ke
 	}
 
 	cxt = AllocSetContextCreate(TopMemoryContext, "mig keyring", ALLOCSET_SMALL_SIZES);
-	entries = MemoryContextAllocZero(cxt, sizeof(KeyEntry) * Max(nkeys, 1));
-	initStringInfo(&import);
+	load = MemoryContextAllocZero(cxt, sizeof(KeyringLoad));
+	load->cxt = cxt;
+	load->entries = MemoryContextAllocZero(cxt, sizeof(KeyEntry) * Max(nkeys, 1));
 
+	/* cxt and load are set before PG_TRY and never after: no volatile */
 	PG_TRY();
 	{
-		MemoryContext errcxt = CurrentMemoryContext;
-
-		for (int i = 0; i < nkeys; i++)
-		{
-			KeyEntry   *e = &entries[n];
-			const char *text = keys[i].publickey;
-
-			/* an unusable key is reported and left out, not fatal to all */
-			PG_TRY();
-			{
-				parse_public_key(text, strlen(text), e->fpr);
-			}
-			PG_CATCH();
-			{
-				ErrorData  *edata;
-
-				MemoryContextSwitchTo(errcxt);
-				edata = CopyErrorData();
-				FlushErrorState();
-				ereport(WARNING,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("the public key of investigator %s is not used",
-								mig_numeric_text(keys[i].id)),
-						 errdetail("%s", edata->message)));
-				FreeErrorData(edata);
-				memset(e, 0, sizeof(KeyEntry));
-				continue;
-			}
-			PG_END_TRY();
-			if (find_entry(entries, n, e->fpr, NULL) != NULL)
-			{
-				ereport(WARNING,
-						(errcode(ERRCODE_UNIQUE_VIOLATION),
-						 errmsg("the public key of investigator %s is not used",
-								mig_numeric_text(keys[i].id)),
-						 errdetail("Another investigator has the key %s.", e->fpr)));
-				memset(e, 0, sizeof(KeyEntry));
-				continue;
-			}
-			e->investigator_id = PointerGetDatum(MemoryContextAlloc(cxt, VARSIZE_ANY(DatumGetPointer(keys[i].id))));
-			memcpy(DatumGetPointer(e->investigator_id), DatumGetPointer(keys[i].id),
-				   VARSIZE_ANY(DatumGetPointer(keys[i].id)));
-			sha256(text, strlen(text), e->digest);
-			e->src = i;
-			n++;
-		}
-
-		/*
-		 * Keys whose row changed or went are deleted from the keyring; if
-		 * that cannot be done, or an earlier load failed half-way, the
-		 * keyring is made again in a fresh home.
-		 */
-		fresh = (keyring.home == NULL || keyring.dirty);
-		keyring.dirty = true;
-		for (int i = 0; !fresh && i < keyring.nkeys; i++)
-		{
-			KeyEntry   *prev = &keyring.keys[i];
-
-			if (find_entry(entries, n, prev->fpr, prev->digest) != NULL)
-				continue;
-			if (prev->gkey == NULL)
-				fresh = true;
-			else
-				delete_key(keyring.home, prev);
-		}
-		if (fresh)
-		{
-			if (keyring.home != NULL)
-			{
-				remove_home(keyring.home);
-				pfree(keyring.home);
-				keyring.home = NULL;
-			}
-			keyring.home = make_home("keyring");
-		}
-
-		/* unchanged keys stay; the others are imported in one run */
-		for (int i = 0; i < n; i++)
-		{
-			KeyEntry   *prev = fresh ? NULL :
-			find_entry(keyring.keys, keyring.nkeys, entries[i].fpr, entries[i].digest);
-
-			if (prev != NULL && prev->gkey != NULL)
-			{
-				entries[i].nsubs = prev->nsubs;
-				entries[i].subs = MemoryContextAlloc(cxt, sizeof(KeySub) * Max(prev->nsubs, 1));
-				memcpy(entries[i].subs, prev->subs, sizeof(KeySub) * prev->nsubs);
-				entries[i].gkey = prev->gkey;
-				prev->gkey = NULL;
-				continue;
-			}
-			appendStringInfoString(&import, keys[entries[i].src].publickey);
-			appendStringInfoChar(&import, '\n');
-			nimport++;
-		}
-		if (nimport > 0)
-		{
-			gpg_import(keyring.home, import.data, import.len);
-			mig_pgp_counters.keys_imported += nimport;
-			list_keys(keyring.home, entries, n, cxt);
-		}
-		pfree(import.data);
-
-		/* keys gpg would not take are reported and left out */
-		for (int i = 0; i < n; i++)
-		{
-			if (entries[i].gkey != NULL)
-				continue;
-			ereport(WARNING,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the public key of investigator %s is not used",
-							mig_numeric_text(entries[i].investigator_id)),
-					 errdetail("gpg did not import the key %s.", entries[i].fpr)));
-			memmove(&entries[i], &entries[i + 1], sizeof(KeyEntry) * (n - i - 1));
-			/* the last entry moved down: no gpgme key may stay in two */
-			memset(&entries[n - 1], 0, sizeof(KeyEntry));
-			n--;
-			i--;
-		}
+		collect_keys(load, nkeys, keys);
+		prune_keyring(load);
+		import_keys(load, keys);
+		drop_unlisted(load);
 	}
 	PG_CATCH();
 	{
-		free_entries(entries, n);
+		free_entries(load->entries, load->n);
 		MemoryContextDelete(cxt);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-
-	if (keyring.cxt != NULL)
-	{
-		free_entries(keyring.keys, keyring.nkeys);
-		MemoryContextDelete(keyring.cxt);
-	}
-	keyring.cxt = cxt;
-	keyring.keys = entries;
-	keyring.nkeys = n;
-	keyring.relid = relid;
-	keyring.epoch = epoch;
-	keyring.dirty = false;
-	keyring.valid = true;
+	commit_keyring(load, relid, epoch);
+	pfree(load);
 }
 
 /* the key, and the subkey, with fingerprint (or key id) fpr */
