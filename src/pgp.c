@@ -1068,15 +1068,14 @@ release_context(const char *home)
 static int
 gpg_import(const char *home, const char *keys, size_t len)
 {
+	gpgme_ctx_t ctx = home_context(home);
 	gpgme_data_t volatile data = NULL;
-	int			taken = 0;
+	gpgme_import_result_t res;
 
 	PG_TRY();
 	{
-		gpgme_ctx_t ctx = home_context(home);
 		gpgme_data_t d;
 		gpgme_error_t err;
-		gpgme_import_result_t res;
 
 		err = gpgme_data_new_from_mem(&d, keys, len, 0);
 		if (err)
@@ -1086,9 +1085,6 @@ gpg_import(const char *home, const char *keys, size_t len)
 		err = gpgme_op_import(ctx, data);
 		if (err)
 			gpg_error_report(err, "import keys");
-		res = gpgme_op_import_result(ctx);
-		if (res != NULL)
-			taken = res->imported + res->unchanged;
 	}
 	PG_CATCH();
 	{
@@ -1099,7 +1095,9 @@ gpg_import(const char *home, const char *keys, size_t len)
 	}
 	PG_END_TRY();
 	gpgme_data_release(data);
-	return taken;
+	/* the result is the context's until its next operation */
+	res = gpgme_op_import_result(ctx);
+	return res != NULL ? (int) (res->imported + res->unchanged) : 0;
 }
 
 /* is gpg's answer s about sig? */
@@ -1115,15 +1113,45 @@ answer_matches(gpgme_signature_t s, const PgpSig *sig, bool alone)
 	/* BADSIG carries no time */
 	return fl >= 16 && sig->keyid[0] != '\0' &&
 		pg_strcasecmp(s->fpr + fl - 16, sig->keyid) == 0 &&
-		(s->timestamp == 0 || sig->created < 0 || (int64) s->timestamp == sig->created);
+		(s->timestamp == 0 || sig->created < 0 ||
+		 (int64) s->timestamp == sig->created);
+}
+
+/* give each of gpg's answers in res to the signature of sigs it is about */
+static void
+take_answers(gpgme_verify_result_t res, PgpSig **sigs, int n)
+{
+	int			nres = 0;
+
+	for (gpgme_signature_t s = res ? res->signatures : NULL; s; s = s->next)
+		nres++;
+	for (gpgme_signature_t s = res ? res->signatures : NULL; s; s = s->next)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			PgpSig	   *sig = sigs[i];
+
+			if (!answer_matches(s, sig, n == 1 && nres == 1))
+				continue;
+			sig->checked = true;
+			sig->status = s->status;
+			strlcpy(sig->gpg_fpr, s->fpr ? s->fpr : "", sizeof(sig->gpg_fpr));
+			for (char *c = sig->gpg_fpr; *c; c++)
+				*c = pg_ascii_toupper((unsigned char) *c);
+			sig->sig_expires = s->exp_timestamp;
+			sig->wrong_key_usage = s->wrong_key_usage;
+			break;
+		}
+	}
 }
 
 /*
- * One gpg run over the concatenated packets of sigs[0..n-1]: gpg treats
- * them as one detached signature with n signature packets.  Each answer is
- * given to the signature with its issuer key id (the caller never puts two
- * signatures of one key id in a run) and creation time.  gpg stops at the
- * first bad signature, so some may get no answer: returns how many did.
+ * One gpg run over the concatenated packets of sigs[0..n-1] (none checked
+ * yet): gpg treats them as one detached signature with n signature packets.
+ * Each answer is given to the signature with its issuer key id (the caller
+ * never puts two signatures of one key id in a run) and creation time.  gpg
+ * stops at the first bad signature, so some may get no answer: returns how
+ * many did.
  */
 static int
 gpg_verify(const char *home, const char *data, size_t datalen,
@@ -1131,20 +1159,21 @@ gpg_verify(const char *home, const char *data, size_t datalen,
 {
 	gpgme_data_t volatile sigdata = NULL;
 	gpgme_data_t volatile text = NULL;
-	int			answered = 0;
 	StringInfoData packets;
+	int			answered = 0;
 
 	initStringInfo(&packets);
 	for (int i = 0; i < n; i++)
+	{
+		Assert(!sigs[i]->checked);
 		appendBinaryStringInfo(&packets, sigs[i]->packet.data, sigs[i]->packet.len);
+	}
 
 	PG_TRY();
 	{
 		gpgme_ctx_t ctx = home_context(home);
 		gpgme_data_t d;
 		gpgme_error_t err;
-		gpgme_verify_result_t res;
-		int			nres = 0;
 
 		err = gpgme_data_new_from_mem(&d, packets.data, packets.len, 0);
 		if (err)
@@ -1156,28 +1185,8 @@ gpg_verify(const char *home, const char *data, size_t datalen,
 		text = d;
 		mig_pgp_counters.gpg_runs++;
 		err = gpgme_op_verify(ctx, sigdata, text, NULL);
-		res = err ? NULL : gpgme_op_verify_result(ctx);
-		for (gpgme_signature_t s = res ? res->signatures : NULL; s; s = s->next)
-			nres++;
-		for (gpgme_signature_t s = res ? res->signatures : NULL; s; s = s->next)
-		{
-			for (int i = 0; i < n; i++)
-			{
-				PgpSig	   *sig = sigs[i];
-
-				if (!answer_matches(s, sig, n == 1 && nres == 1))
-					continue;
-				sig->checked = true;
-				sig->status = s->status;
-				strlcpy(sig->gpg_fpr, s->fpr ? s->fpr : "", sizeof(sig->gpg_fpr));
-				for (char *c = sig->gpg_fpr; *c; c++)
-					*c = pg_ascii_toupper((unsigned char) *c);
-				sig->sig_expires = s->exp_timestamp;
-				sig->wrong_key_usage = s->wrong_key_usage;
-				answered++;
-				break;
-			}
-		}
+		if (!err)
+			take_answers(gpgme_op_verify_result(ctx), sigs, n);
 	}
 	PG_CATCH();
 	{
@@ -1192,6 +1201,9 @@ gpg_verify(const char *home, const char *data, size_t datalen,
 	gpgme_data_release(sigdata);
 	gpgme_data_release(text);
 	pfree(packets.data);
+	for (int i = 0; i < n; i++)
+		if (sigs[i]->checked)
+			answered++;
 	return answered;
 }
 
@@ -1244,32 +1256,31 @@ verify_signatures(const char *home, const char *data, size_t datalen,
  * ----------------------------------------------------------------
  */
 
-/* the home in which keys are only listed, never imported */
-static char *scratch_home = NULL;
+/* what gpg reads from a key text, without importing it */
+typedef struct KeyText
+{
+	int			nkeys;			/* keys listed; 0 if gpg could not read them */
+	char		fpr[41];		/* the first one's primary fingerprint */
+	bool		secret;			/* a secret key among them */
+	bool		invalid;		/* one gpg would not import (no valid
+								 * self-signed user ID) */
+} KeyText;
 
 /*
- * The primary fingerprint of the one public key in text, as gpg reads it:
- * a key gpg would not import (no valid self-signature, say) is refused.
- * Raises 22023 for anything but exactly one usable public key.
+ * What gpg reads from a key text, listed without importing it: how many
+ * keys, the first one's primary fingerprint, and whether any is secret or
+ * one gpg would not import.
  */
-char *
-mig_pgp_key_fingerprint(const char *text, size_t len)
+static void
+read_key_text(const char *home, const char *text, size_t len, KeyText *out)
 {
-	char		parsed[41];
-	char		listed[41] = "";
-	int			nkeys = 0;
 	gpgme_data_t volatile data = NULL;
 	gpgme_key_t volatile key = NULL;
-	bool		secret = false;
-	bool		invalid = false;
 
-	parse_public_key(text, len, parsed);
-
-	if (scratch_home == NULL || gnupg_base_owner != MyProcPid)
-		scratch_home = make_home("scratch");
+	memset(out, 0, sizeof(*out));
 	PG_TRY();
 	{
-		gpgme_ctx_t ctx = home_context(scratch_home);
+		gpgme_ctx_t ctx = home_context(home);
 		gpgme_data_t d;
 		gpgme_key_t k;
 		gpgme_error_t err;
@@ -1286,16 +1297,16 @@ mig_pgp_key_fingerprint(const char *text, size_t len)
 			if (err)
 				break;
 			key = k;
-			if (++nkeys == 1 && key->subkeys != NULL && key->subkeys->fpr != NULL)
-				strlcpy(listed, key->subkeys->fpr, sizeof(listed));
-			secret |= key->secret;
+			if (++out->nkeys == 1 && key->subkeys != NULL && key->subkeys->fpr != NULL)
+				strlcpy(out->fpr, key->subkeys->fpr, sizeof(out->fpr));
+			out->secret |= key->secret;
 			/* what gpg would not import: no valid self-signed user ID */
-			invalid |= key->invalid || key->uids == NULL;
+			out->invalid |= key->invalid || key->uids == NULL;
 			gpgme_key_unref(key);
 			key = NULL;
 		}
 		if (gpgme_err_code(err) != GPG_ERR_EOF)
-			nkeys = 0;
+			out->nkeys = 0;
 		gpgme_op_keylist_end(ctx);
 	}
 	PG_CATCH();
@@ -1304,13 +1315,35 @@ mig_pgp_key_fingerprint(const char *text, size_t len)
 			gpgme_key_unref(key);
 		if (data != NULL)
 			gpgme_data_release(data);
-		release_context(scratch_home);
+		release_context(home);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	gpgme_data_release(data);
+}
 
-	if (nkeys != 1 || strcmp(listed, parsed) != 0 || secret || invalid)
+/* the home in which keys are only listed, never imported */
+static char *scratch_home = NULL;
+
+/*
+ * The primary fingerprint of the one public key in text, as gpg reads it:
+ * a key gpg would not import (no valid self-signature, say) is refused.
+ * Raises 22023 for anything but exactly one usable public key.
+ */
+char *
+mig_pgp_key_fingerprint(const char *text, size_t len)
+{
+	char		parsed[41];
+	KeyText		listed;
+
+	parse_public_key(text, len, parsed);
+
+	if (scratch_home == NULL || gnupg_base_owner != MyProcPid)
+		scratch_home = make_home("scratch");
+	read_key_text(scratch_home, text, len, &listed);
+
+	if (listed.nkeys != 1 || strcmp(listed.fpr, parsed) != 0 || listed.secret ||
+		listed.invalid)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("gpg cannot use the OpenPGP public key %s", parsed),
