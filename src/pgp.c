@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * pgp.c
- *	  OpenPGP for mig: gpgme used the way a server must use it, MIG's two
- *	  signature encodings, and the keyring of the investigators.
+ *	  OpenPGP for mig: gpgme used the way a server must use it, and the
+ *	  keyring of the investigators.
  *
  *	  Each backend that needs gpg gets a private directory, 0700, under the
  *	  data directory's temporary-files area (base/pgsql_tmp, which the
@@ -11,17 +11,18 @@
  *	  that keeps gpg offline (no dirmngr, no keyserver, no key retrieval)
  *	  and forbids starting gpg-agent; the web of trust is off.
  *
- *	  The armor and packet code here only finds the packets, the signature
- *	  metadata (creation time, issuer) and the primary key fingerprints:
- *	  that is what lets one gpg run verify every signature of an action (the
- *	  packets are concatenated into one detached signature and gpg's answers
- *	  are mapped back by issuer and time) and what maps each imported key to
- *	  its investigator.  Every cryptographic decision is gpg's.
+ *	  Which signatures and keys gpg is given is read from their packets
+ *	  (armor.c): that is what lets one gpg run verify every signature of an
+ *	  action (the packets are concatenated into one detached signature and
+ *	  gpg's answers are mapped back by issuer and time) and what maps each
+ *	  imported key to its investigator.  Every cryptographic decision is
+ *	  gpg's.
  *
- *	  SQL: mig_key_fingerprint(), mig_verify_signature().  C (mig.h): the
+ *	  SQL: mig_key_fingerprint(), mig_verify_signature().  C (pgp.h): the
  *	  investigators' keyring, loaded and used by verify.c.
  *
- *	  Not here: the canonical string (canon.c), actions, the record of
+ *	  Not here: ASCII armor, MIG's one-line form and OpenPGP packets
+ *	  (armor.c), the canonical string (canon.c), actions, the record of
  *	  verified signatures and the staleness triggers (verify.c).
  *
  *-------------------------------------------------------------------------
@@ -34,8 +35,6 @@
 #include <unistd.h>
 #include <gpgme.h>
 
-#include "common/base64.h"
-#include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -48,734 +47,24 @@
 #include "utils/timestamp.h"
 
 #include "mig.h"
+#include "armor.h"
 #include "pgp.h"
 #include "utils.h"
-
-/* OpenPGP packet tags (RFC 4880, 4.3) */
-#define TAG_SIGNATURE		2
-#define TAG_SECRET_KEY		5
-#define TAG_PUBLIC_KEY		6
-#define TAG_SECRET_SUBKEY	7
-#define TAG_MARKER			10
-
-#define SHA1_LEN			20
 
 /* counters for mig_pgp_stats() */
 MigPgpCounters mig_pgp_counters;
 
-/* ----------------------------------------------------------------
- * Base64 and ASCII armor
- * ----------------------------------------------------------------
- */
-
-static const int8 b64_value[256] = {
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
-	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
-	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
-	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-};
-
-/*
- * Strict base64 with padding: whitespace is skipped, "=" only at the end.
- * Appends the bytes to out.
- */
-static bool
-base64_decode(const char *s, size_t len, StringInfo out)
+/* a signature given to gpg, and gpg's answer */
+typedef struct MigGpgSig
 {
-	uint32		acc = 0;
-	int			n = 0;
-	int			pad = 0;
-
-	for (size_t i = 0; i < len; i++)
-	{
-		unsigned char c = (unsigned char) s[i];
-
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-			continue;
-		if (c == '=')
-		{
-			pad++;
-			if (n + pad > 4)
-				return false;
-			continue;
-		}
-		if (pad > 0 || b64_value[c] < 0)
-			return false;
-		acc = (acc << 6) | (uint32) b64_value[c];
-		if (++n == 4)
-		{
-			appendStringInfoChar(out, (char) (acc >> 16));
-			appendStringInfoChar(out, (char) (acc >> 8));
-			appendStringInfoChar(out, (char) acc);
-			acc = 0;
-			n = 0;
-		}
-	}
-	if (pad > 0)
-	{
-		/* "xx==" or "xxx=" */
-		if (n + pad != 4 || n < 2)
-			return false;
-		if (n == 2)
-			appendStringInfoChar(out, (char) (acc >> 4));
-		else
-		{
-			appendStringInfoChar(out, (char) (acc >> 10));
-			appendStringInfoChar(out, (char) (acc >> 2));
-		}
-	}
-	else if (n != 0)
-		return false;
-	return true;
-}
-
-/* CRC-24 of RFC 4880, 6.1 */
-static uint32
-crc24(const uint8 *p, size_t len)
-{
-	uint32		crc = 0xB704CE;
-
-	while (len--)
-	{
-		crc ^= ((uint32) *p++) << 16;
-		for (int i = 0; i < 8; i++)
-		{
-			crc <<= 1;
-			if (crc & 0x1000000)
-				crc ^= 0x1864CFB;
-		}
-	}
-	return crc & 0xFFFFFF;
-}
-
-/* "=XXXX": the armor checksum of the bytes decoded from one block */
-static bool
-check_crc(const char *crc, size_t len, const uint8 *data, size_t datalen)
-{
-	StringInfoData buf;
-	bool		ok;
-
-	initStringInfo(&buf);
-	ok = base64_decode(crc, len, &buf) && buf.len == 3 &&
-		((((uint32) (uint8) buf.data[0]) << 16) |
-		 (((uint32) (uint8) buf.data[1]) << 8) |
-		 (uint32) (uint8) buf.data[2]) == crc24(data, datalen);
-	pfree(buf.data);
-	return ok;
-}
-
-/* next line of text: [*pos, eol) without "\r\n"/"\n"; false at the end */
-static bool
-next_line(const char *text, size_t len, size_t *pos, const char **line, size_t *linelen)
-{
-	size_t		start = *pos,
-				end;
-
-	if (start >= len)
-		return false;
-	end = start;
-	while (end < len && text[end] != '\n')
-		end++;
-	*pos = end < len ? end + 1 : end;
-	/* trailing whitespace (and the \r of CRLF) is not part of the line */
-	while (end > start && (text[end - 1] == '\r' || text[end - 1] == ' ' ||
-						   text[end - 1] == '\t'))
-		end--;
-	*line = text + start;
-	*linelen = end - start;
-	return true;
-}
-
-static bool
-line_is(const char *line, size_t linelen, const char *what)
-{
-	return linelen == strlen(what) && memcmp(line, what, linelen) == 0;
-}
-
-/*
- * Decode every armored block of text.  A block whose type is in types[]
- * is appended to out; any other block, text outside blocks (other than
- * blank lines), a bad checksum or bad base64 is an error described in *err.
- * Returns the number of blocks decoded.
- */
-static int
-dearmor_blocks(const char *text, size_t len, const char *const *types,
-			   StringInfo out, const char **err)
-{
-	size_t		pos = 0;
-	int			nblocks = 0;
-	const char *line;
-	size_t		linelen;
-
-	while (next_line(text, len, &pos, &line, &linelen))
-	{
-		char		begin[64];
-		char		end[64];
-		const char *type = NULL;
-		size_t		body_start = 0,
-					body_end = 0;
-		const char *crc = NULL;
-		size_t		crclen = 0;
-		bool		in_headers = true;
-		bool		ended = false;
-		int			start_len = out->len;
-
-		if (linelen == 0)
-			continue;
-		for (int i = 0; types[i] != NULL; i++)
-		{
-			snprintf(begin, sizeof(begin), "-----BEGIN PGP %s-----", types[i]);
-			if (line_is(line, linelen, begin))
-				type = types[i];
-		}
-		if (type == NULL)
-		{
-			*err = (linelen > 15 && memcmp(line, "-----BEGIN PGP ", 15) == 0) ?
-				"the armor holds another kind of OpenPGP data" :
-				"text outside the ASCII armor";
-			return -1;
-		}
-		snprintf(end, sizeof(end), "-----END PGP %s-----", type);
-		body_start = pos;
-		while (next_line(text, len, &pos, &line, &linelen))
-		{
-			if (in_headers)
-			{
-				/* "Version: ..." and friends until the blank line */
-				if (linelen == 0)
-				{
-					in_headers = false;
-					body_start = pos;
-					continue;
-				}
-				if (memchr(line, ':', linelen) != NULL)
-					continue;
-				/* no header and no blank line: the body starts here */
-				in_headers = false;
-				body_start = line - text;
-			}
-			if (linelen > 0 && line[0] == '=' && crc == NULL)
-			{
-				crc = line + 1;
-				crclen = linelen - 1;
-				body_end = line - text;
-				continue;
-			}
-			if (line_is(line, linelen, end))
-			{
-				if (crc == NULL)
-					body_end = line - text;
-				ended = true;
-				break;
-			}
-			if (crc != NULL)
-			{
-				*err = "data after the armor checksum";
-				return -1;
-			}
-		}
-		if (!ended)
-		{
-			*err = "the ASCII armor has no END line";
-			return -1;
-		}
-		if (in_headers || body_end <= body_start)
-		{
-			*err = "the ASCII armor is empty";
-			return -1;
-		}
-		if (!base64_decode(text + body_start, body_end - body_start, out))
-		{
-			*err = "the ASCII armor is not valid base64";
-			return -1;
-		}
-		if (crc != NULL &&
-			!check_crc(crc, crclen, (uint8 *) out->data + start_len,
-					   out->len - start_len))
-		{
-			*err = "the ASCII armor checksum does not match";
-			return -1;
-		}
-		nblocks++;
-	}
-	return nblocks;
-}
-
-/*
- * A signature as MIG stores it, decoded: full ASCII armor, or MIG's one-line
- * form (mozilla/mig pgp.deArmor: the armor body with its newlines removed,
- * the "=XXXX" checksum appended, no header lines).
- */
-static bool
-dearmor_signature(const char *text, size_t len, StringInfo out, const char **err)
-{
-	static const char *const types[] = {"SIGNATURE", NULL};
-	size_t		start = 0;
-	StringInfoData compact;
-	bool		ok;
-
-	while (start < len && isspace((unsigned char) text[start]))
-		start++;
-	if (start == len)
-	{
-		*err = "the signature is empty";
-		return false;
-	}
-	if (len - start >= 5 && memcmp(text + start, "-----", 5) == 0)
-	{
-		int			n = dearmor_blocks(text, len, types, out, err);
-
-		if (n == 1)
-			return true;
-		if (n > 1)
-			*err = "the text holds more than one armored signature";
-		return false;
-	}
-
-	/* one-line form: drop any whitespace, then split off "=XXXX" */
-	initStringInfo(&compact);
-	for (size_t i = start; i < len; i++)
-		if (!isspace((unsigned char) text[i]))
-			appendStringInfoChar(&compact, text[i]);
-	if (compact.len >= 5 && compact.data[compact.len - 5] == '=' &&
-		(compact.len - 5) % 4 == 0 &&
-		b64_value[(unsigned char) compact.data[compact.len - 4]] >= 0)
-	{
-		int			body = compact.len - 5;
-
-		ok = base64_decode(compact.data, body, out);
-		if (!ok)
-			*err = "the signature is neither ASCII armor nor MIG's one-line form";
-		else if (!check_crc(compact.data + body + 1, 4, (uint8 *) out->data, out->len))
-		{
-			*err = "the signature's checksum does not match";
-			ok = false;
-		}
-	}
-	else
-	{
-		ok = base64_decode(compact.data, compact.len, out);
-		if (!ok)
-			*err = "the signature is neither ASCII armor nor MIG's one-line form";
-	}
-	pfree(compact.data);
-	return ok;
-}
-
-/* ----------------------------------------------------------------
- * Packets
- * ----------------------------------------------------------------
- */
-
-typedef struct PgpPacket
-{
-	int			tag;
-	const uint8 *body;
-	size_t		len;
-	const uint8 *start;			/* header included */
-	size_t		total;
-} PgpPacket;
-
-/*
- * The packet at *p, advancing *p past it.  Partial and indeterminate lengths
- * are refused: signatures and keys never use them.
- */
-static bool
-next_packet(const uint8 **p, const uint8 *end, PgpPacket *pkt, const char **err)
-{
-	const uint8 *q = *p;
-	size_t		len;
-
-	if (q >= end)
-		return false;
-	pkt->start = q;
-	if (!(q[0] & 0x80))
-	{
-		*err = "the data is not OpenPGP";
-		return false;
-	}
-	if (q[0] & 0x40)
-	{
-		/* new format */
-		pkt->tag = q[0] & 0x3f;
-		q++;
-		if (q >= end)
-			goto truncated;
-		if (q[0] < 192)
-			len = *q++;
-		else if (q[0] < 224)
-		{
-			if (end - q < 2)
-				goto truncated;
-			len = ((size_t) (q[0] - 192) << 8) + q[1] + 192;
-			q += 2;
-		}
-		else if (q[0] == 255)
-		{
-			if (end - q < 5)
-				goto truncated;
-			len = ((size_t) q[1] << 24) | ((size_t) q[2] << 16) |
-				((size_t) q[3] << 8) | q[4];
-			q += 5;
-		}
-		else
-		{
-			*err = "a packet has a partial length";
-			return false;
-		}
-	}
-	else
-	{
-		/* old format */
-		int			ltype = q[0] & 3;
-
-		pkt->tag = (q[0] >> 2) & 0xf;
-		q++;
-		if (ltype == 3)
-		{
-			*err = "a packet has an indeterminate length";
-			return false;
-		}
-		if (end - q < (1 << ltype))
-			goto truncated;
-		len = 0;
-		for (int i = 0; i < (1 << ltype); i++)
-			len = (len << 8) | *q++;
-	}
-	if ((size_t) (end - q) < len)
-		goto truncated;
-	pkt->body = q;
-	pkt->len = len;
-	pkt->total = (q + len) - pkt->start;
-	*p = q + len;
-	return true;
-
-truncated:
-	*err = "the OpenPGP data is truncated";
-	return false;
-}
-
-static void
-hex_upper(const uint8 *p, size_t len, char *out)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (size_t i = 0; i < len; i++)
-	{
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
-/*
- * A detached signature of one document, parsed.  Filled by parse_signature;
- * status and gpg_fpr by the gpg run.
- */
-typedef struct PgpSig
-{
-	bool		ok;				/* one well-formed signature packet */
-	const char *error;			/* why not */
-	StringInfoData packet;		/* the packet's bytes */
-	int64		created;		/* creation time, -1 if unknown */
-	char		keyid[17];		/* issuer key id, "" if none */
-	char		issuer_fpr[41]; /* issuer fingerprint subpacket, "" if none */
-
-	/* gpg's answer */
-	bool		checked;
+	MigPgpSig	sig;			/* parsed (armor.h); ok turns false when gpg
+								 * cannot read it */
+	bool		checked;		/* gpg answered */
 	gpgme_error_t status;
 	char		gpg_fpr[41];	/* signing key fpr (or key id) gpg reported */
 	int64		sig_expires;	/* 0 = never */
 	bool		wrong_key_usage;
-} PgpSig;
-
-/* issuer and creation time from v4 subpackets */
-static bool
-parse_subpackets(const uint8 *p, size_t len, bool hashed, PgpSig *sig)
-{
-	const uint8 *end = p + len;
-
-	while (p < end)
-	{
-		size_t		sublen;
-		int			type;
-
-		if (p[0] < 192)
-			sublen = *p++;
-		else if (p[0] < 255)
-		{
-			if (end - p < 2)
-				return false;
-			sublen = ((size_t) (p[0] - 192) << 8) + p[1] + 192;
-			p += 2;
-		}
-		else
-		{
-			if (end - p < 5)
-				return false;
-			sublen = ((size_t) p[1] << 24) | ((size_t) p[2] << 16) |
-				((size_t) p[3] << 8) | p[4];
-			p += 5;
-		}
-		if (sublen == 0 || (size_t) (end - p) < sublen)
-			return false;
-		type = p[0] & 0x7f;
-		if (type == 2 && hashed && sublen == 5)
-			sig->created = ((int64) p[1] << 24) | ((int64) p[2] << 16) |
-				((int64) p[3] << 8) | p[4];
-		else if (type == 16 && sublen == 9)
-			hex_upper(p + 1, 8, sig->keyid);
-		else if (type == 33 && sublen == 22 && p[1] == 4)
-			hex_upper(p + 2, SHA1_LEN, sig->issuer_fpr);
-		p += sublen;
-	}
-	return true;
-}
-
-/*
- * Parse the text of one signature.  On failure sig->ok is false and
- * sig->error says why; nothing is raised.
- */
-static void
-parse_signature(const char *text, size_t len, PgpSig *sig)
-{
-	StringInfoData bin;
-	const uint8 *p,
-			   *end;
-	PgpPacket	pkt;
-	int			nsigs = 0;
-	const char *err = NULL;
-
-	memset(sig, 0, sizeof(PgpSig));
-	sig->created = -1;
-	initStringInfo(&sig->packet);
-	initStringInfo(&bin);
-	if (!dearmor_signature(text, len, &bin, &err))
-	{
-		sig->error = err;
-		return;
-	}
-	p = (const uint8 *) bin.data;
-	end = p + bin.len;
-	while (next_packet(&p, end, &pkt, &err))
-	{
-		if (pkt.tag == TAG_MARKER)
-			continue;
-		if (pkt.tag != TAG_SIGNATURE)
-		{
-			sig->error = "the data holds OpenPGP packets that are not a signature";
-			return;
-		}
-		if (++nsigs > 1)
-		{
-			sig->error = "the text holds more than one signature";
-			return;
-		}
-		appendBinaryStringInfo(&sig->packet, (const char *) pkt.start, pkt.total);
-		if (pkt.len >= 1 && pkt.body[0] == 4)
-		{
-			size_t		hlen,
-						ulen;
-
-			if (pkt.len < 6)
-				goto bad;
-			if (pkt.body[1] != 0x00 && pkt.body[1] != 0x01)
-			{
-				sig->error = "the signature is not a signature of a document";
-				return;
-			}
-			hlen = ((size_t) pkt.body[4] << 8) | pkt.body[5];
-			if (pkt.len < 6 + hlen + 2)
-				goto bad;
-			ulen = ((size_t) pkt.body[6 + hlen] << 8) | pkt.body[7 + hlen];
-			if (pkt.len < 8 + hlen + ulen + 2)
-				goto bad;
-			if (!parse_subpackets(pkt.body + 6, hlen, true, sig) ||
-				!parse_subpackets(pkt.body + 8 + hlen, ulen, false, sig))
-				goto bad;
-		}
-		else if (pkt.len >= 1 && pkt.body[0] == 3)
-		{
-			if (pkt.len < 19 || pkt.body[1] != 5)
-				goto bad;
-			if (pkt.body[2] != 0x00 && pkt.body[2] != 0x01)
-			{
-				sig->error = "the signature is not a signature of a document";
-				return;
-			}
-			sig->created = ((int64) pkt.body[3] << 24) | ((int64) pkt.body[4] << 16) |
-				((int64) pkt.body[5] << 8) | pkt.body[6];
-			hex_upper(pkt.body + 7, 8, sig->keyid);
-		}
-		/* other versions: gpg decides; the mapping falls back to one run */
-	}
-	if (err != NULL)
-	{
-		sig->error = err;
-		return;
-	}
-	if (nsigs == 0)
-	{
-		sig->error = "the data holds no signature packet";
-		return;
-	}
-	/* a v4 issuer fingerprint also gives the key id */
-	if (sig->keyid[0] == '\0' && sig->issuer_fpr[0] != '\0')
-		strlcpy(sig->keyid, sig->issuer_fpr + 24, sizeof(sig->keyid));
-	sig->ok = true;
-	pfree(bin.data);
-	return;
-
-bad:
-	sig->error = "the signature packet is malformed";
-}
-
-/*
- * MIG's one-line form of a signature text: its signature packet in base64
- * without line breaks, then "=" and the armor checksum (mozilla/mig
- * pgp.deArmor's output, what MIG's clients store).  The shortest faithful
- * text of a signature; NULL when text holds none.
- */
-char *
-mig_pgp_signature_oneline(const char *text, size_t len)
-{
-	PgpSig		sig;
-	uint32		crc;
-	char		crcbytes[3];
-	char	   *out;
-	int			n;
-
-	parse_signature(text, len, &sig);
-	if (!sig.ok)
-		return NULL;
-	out = palloc(pg_b64_enc_len(sig.packet.len) + 1 + 4 + 1);
-	n = pg_b64_encode(sig.packet.data, sig.packet.len, out, pg_b64_enc_len(sig.packet.len));
-	if (n < 0)
-		elog(ERROR, "could not encode a signature in base64");
-	crc = crc24((const uint8 *) sig.packet.data, sig.packet.len);
-	crcbytes[0] = (char) (crc >> 16);
-	crcbytes[1] = (char) (crc >> 8);
-	crcbytes[2] = (char) crc;
-	out[n++] = '=';
-	if (pg_b64_encode(crcbytes, 3, out + n, 4) != 4)
-		elog(ERROR, "could not encode a signature checksum in base64");
-	out[n + 4] = '\0';
-	pfree(sig.packet.data);
-	return out;
-}
-
-/* "the armor ..." -> "The armor ...": a reason as an errdetail sentence */
-static char *
-sentence(const char *reason)
-{
-	char	   *s = psprintf("%s.", reason);
-
-	s[0] = pg_ascii_toupper((unsigned char) s[0]);
-	return s;
-}
-
-/*
- * The public keys of an armored key text: the primary fingerprints (v4),
- * counted.  Raises 22023 for text that is not exactly one public key.
- */
-static void
-parse_public_key(const char *text, size_t len, char *fpr)
-{
-	static const char *const types[] = {"PUBLIC KEY BLOCK", "PRIVATE KEY BLOCK", NULL};
-	StringInfoData bin;
-	const char *err = NULL;
-	const uint8 *p,
-			   *end;
-	PgpPacket	pkt;
-	int			nkeys = 0;
-	int			nblocks;
-
-	initStringInfo(&bin);
-	nblocks = dearmor_blocks(text, len, types, &bin, &err);
-	if (nblocks <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("text does not hold an OpenPGP public key"),
-				 errdetail("%s", sentence(nblocks < 0 ? err : "the text is empty")),
-				 errhint("Give the ASCII-armored key as \"gpg --armor --export FINGERPRINT\" writes it.")));
-
-	p = (const uint8 *) bin.data;
-	end = p + bin.len;
-	while (next_packet(&p, end, &pkt, &err))
-	{
-		if (pkt.tag == TAG_SECRET_KEY || pkt.tag == TAG_SECRET_SUBKEY)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("text holds an OpenPGP secret key"),
-					 errdetail("Only public keys may be stored or used for verification."),
-					 errhint("Export the public key with \"gpg --armor --export FINGERPRINT\".")));
-		if (pkt.tag != TAG_PUBLIC_KEY)
-			continue;
-		if (pkt.len < 1 || pkt.body[0] != 4)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("OpenPGP public key version %d is not supported",
-							pkt.len < 1 ? 0 : pkt.body[0]),
-					 errdetail("Only version 4 keys are supported.")));
-		if (++nkeys == 1)
-		{
-			pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA1);
-			uint8		head[3] = {0x99, (uint8) (pkt.len >> 8), (uint8) pkt.len};
-			uint8		digest[SHA1_LEN];
-
-			if (pkt.len > 0xffff ||
-				pg_cryptohash_init(ctx) < 0 ||
-				pg_cryptohash_update(ctx, head, 3) < 0 ||
-				pg_cryptohash_update(ctx, pkt.body, pkt.len) < 0 ||
-				pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-				elog(ERROR, "could not compute a key fingerprint: %s",
-					 pg_cryptohash_error(ctx));
-			pg_cryptohash_free(ctx);
-			hex_upper(digest, SHA1_LEN, fpr);
-		}
-	}
-	if (err != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("text does not hold an OpenPGP public key"),
-				 errdetail("%s", sentence(err))));
-	if (nkeys == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("text does not hold an OpenPGP public key"),
-				 errdetail("The armored data holds no public key packet.")));
-	if (nkeys > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("text holds %d OpenPGP public keys, not one", nkeys),
-				 errhint("Give one investigator's key at a time.")));
-	pfree(bin.data);
-}
-
-/* SHA-256 of a key text: what tells a changed key from an unchanged one */
-static void
-sha256(const char *data, size_t len, uint8 *out)
-{
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-
-	if (pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0 ||
-		pg_cryptohash_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)
-		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
-}
+} MigGpgSig;
 
 /* ----------------------------------------------------------------
  * Private GNUPGHOMEs
@@ -1102,7 +391,7 @@ gpg_import(const char *home, const char *keys, size_t len)
 
 /* is gpg's answer s about sig? */
 static bool
-answer_matches(gpgme_signature_t s, const PgpSig *sig, bool alone)
+answer_matches(gpgme_signature_t s, const MigGpgSig *sig, bool alone)
 {
 	size_t		fl = s->fpr ? strlen(s->fpr) : 0;
 
@@ -1111,15 +400,15 @@ answer_matches(gpgme_signature_t s, const PgpSig *sig, bool alone)
 	if (alone)
 		return true;
 	/* BADSIG carries no time */
-	return fl >= 16 && sig->keyid[0] != '\0' &&
-		pg_strcasecmp(s->fpr + fl - 16, sig->keyid) == 0 &&
-		(s->timestamp == 0 || sig->created < 0 ||
-		 (int64) s->timestamp == sig->created);
+	return fl >= 16 && sig->sig.keyid[0] != '\0' &&
+		pg_strcasecmp(s->fpr + fl - 16, sig->sig.keyid) == 0 &&
+		(s->timestamp == 0 || sig->sig.created < 0 ||
+		 (int64) s->timestamp == sig->sig.created);
 }
 
 /* give each of gpg's answers in res to the signature of sigs it is about */
 static void
-take_answers(gpgme_verify_result_t res, PgpSig **sigs, int n)
+take_answers(gpgme_verify_result_t res, MigGpgSig **sigs, int n)
 {
 	int			nres = 0;
 
@@ -1129,7 +418,7 @@ take_answers(gpgme_verify_result_t res, PgpSig **sigs, int n)
 	{
 		for (int i = 0; i < n; i++)
 		{
-			PgpSig	   *sig = sigs[i];
+			MigGpgSig  *sig = sigs[i];
 
 			if (!answer_matches(s, sig, n == 1 && nres == 1))
 				continue;
@@ -1155,7 +444,7 @@ take_answers(gpgme_verify_result_t res, PgpSig **sigs, int n)
  */
 static int
 gpg_verify(const char *home, const char *data, size_t datalen,
-		   PgpSig **sigs, int n)
+		   MigGpgSig **sigs, int n)
 {
 	gpgme_data_t volatile sigdata = NULL;
 	gpgme_data_t volatile text = NULL;
@@ -1166,7 +455,7 @@ gpg_verify(const char *home, const char *data, size_t datalen,
 	for (int i = 0; i < n; i++)
 	{
 		Assert(!sigs[i]->checked);
-		appendBinaryStringInfo(&packets, sigs[i]->packet.data, sigs[i]->packet.len);
+		appendBinaryStringInfo(&packets, sigs[i]->sig.packet.data, sigs[i]->sig.packet.len);
 	}
 
 	PG_TRY();
@@ -1216,9 +505,9 @@ gpg_verify(const char *home, const char *data, size_t datalen,
  */
 static void
 verify_signatures(const char *home, const char *data, size_t datalen,
-				  PgpSig **sigs, int n)
+				  MigGpgSig **sigs, int n)
 {
-	PgpSig	  **batch = palloc(sizeof(PgpSig *) * Max(n, 1));
+	MigGpgSig **batch = palloc(sizeof(MigGpgSig *) * Max(n, 1));
 
 	for (;;)
 	{
@@ -1228,10 +517,10 @@ verify_signatures(const char *home, const char *data, size_t datalen,
 		{
 			bool		dup = false;
 
-			if (sigs[i]->checked || sigs[i]->keyid[0] == '\0' || sigs[i]->created < 0)
+			if (sigs[i]->checked || sigs[i]->sig.keyid[0] == '\0' || sigs[i]->sig.created < 0)
 				continue;
 			for (int j = 0; j < nb && !dup; j++)
-				dup = strcmp(batch[j]->keyid, sigs[i]->keyid) == 0;
+				dup = strcmp(batch[j]->sig.keyid, sigs[i]->sig.keyid) == 0;
 			if (!dup)
 				batch[nb++] = sigs[i];
 		}
@@ -1244,8 +533,8 @@ verify_signatures(const char *home, const char *data, size_t datalen,
 			continue;
 		if (gpg_verify(home, data, datalen, &sigs[i], 1) == 0)
 		{
-			sigs[i]->ok = false;
-			sigs[i]->error = "gpg could not read the signature";
+			sigs[i]->sig.ok = false;
+			sigs[i]->sig.error = "gpg could not read the signature";
 		}
 	}
 	pfree(batch);
@@ -1336,7 +625,7 @@ mig_pgp_key_fingerprint(const char *text, size_t len)
 	char		parsed[41];
 	KeyText		listed;
 
-	parse_public_key(text, len, parsed);
+	mig_pgp_parse_public_key(text, len, parsed);
 
 	if (scratch_home == NULL || gnupg_base_owner != MyProcPid)
 		scratch_home = make_home("scratch");
@@ -1385,25 +674,26 @@ mig_verify_signature(PG_FUNCTION_ARGS)
 	const char *keytext = VARDATA_ANY(key);
 	size_t		keylen = VARSIZE_ANY_EXHDR(key);
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	PgpSig		sig;
-	PgpSig	   *sigp = &sig;
+	MigGpgSig	sig;
+	MigGpgSig  *sigp = &sig;
 
-	parse_signature(VARDATA_ANY(sigtext), VARSIZE_ANY_EXHDR(sigtext), &sig);
-	if (!sig.ok)
+	memset(&sig, 0, sizeof(sig));
+	mig_pgp_parse_signature(VARDATA_ANY(sigtext), VARSIZE_ANY_EXHDR(sigtext), &sig.sig);
+	if (!sig.sig.ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("text is not an OpenPGP signature"),
-				 errdetail("%s", sentence(sig.error)),
+				 errdetail("%s", mig_pgp_sentence(sig.sig.error)),
 				 errhint("Give one detached signature, ASCII-armored or in MIG's one-line form.")));
 
-	sha256(keytext, keylen, digest);
+	mig_pgp_key_digest(keytext, keylen, digest);
 	if (adhoc_home == NULL || gnupg_base_owner != MyProcPid ||
 		memcmp(digest, adhoc_digest, sizeof(digest)) != 0)
 	{
 		char		fpr[41];
 		char	   *old = (gnupg_base_owner == MyProcPid) ? adhoc_home : NULL;
 
-		parse_public_key(keytext, keylen, fpr);
+		mig_pgp_parse_public_key(keytext, keylen, fpr);
 		adhoc_home = NULL;
 		if (old != NULL)
 		{
@@ -1426,14 +716,14 @@ mig_verify_signature(PG_FUNCTION_ARGS)
 	}
 
 	verify_signatures(adhoc_home, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &sigp, 1);
-	if (sig.ok && sig.checked && gpgme_err_code(sig.status) == GPG_ERR_NO_ERROR &&
+	if (sig.sig.ok && sig.checked && gpgme_err_code(sig.status) == GPG_ERR_NO_ERROR &&
 		!sig.wrong_key_usage)
 		PG_RETURN_TEXT_P(cstring_to_text(adhoc_fpr));
 	PG_RETURN_NULL();
 }
 
 /* ----------------------------------------------------------------
- * The investigators' keyring (mig.h)
+ * The investigators' keyring (pgp.h)
  *
  * One GNUPGHOME of this backend holds the public keys of the investigators
  * as of a keyring epoch (verify.c reads the epoch and the keys in one
@@ -1610,7 +900,7 @@ key_fingerprint(const MigInvestigatorKey *key, char *fpr)
 
 	PG_TRY();
 	{
-		parse_public_key(key->publickey, strlen(key->publickey), fpr);
+		mig_pgp_parse_public_key(key->publickey, strlen(key->publickey), fpr);
 	}
 	PG_CATCH();
 	{
@@ -1659,7 +949,7 @@ collect_keys(KeyringLoad *load, int nkeys, const MigInvestigatorKey *keys)
 		idlen = VARSIZE_ANY(DatumGetPointer(keys[i].id));
 		e->investigator_id = PointerGetDatum(MemoryContextAlloc(load->cxt, idlen));
 		memcpy(DatumGetPointer(e->investigator_id), DatumGetPointer(keys[i].id), idlen);
-		sha256(text, strlen(text), e->digest);
+		mig_pgp_key_digest(text, strlen(text), e->digest);
 		e->src = i;
 		load->n++;
 	}
@@ -1861,14 +1151,14 @@ find_signer(const char *fpr, KeySub **sub)
 static int
 cmp_packets(const void *a, const void *b)
 {
-	const PgpSig *x = *(PgpSig *const *) a;
-	const PgpSig *y = *(PgpSig *const *) b;
+	const MigGpgSig *x = *(MigGpgSig *const *) a;
+	const MigGpgSig *y = *(MigGpgSig *const *) b;
 
-	if (x->packet.len != y->packet.len)
-		return x->packet.len < y->packet.len ? -1 : 1;
-	if (x->packet.len > 0)
+	if (x->sig.packet.len != y->sig.packet.len)
+		return x->sig.packet.len < y->sig.packet.len ? -1 : 1;
+	if (x->sig.packet.len > 0)
 	{
-		int			c = memcmp(x->packet.data, y->packet.data, x->packet.len);
+		int			c = memcmp(x->sig.packet.data, y->sig.packet.data, x->sig.packet.len);
 
 		if (c != 0)
 			return c;
@@ -1883,15 +1173,15 @@ cmp_packets(const void *a, const void *b)
  * the one that is verified for sigs[i].  Returns the new n.
  */
 static int
-drop_duplicates(PgpSig **run, int n, PgpSig *sigs, int *dup_of)
+drop_duplicates(MigGpgSig **run, int n, MigGpgSig *sigs, int *dup_of)
 {
 	int			m = 0;
 
-	qsort(run, n, sizeof(PgpSig *), cmp_packets);
+	qsort(run, n, sizeof(MigGpgSig *), cmp_packets);
 	for (int i = 0; i < n; i++)
 	{
-		if (m > 0 && run[m - 1]->packet.len == run[i]->packet.len &&
-			memcmp(run[m - 1]->packet.data, run[i]->packet.data, run[i]->packet.len) == 0)
+		if (m > 0 && run[m - 1]->sig.packet.len == run[i]->sig.packet.len &&
+			memcmp(run[m - 1]->sig.packet.data, run[i]->sig.packet.data, run[i]->sig.packet.len) == 0)
 		{
 			dup_of[run[i] - sigs] = run[m - 1] - sigs;
 			continue;
@@ -1905,8 +1195,8 @@ void
 mig_keyring_verify(const char *data, size_t datalen, int nsigs,
 				   const char *const *sigtexts, MigSignatureCheck *checks)
 {
-	PgpSig	   *sigs = palloc0(sizeof(PgpSig) * Max(nsigs, 1));
-	PgpSig	  **run = palloc(sizeof(PgpSig *) * Max(nsigs, 1));
+	MigGpgSig  *sigs = palloc0(sizeof(MigGpgSig) * Max(nsigs, 1));
+	MigGpgSig **run = palloc(sizeof(MigGpgSig *) * Max(nsigs, 1));
 	int		   *dup_of = palloc(sizeof(int) * Max(nsigs, 1));
 	int			nrun = 0;
 
@@ -1919,15 +1209,15 @@ mig_keyring_verify(const char *data, size_t datalen, int nsigs,
 		dup_of[i] = i;
 		if (sigtexts[i] == NULL)
 		{
-			sigs[i].ok = false;
-			sigs[i].error = "the entry is not a string";
+			sigs[i].sig.ok = false;
+			sigs[i].sig.error = "the entry is not a string";
 			continue;
 		}
-		parse_signature(sigtexts[i], strlen(sigtexts[i]), &sigs[i]);
-		if (!sigs[i].ok)
+		mig_pgp_parse_signature(sigtexts[i], strlen(sigtexts[i]), &sigs[i].sig);
+		if (!sigs[i].sig.ok)
 			continue;
 		/* a key id no investigator has needs no gpg run */
-		if (sigs[i].keyid[0] != '\0' && find_signer(sigs[i].keyid, NULL) == NULL)
+		if (sigs[i].sig.keyid[0] != '\0' && find_signer(sigs[i].sig.keyid, NULL) == NULL)
 			continue;
 		run[nrun++] = &sigs[i];
 	}
@@ -1937,21 +1227,21 @@ mig_keyring_verify(const char *data, size_t datalen, int nsigs,
 
 	for (int i = 0; i < nsigs; i++)
 	{
-		PgpSig	   *s = &sigs[dup_of[i]];
+		MigGpgSig  *s = &sigs[dup_of[i]];
 		MigSignatureCheck *c = &checks[i];
 		KeySub	   *sub = NULL;
 		KeyEntry   *e = NULL;
 
 		c->valid_until = DT_NOEND;
-		if (!s->ok)
+		if (!s->sig.ok)
 		{
-			c->reason = psprintf("malformed signature: %s", s->error);
+			c->reason = psprintf("malformed signature: %s", s->sig.error);
 			continue;
 		}
 		if (s->checked)
 			e = find_signer(s->gpg_fpr, &sub);
-		else if (s->keyid[0] != '\0')
-			e = find_signer(s->keyid, &sub);
+		else if (s->sig.keyid[0] != '\0')
+			e = find_signer(s->sig.keyid, &sub);
 		if (e != NULL)
 		{
 			c->has_investigator = true;
@@ -2009,8 +1299,8 @@ mig_keyring_verify(const char *data, size_t datalen, int nsigs,
 		}
 	}
 	for (int i = 0; i < nsigs; i++)
-		if (sigs[i].packet.data)
-			pfree(sigs[i].packet.data);
+		if (sigs[i].sig.packet.data)
+			pfree(sigs[i].sig.packet.data);
 	pfree(sigs);
 	pfree(run);
 	pfree(dup_of);

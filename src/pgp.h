@@ -10,6 +10,8 @@
 
 #include "datatype/timestamp.h"
 
+#include "armor.h"
+
 /*
  * OpenPGP (pgp.c): gpgme in a private GNUPGHOME per backend, and the
  * investigators' keyring that verify.c loads and verifies against.
@@ -29,8 +31,6 @@ extern MigPgpCounters mig_pgp_counters;
 
 /* the primary fingerprint of the one public key in text; 22023 otherwise */
 extern char *mig_pgp_key_fingerprint(const char *text, size_t len);
-/* MIG's one-line form of a signature text; NULL if it holds no signature */
-extern char *mig_pgp_signature_oneline(const char *text, size_t len);
 /* this backend's GnuPG directory, NULL before gpg was first needed */
 extern const char *mig_gnupg_directory(void);
 
