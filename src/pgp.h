@@ -10,29 +10,10 @@
 
 #include "datatype/timestamp.h"
 
-#include "armor.h"
-
-/*
- * OpenPGP (pgp.c): gpgme in a private GNUPGHOME per backend, and the
- * investigators' keyring that verify.c loads and verifies against.
- */
-typedef struct MigPgpCounters
-{
-	int64		gpg_runs;		/* gpg processes started by this backend */
-	int64		keys_imported;	/* public keys imported by them */
-	int64		from_cache;		/* verifications answered from the backend's
-								 * own copy */
-	int64		from_record;	/* verifications answered from the record */
-	int64		with_gpg;		/* verifications that had to run gpg */
-	int64		recorded;		/* verifications written to the record */
-} MigPgpCounters;
-
-extern MigPgpCounters mig_pgp_counters;
+#include "gnupg.h"
 
 /* the primary fingerprint of the one public key in text; 22023 otherwise */
 extern char *mig_pgp_key_fingerprint(const char *text, size_t len);
-/* this backend's GnuPG directory, NULL before gpg was first needed */
-extern const char *mig_gnupg_directory(void);
 
 typedef struct MigInvestigatorKey
 {
