@@ -1,67 +1,21 @@
 /*-------------------------------------------------------------------------
  *
  * pgp.h
- *	  OpenPGP for mig: keys, signatures and the investigators' keyring (pgp.c).
+ *	  OpenPGP's SQL functions (pgp.c), and the check of an investigator's
+ *	  key they share with the investigators trigger (staleness.c).
+ *
+ *	  The layers below: armor.h (text and packets), gnupg.h (gpg),
+ *	  keyring.h (the investigators' keyring).
  *
  *-------------------------------------------------------------------------
  */
 #ifndef PGP_H
 #define PGP_H
 
-#include "datatype/timestamp.h"
-
 /*
- * OpenPGP (pgp.c): gpgme in a private GNUPGHOME per backend, and the
- * investigators' keyring that verify.c loads and verifies against.
+ * The primary fingerprint of the one public key in text, as gpg reads it;
+ * 22023 for anything but exactly one public key gpg would import.
  */
-typedef struct MigPgpCounters
-{
-	int64		gpg_runs;		/* gpg processes started by this backend */
-	int64		keys_imported;	/* public keys imported by them */
-	int64		from_cache;		/* verifications answered from the backend's
-								 * own copy */
-	int64		from_record;	/* verifications answered from the record */
-	int64		with_gpg;		/* verifications that had to run gpg */
-	int64		recorded;		/* verifications written to the record */
-} MigPgpCounters;
-
-extern MigPgpCounters mig_pgp_counters;
-
-/* the primary fingerprint of the one public key in text; 22023 otherwise */
 extern char *mig_pgp_key_fingerprint(const char *text, size_t len);
-/* MIG's one-line form of a signature text; NULL if it holds no signature */
-extern char *mig_pgp_signature_oneline(const char *text, size_t len);
-/* this backend's GnuPG directory, NULL before gpg was first needed */
-extern const char *mig_gnupg_directory(void);
-
-typedef struct MigInvestigatorKey
-{
-	Datum		id;				/* investigators.id (numeric) */
-	const char *publickey;
-} MigInvestigatorKey;
-
-/* one entry of actions.pgpsignatures, checked */
-typedef struct MigSignatureCheck
-{
-	bool		valid;
-	bool		has_investigator;
-	Datum		investigator_id;	/* numeric, when has_investigator */
-	char	   *fingerprint;	/* the signer's primary fingerprint, or NULL */
-	char	   *reason;			/* NULL when valid */
-	TimestampTz valid_until;	/* when valid: first expiry of key, subkey or
-								 * signature; DT_NOEND if none */
-} MigSignatureCheck;
-
-/*
- * Is the loaded keyring the one of this epoch of this keyring table (an
- * extension dropped and created again starts its epochs afresh)?
- */
-extern bool mig_keyring_current(Oid relid, int64 epoch);
-/* make the keyring hold exactly these keys, as of that epoch */
-extern void mig_keyring_load(Oid relid, int64 epoch, int nkeys,
-							 const MigInvestigatorKey *keys);
-/* check sigtexts[0..nsigs-1] (NULL: not a string) over data */
-extern void mig_keyring_verify(const char *data, size_t datalen, int nsigs,
-							   const char *const *sigtexts, MigSignatureCheck *checks);
 
 #endif							/* PGP_H */

@@ -48,7 +48,8 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
-#include "pgp.h"
+#include "armor.h"
+#include "gnupg.h"
 #include "record.h"
 #include "schema.h"
 #include "sql.h"

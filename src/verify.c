@@ -34,8 +34,9 @@
 
 #include "mig.h"
 #include "canon.h"
+#include "gnupg.h"
 #include "gotime.h"
-#include "pgp.h"
+#include "keyring.h"
 #include "record.h"
 #include "schema.h"
 #include "sql.h"
