@@ -34,7 +34,7 @@
  *	  U+FFFD, as in Go), other encodings are converted.
  *
  *	  Not here: JSON itself as Go reads and writes it (gojson.c), RFC 3339
- *	  parsing (gotime.c), signatures (pgp.c), the ACL decision
+ *	  parsing (gotime.c), signatures (armor.c, keyring.c, verify.c), the ACL decision
  *	  (authorize.c).
  *
  *-------------------------------------------------------------------------

@@ -12,7 +12,8 @@
  *
  *	  Not here: the record (record.c), each backend's copy (vcache.c), the
  *	  triggers that keep the record honest (staleness.c), OpenPGP itself
- *	  (pgp.c), the canonical string (canon.c), authorization (authorize.c).
+ *	  (armor.c, gnupg.c, keyring.c), the canonical string (canon.c),
+ *	  authorization (authorize.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -114,12 +115,14 @@ signature_texts(const ActionRow *row, char ***texts)
 			}
 		}
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		if (root != NULL)
 			json_decref(root);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	json_decref(root);
 	return n;
 }
 
