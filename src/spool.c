@@ -59,69 +59,11 @@
 #include "counters.h"
 #include "gotime.h"
 #include "jsondoc.h"
+#include "lifecycle.h"
 #include "schema.h"
 #include "spool.h"
 #include "sql.h"
 #include "utils.h"
-
-/* the eight directories, in the order a pass visits them */
-const char *const mig_spool_dirs[MIG_SPOOL_NDIRS] = {
-	"action/new", "action/inflight", "action/done", "action/invalid",
-	"command/ready", "command/inflight", "command/returned", "command/done"
-};
-static const char *const dir_leaf[MIG_SPOOL_NDIRS] = {
-	"new", "inflight", "done", "invalid", "ready", "inflight", "returned", "done"
-};
-
-/*
- * The status a directory gives a file that has none, and the least status a
- * file there has (see effective status below).  returned/ and done/ have no
- * default: a command there must say how it ended.
- */
-static const char *const dir_status[MIG_SPOOL_NDIRS] = {
-	"pending", "inflight", "completed", "invalid", "prepared", "sent", NULL, NULL
-};
-
-#define DIR_HOLDS_ACTIONS(d) ((d) < 4)
-#define DIR_ACTION_NEW 0
-
-/*
- * Where a status stands in its lifecycle.  An action goes
- * preparing/pending -> inflight -> a final status; a command prepared ->
- * sent -> a final status.  Anything outside MIG's names is final.  A row
- * never moves to a lower rank; NULL (a row written by hand) is below all.
- */
-static int
-action_rank(const char *status)
-{
-	if (status == NULL)
-		return -1;
-	if (strcmp(status, "preparing") == 0 || strcmp(status, "pending") == 0)
-		return 0;
-	if (strcmp(status, "inflight") == 0)
-		return 1;
-	return 2;
-}
-
-static int
-command_rank(const char *status)
-{
-	if (status == NULL)
-		return -1;
-	if (strcmp(status, "prepared") == 0)
-		return 0;
-	if (strcmp(status, "sent") == 0)
-		return 1;
-	return 2;
-}
-
-/* the same ranks in SQL, for ON CONFLICT ... WHERE */
-#define ACTION_RANK_SQL(x) \
-	"(CASE WHEN " x " IS NULL THEN -1 WHEN " x " IN ('preparing', 'pending') THEN 0 " \
-	"WHEN " x " = 'inflight' THEN 1 ELSE 2 END)"
-#define COMMAND_RANK_SQL(x) \
-	"(CASE WHEN " x " IS NULL THEN -1 WHEN " x " = 'prepared' THEN 0 " \
-	"WHEN " x " = 'sent' THEN 1 ELSE 2 END)"
 
 typedef enum Outcome
 {
@@ -416,24 +358,6 @@ parse_action(MigJsonDoc *doc, int obj, const char *prefix, ParsedAction *pa, cha
 	return true;
 }
 
-/*
- * The status a file gives its row: the status it holds, raised to the
- * status of its directory when that is further on in the lifecycle (MIG
- * moves an action file from inflight/ to done/ without rewriting it).
- */
-static const char *
-effective_status(int dir, const char *written)
-{
-	const char *floor = dir_status[dir];
-	int			(*rank) (const char *) = DIR_HOLDS_ACTIONS(dir) ? action_rank : command_rank;
-
-	if (written == NULL)
-		return floor;
-	if (floor != NULL && rank(written) < rank(floor))
-		return floor;
-	return written;
-}
-
 static void
 parse_action_file(SpoolFile *f, MigJsonDoc *doc)
 {
@@ -493,11 +417,11 @@ parse_action_file(SpoolFile *f, MigJsonDoc *doc)
 	}
 
 	f->action = pa;
-	f->action_status = (char *) effective_status(f->dir, pa->status);
+	f->action_status = (char *) mig_effective_status(f->dir, pa->status);
 	f->objectid = pa->id;
 	if (pa->id == 0)
 	{
-		if (f->dir == DIR_ACTION_NEW)
+		if (f->dir == MIG_DIR_ACTION_NEW)
 		{
 			f->outcome = OUT_DEFERRED;
 			f->error = pstrdup("the action has no id yet: the scheduler gives it one");
@@ -585,11 +509,11 @@ parse_command_file(SpoolFile *f, MigJsonDoc *doc)
 		goto fail;
 	if (status != NULL && status[0] == '\0')
 		status = NULL;
-	pc->status = (char *) effective_status(f->dir, status);
+	pc->status = (char *) mig_effective_status(f->dir, status);
 	if (pc->status == NULL)
 	{
 		error = psprintf("field \"status\" is missing: a command in %s/ must say how it ended",
-						 dir_leaf[f->dir]);
+						 mig_spool_lifecycle[f->dir].leaf);
 		goto fail;
 	}
 
@@ -837,8 +761,6 @@ examine_file(MigSpoolPass *pass, SpoolFile *f)
  * ------------------------------------------------------------------------
  */
 
-const char *const mig_spool_kinds[2] = {"action", "command"};
-
 /* the name of directory id in its parent; the root has none */
 const char *
 mig_spool_id_name(int id)
@@ -847,7 +769,7 @@ mig_spool_id_name(int id)
 		return NULL;
 	if (id < MIG_SPOOL_ID_DIR(0))
 		return mig_spool_kinds[id - 1];
-	return dir_leaf[id - MIG_SPOOL_ID_DIR(0)];
+	return mig_spool_lifecycle[id - MIG_SPOOL_ID_DIR(0)].leaf;
 }
 
 /*
@@ -1285,7 +1207,7 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 		if (files[i]->outcome != OUT_NONE || files[i]->action == NULL)
 			continue;
 		cands[ncand].id = files[i]->action->id;
-		cands[ncand].rank = action_rank(files[i]->action_status);
+		cands[ncand].rank = mig_status_rank(MIG_KIND_ACTION, files[i]->action_status);
 		cands[ncand].file = files[i];
 		ncand++;
 	}
@@ -1313,7 +1235,7 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 							 "status = excluded.status, "
 							 "pgpsignatures = coalesce(excluded.pgpsignatures, a.pgpsignatures), "
 							 "syntaxversion = coalesce(excluded.syntaxversion, a.syntaxversion) "
-							 "WHERE " ACTION_RANK_SQL("excluded.status") " >= " ACTION_RANK_SQL("a.status") " "
+							 "WHERE %s >= %s "
 							 "AND (a.name, a.target, a.description::text, a.threat::text, "
 							 "a.operations::text, a.validfrom, a.expireafter, a.starttime, "
 							 "a.finishtime, a.lastupdatetime, a.status, a.pgpsignatures::text, "
@@ -1329,7 +1251,9 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 							 "excluded.status::varchar, "
 							 "coalesce(excluded.pgpsignatures, a.pgpsignatures)::text, "
 							 "coalesce(excluded.syntaxversion, a.syntaxversion)) "
-							 "RETURNING id", actions),
+							 "RETURNING id", actions,
+							 mig_status_rank_sql(MIG_KIND_ACTION, "excluded.status"),
+							 mig_status_rank_sql(MIG_KIND_ACTION, "a.status")),
 					cols, 14);
 		written = returned_ids(1, &nwritten);
 		for (int i = 0; i < nwin; i++)
@@ -1370,9 +1294,9 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 		{
 			ParsedAction *pa = &winners[i]->command->action;
 
-			/* a command exists, so its action is at least in flight */
+			/* a command exists: its action is at least where inflight/ puts it */
 			add_action_cols(cols, pa,
-							action_rank(pa->status) < 1 ? "inflight" : pa->status);
+							mig_effective_status(MIG_DIR_ACTION_INFLIGHT, pa->status));
 		}
 		exec_arrays(pass, ST_EMBEDDED, psprintf("INSERT INTO %s (" ACTION_COLUMNS ", "
 							 "sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
@@ -1390,7 +1314,7 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 		if (files[i]->outcome != OUT_NONE || files[i]->command == NULL)
 			continue;
 		cands[ncand].id = files[i]->command->id;
-		cands[ncand].rank = command_rank(files[i]->command->status);
+		cands[ncand].rank = mig_status_rank(MIG_KIND_COMMAND, files[i]->command->status);
 		cands[ncand].file = files[i];
 		ncand++;
 	}
@@ -1425,12 +1349,14 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 							 "results = coalesce(excluded.results, c.results), "
 							 "starttime = excluded.starttime, "
 							 "finishtime = coalesce(excluded.finishtime, c.finishtime) "
-							 "WHERE " COMMAND_RANK_SQL("excluded.status") " >= " COMMAND_RANK_SQL("c.status") " "
+							 "WHERE %s >= %s "
 							 "AND (c.actionid, c.agentid, c.status, c.results::text, c.starttime, "
 							 "c.finishtime) IS DISTINCT FROM (excluded.actionid, excluded.agentid, "
 							 "excluded.status::varchar, coalesce(excluded.results, c.results)::text, "
 							 "excluded.starttime, coalesce(excluded.finishtime, c.finishtime)) "
-							 "RETURNING id", commands),
+							 "RETURNING id", commands,
+							 mig_status_rank_sql(MIG_KIND_COMMAND, "excluded.status"),
+							 mig_status_rank_sql(MIG_KIND_COMMAND, "c.status")),
 					cols, 7);
 		written = returned_ids(1, &nwritten);
 		for (int i = 0; i < nwin; i++)
@@ -1685,8 +1611,8 @@ record_files(MigSpoolPass *pass, SpoolFile *files, int n, ArrayCol *gone)
 		nostat = !f->stat_known || f->retry;
 		col_text(&c[0], f->path);
 		col_text(&c[1], pass->spool);
-		col_text(&c[2], DIR_HOLDS_ACTIONS(f->dir) ? "action" : "command");
-		col_text(&c[3], dir_leaf[f->dir]);
+		col_text(&c[2], mig_spool_kinds[mig_spool_lifecycle[f->dir].kind]);
+		col_text(&c[3], mig_spool_lifecycle[f->dir].leaf);
 		col_add(&c[4], Int64GetDatum(f->inode), nostat);
 		col_add(&c[5], Int64GetDatum(f->size), nostat);
 		col_time(&c[6], f->mtime, nostat);
@@ -2073,15 +1999,10 @@ mig_spool_pass_add_deferred(MigSpoolPass *pass, const char *after, int limit)
 		char	   *path = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3);
 		char	   *slash = strrchr(path, '/');
 
-		for (int d = 0; d < MIG_SPOOL_NDIRS; d++)
-		{
-			if (strcmp(dir_leaf[d], dir) == 0 &&
-				(DIR_HOLDS_ACTIONS(d) == (strcmp(kind, "action") == 0)))
-			{
-				mig_spool_pass_add(pass, d, slash + 1);
-				break;
-			}
-		}
+		int			d = mig_spool_dir_find(kind, dir);
+
+		if (d >= 0)
+			mig_spool_pass_add(pass, d, slash + 1);
 		if (r + 1 == (uint64) limit)
 			last = MemoryContextStrdup(pass->cxt, path);
 	}
@@ -2234,8 +2155,8 @@ record_dir(MigSpoolPass *pass, int d)
 	else
 	{
 		values[1] = CStringGetTextDatum(pass->spool);
-		values[2] = CStringGetTextDatum(DIR_HOLDS_ACTIONS(d) ? "action" : "command");
-		values[3] = CStringGetTextDatum(dir_leaf[d]);
+		values[2] = CStringGetTextDatum(mig_spool_kinds[mig_spool_lifecycle[d].kind]);
+		values[3] = CStringGetTextDatum(mig_spool_lifecycle[d].leaf);
 		values[4] = CStringGetTextDatum(problem);
 		if (SPI_execute_with_args(psprintf("SELECT outcome FROM %s WHERE path = $1", spool_files),
 								  1, types, values, NULL, false, 0) < 0)
