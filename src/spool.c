@@ -921,79 +921,6 @@ open_root(MigSpoolPass *pass)
  * ------------------------------------------------------------------------
  */
 
-typedef struct ArrayCol
-{
-	Oid			elemtype;
-	Datum	   *values;
-	bool	   *nulls;
-	int			n;
-	int			cap;
-} ArrayCol;
-
-static void
-col_init(ArrayCol *c, Oid elemtype, int cap)
-{
-	c->elemtype = elemtype;
-	c->cap = Max(cap, 1);
-	c->values = palloc(sizeof(Datum) * c->cap);
-	c->nulls = palloc(sizeof(bool) * c->cap);
-	c->n = 0;
-}
-
-static void
-col_add(ArrayCol *c, Datum value, bool isnull)
-{
-	if (c->n == c->cap)
-	{
-		c->cap *= 2;
-		c->values = repalloc(c->values, sizeof(Datum) * c->cap);
-		c->nulls = repalloc(c->nulls, sizeof(bool) * c->cap);
-	}
-	c->values[c->n] = isnull ? (Datum) 0 : value;
-	c->nulls[c->n] = isnull;
-	c->n++;
-}
-
-static void
-col_text(ArrayCol *c, const char *s)
-{
-	col_add(c, s ? CStringGetTextDatum(s) : (Datum) 0, s == NULL);
-}
-
-static void
-col_varlena(ArrayCol *c, text *t)
-{
-	col_add(c, PointerGetDatum(t), t == NULL);
-}
-
-static void
-col_numeric(ArrayCol *c, int64 v)
-{
-	col_add(c, NumericGetDatum(int64_to_numeric(v)), false);
-}
-
-static void
-col_time(ArrayCol *c, TimestampTz t, bool isnull)
-{
-	col_add(c, TimestampTzGetDatum(t), isnull);
-}
-
-static Datum
-col_array(ArrayCol *c)
-{
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			dims[1];
-	int			lbs[1];
-
-	get_typlenbyvalalign(c->elemtype, &typlen, &typbyval, &typalign);
-	dims[0] = c->n;
-	lbs[0] = 1;
-	return PointerGetDatum(construct_md_array(c->values, c->nulls, 1, dims, lbs,
-											  c->elemtype, typlen, typbyval, typalign));
-}
-
 /*
  * Run one of the batch's statements.  Its plan is made on first use and
  * kept (see plans), and it is generic: a plan made for the values would
@@ -1024,7 +951,7 @@ run_stmt(MigSpoolPass *pass, Stmt which, const char *sql, int nargs, Oid *types,
 
 /* run a statement whose parameters are the arrays cols[0..n-1] */
 static int
-exec_arrays(MigSpoolPass *pass, Stmt which, const char *sql, ArrayCol *cols, int ncols)
+exec_arrays(MigSpoolPass *pass, Stmt which, const char *sql, MigArray *cols, int ncols)
 {
 	Oid			types[16];
 	Datum		values[16];
@@ -1033,7 +960,7 @@ exec_arrays(MigSpoolPass *pass, Stmt which, const char *sql, ArrayCol *cols, int
 	for (int i = 0; i < ncols; i++)
 	{
 		types[i] = get_array_type(cols[i].elemtype);
-		values[i] = col_array(&cols[i]);
+		values[i] = mig_array_datum(&cols[i]);
 	}
 	return run_stmt(pass, which, sql, ncols, types, values, NULL);
 }
@@ -1139,26 +1066,26 @@ pick_winners(Candidate *cands, int n, SpoolFile **winners)
 }
 
 static void
-add_action_cols(ArrayCol *cols, ParsedAction *pa, const char *status)
+add_action_cols(MigArray *cols, ParsedAction *pa, const char *status)
 {
-	col_numeric(&cols[0], pa->id);
-	col_text(&cols[1], pa->name);
-	col_text(&cols[2], pa->target);
-	col_varlena(&cols[3], pa->description);
-	col_varlena(&cols[4], pa->threat);
-	col_varlena(&cols[5], pa->operations);
-	col_time(&cols[6], pa->validfrom, false);
-	col_time(&cols[7], pa->expireafter, false);
-	col_time(&cols[8], pa->starttime, !pa->has_starttime);
-	col_time(&cols[9], pa->finishtime, !pa->has_finishtime);
-	col_time(&cols[10], pa->lastupdatetime, !pa->has_lastupdatetime);
-	col_text(&cols[11], status);
-	col_varlena(&cols[12], pa->pgpsignatures);
-	col_add(&cols[13], Int32GetDatum(pa->syntaxversion), !pa->has_syntaxversion);
+	mig_array_add_int64_numeric(&cols[0], pa->id);
+	mig_array_add_text(&cols[1], pa->name);
+	mig_array_add_text(&cols[2], pa->target);
+	mig_array_add_varlena(&cols[3], pa->description);
+	mig_array_add_varlena(&cols[4], pa->threat);
+	mig_array_add_varlena(&cols[5], pa->operations);
+	mig_array_add_time(&cols[6], pa->validfrom, false);
+	mig_array_add_time(&cols[7], pa->expireafter, false);
+	mig_array_add_time(&cols[8], pa->starttime, !pa->has_starttime);
+	mig_array_add_time(&cols[9], pa->finishtime, !pa->has_finishtime);
+	mig_array_add_time(&cols[10], pa->lastupdatetime, !pa->has_lastupdatetime);
+	mig_array_add_text(&cols[11], status);
+	mig_array_add_varlena(&cols[12], pa->pgpsignatures);
+	mig_array_add(&cols[13], Int32GetDatum(pa->syntaxversion), !pa->has_syntaxversion);
 }
 
 static void
-init_action_cols(ArrayCol *cols, int n)
+init_action_cols(MigArray *cols, int n)
 {
 	static const Oid types[14] = {
 		NUMERICOID, TEXTOID, TEXTOID, JSONOID, JSONOID, JSONOID, TIMESTAMPTZOID,
@@ -1167,7 +1094,7 @@ init_action_cols(ArrayCol *cols, int n)
 	};
 
 	for (int i = 0; i < 14; i++)
-		col_init(&cols[i], types[i], n);
+		mig_array_init(&cols[i], types[i], n);
 }
 
 #define ACTION_COLUMNS \
@@ -1188,7 +1115,7 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 {
 	const char *actions = mig_qualified_name("actions");
 	const char *commands = mig_qualified_name("commands");
-	ArrayCol	cols[14];
+	MigArray	cols[14];
 	SpoolFile **winners = palloc(sizeof(SpoolFile *) * Max(n, 1));
 	Candidate  *cands = palloc(sizeof(Candidate) * Max(n, 1));
 	int			ncand;
@@ -1326,18 +1253,18 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 		};
 
 		for (int i = 0; i < 7; i++)
-			col_init(&cols[i], types[i], nwin);
+			mig_array_init(&cols[i], types[i], nwin);
 		for (int i = 0; i < nwin; i++)
 		{
 			ParsedCommand *pc = winners[i]->command;
 
-			col_numeric(&cols[0], pc->id);
-			col_numeric(&cols[1], pc->action.id);
-			col_add(&cols[2], pc->agentid, false);
-			col_text(&cols[3], pc->status);
-			col_varlena(&cols[4], pc->results);
-			col_time(&cols[5], pc->starttime, false);
-			col_time(&cols[6], pc->finishtime, !pc->has_finishtime);
+			mig_array_add_int64_numeric(&cols[0], pc->id);
+			mig_array_add_int64_numeric(&cols[1], pc->action.id);
+			mig_array_add(&cols[2], pc->agentid, false);
+			mig_array_add_text(&cols[3], pc->status);
+			mig_array_add_varlena(&cols[4], pc->results);
+			mig_array_add_time(&cols[5], pc->starttime, false);
+			mig_array_add_time(&cols[6], pc->finishtime, !pc->has_finishtime);
 		}
 		exec_arrays(pass, ST_COMMANDS, psprintf("INSERT INTO %s AS c "
 							 "(id, actionid, agentid, status, results, starttime, finishtime) "
@@ -1378,16 +1305,16 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 	if (ntouched > 0)
 	{
 		qsort(touched, ntouched, sizeof(int64), cmp_int64);
-		col_init(&cols[0], NUMERICOID, ntouched);
+		mig_array_init(&cols[0], NUMERICOID, ntouched);
 		for (int i = 0; i < ntouched; i++)
 		{
 			if (i > 0 && touched[i] == touched[i - 1])
 				continue;
-			col_numeric(&cols[0], touched[i]);
+			mig_array_add_int64_numeric(&cols[0], touched[i]);
 			note_action(notes, touched[i]);
 		}
 		if (pass->schema_version < 101)
-			mig_recount_actions(col_array(&cols[0]));
+			mig_recount_actions(mig_array_datum(&cols[0]));
 	}
 }
 
@@ -1473,7 +1400,7 @@ static void
 resolve_agents(MigSpoolPass *pass, SpoolFile *files, int n)
 {
 	const char *agents = mig_qualified_name("agents");
-	ArrayCol	ids,
+	MigArray	ids,
 				locs;
 	int64	   *known_ids;
 	int			nknown = 0;
@@ -1484,8 +1411,8 @@ resolve_agents(MigSpoolPass *pass, SpoolFile *files, int n)
 	int64	   *want = palloc(sizeof(int64) * Max(n, 1));
 	int			nwant = 0;
 
-	col_init(&ids, NUMERICOID, n);
-	col_init(&locs, TEXTOID, n);
+	mig_array_init(&ids, NUMERICOID, n);
+	mig_array_init(&locs, TEXTOID, n);
 	for (int i = 0; i < n; i++)
 	{
 		ParsedCommand *pc = files[i].command;
@@ -1495,12 +1422,12 @@ resolve_agents(MigSpoolPass *pass, SpoolFile *files, int n)
 		if (pc->agent_id > 0)
 			want[nwant++] = pc->agent_id;
 		else
-			col_text(&locs, pc->agent_queueloc);
+			mig_array_add_text(&locs, pc->agent_queueloc);
 	}
 	qsort(want, nwant, sizeof(int64), cmp_int64);
 	for (int i = 0; i < nwant; i++)
 		if (i == 0 || want[i] != want[i - 1])
-			col_numeric(&ids, want[i]);
+			mig_array_add_int64_numeric(&ids, want[i]);
 	if (ids.n == 0 && locs.n == 0)
 		return;
 
@@ -1581,10 +1508,10 @@ resolve_agents(MigSpoolPass *pass, SpoolFile *files, int n)
  * SHARE ROW EXCLUSIVE lock, so the lookup it began with is still true.
  */
 static void
-record_files(MigSpoolPass *pass, SpoolFile *files, int n, ArrayCol *gone)
+record_files(MigSpoolPass *pass, SpoolFile *files, int n, MigArray *gone)
 {
 	const char *spool_files = mig_qualified_name("spool_files");
-	ArrayCol	cols[2][10];
+	MigArray	cols[2][10];
 	static const Oid types[10] = {
 		TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID,
 		TEXTOID, TEXTOID, NUMERICOID
@@ -1592,36 +1519,36 @@ record_files(MigSpoolPass *pass, SpoolFile *files, int n, ArrayCol *gone)
 
 	for (int k = 0; k < 2; k++)
 		for (int i = 0; i < 10; i++)
-			col_init(&cols[k][i], types[i], n);
+			mig_array_init(&cols[k][i], types[i], n);
 	for (int i = 0; i < n; i++)
 	{
 		SpoolFile  *f = &files[i];
-		ArrayCol   *c = cols[f->has_row ? 1 : 0];
+		MigArray   *c = cols[f->has_row ? 1 : 0];
 		bool		nostat;
 
 		if (f->outcome == OUT_VANISHED)
 		{
 			if (f->has_row)
-				col_text(gone, f->path);
+				mig_array_add_text(gone, f->path);
 			continue;
 		}
 		if (f->outcome == OUT_SKIPPED)
 			continue;
 		Assert(f->outcome != OUT_NONE);
 		nostat = !f->stat_known || f->retry;
-		col_text(&c[0], f->path);
-		col_text(&c[1], pass->spool);
-		col_text(&c[2], mig_spool_kinds[mig_spool_lifecycle[f->dir].kind]);
-		col_text(&c[3], mig_spool_lifecycle[f->dir].leaf);
-		col_add(&c[4], Int64GetDatum(f->inode), nostat);
-		col_add(&c[5], Int64GetDatum(f->size), nostat);
-		col_time(&c[6], f->mtime, nostat);
-		col_text(&c[7], outcome_name[f->outcome]);
-		col_text(&c[8], f->error);
+		mig_array_add_text(&c[0], f->path);
+		mig_array_add_text(&c[1], pass->spool);
+		mig_array_add_text(&c[2], mig_spool_kinds[mig_spool_lifecycle[f->dir].kind]);
+		mig_array_add_text(&c[3], mig_spool_lifecycle[f->dir].leaf);
+		mig_array_add(&c[4], Int64GetDatum(f->inode), nostat);
+		mig_array_add(&c[5], Int64GetDatum(f->size), nostat);
+		mig_array_add_time(&c[6], f->mtime, nostat);
+		mig_array_add_text(&c[7], outcome_name[f->outcome]);
+		mig_array_add_text(&c[8], f->error);
 		if (f->objectid > 0)
-			col_numeric(&c[9], f->objectid);
+			mig_array_add_int64_numeric(&c[9], f->objectid);
 		else
-			col_add(&c[9], (Datum) 0, true);
+			mig_array_add(&c[9], (Datum) 0, true);
 	}
 	if (cols[0][0].n > 0)
 		exec_arrays(pass, ST_FILES_INSERT,
@@ -1712,13 +1639,13 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 		  const char *range_lo, const char *range_hi)
 {
 	const char *spool_files = mig_qualified_name("spool_files");
-	ArrayCol	gone;
+	MigArray	gone;
 	BatchNotes	notes;
 	int			fi = 0;
 	bool		ranged = range_lo != NULL;
 
 	memset(&notes, 0, sizeof(notes));
-	col_init(&gone, TEXTOID, n + 16);
+	mig_array_init(&gone, TEXTOID, n + 16);
 	check_plans();
 	pass->schema_version = mig_schema_version();
 
@@ -1759,11 +1686,11 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 	}
 	else if (n > 0)
 	{
-		ArrayCol	paths;
+		MigArray	paths;
 
-		col_init(&paths, TEXTOID, n);
+		mig_array_init(&paths, TEXTOID, n);
 		for (int i = 0; i < n; i++)
-			col_text(&paths, files[i].path);
+			mig_array_add_text(&paths, files[i].path);
 		exec_arrays(pass, ST_LOOKUP_PATHS,
 					psprintf("SELECT f.path, f.inode, f.size, f.mtime, f.outcome "
 							 "FROM unnest($1::text[]) AS t(p) "
@@ -1801,7 +1728,7 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 			fi++;
 		}
 		else if (ranged)
-			col_text(&gone, path);	/* listed no more: the file went away */
+			mig_array_add_text(&gone, path);	/* listed no more: the file went away */
 	}
 
 	/* read, parse and validate */
