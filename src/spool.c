@@ -165,7 +165,7 @@ typedef struct SpoolName
 	char	   *name;
 } SpoolName;
 
-/* the statements of a batch, prepared once per pass */
+/* the statements of a batch, their plans kept (see plans) */
 typedef enum Stmt
 {
 	ST_LOOKUP_RANGE,
@@ -221,39 +221,6 @@ struct MigSpoolPass
 
 	MigSpoolCounts counts;
 };
-
-/*
- * The plans of the batch's statements, made on first use and kept while
- * the extension is the same one (its OID): the worker runs a pass for
- * every few files that arrive, and planning them each time would cost more
- * than the work.
- */
-static Oid	plans_extension = InvalidOid;
-static SPIPlanPtr plans[NUM_STMTS];
-
-void
-mig_spool_forget_plans(void)
-{
-	for (int i = 0; i < NUM_STMTS; i++)
-	{
-		if (plans[i] != NULL)
-			SPI_freeplan(plans[i]);
-		plans[i] = NULL;
-	}
-	plans_extension = InvalidOid;
-}
-
-static void
-check_plans(void)
-{
-	Oid			extoid = get_extension_oid("mig", false);
-
-	if (extoid != plans_extension)
-	{
-		mig_spool_forget_plans();
-		plans_extension = extoid;
-	}
-}
 
 /* what one batch changed, for NOTIFY */
 typedef struct BatchNotes
@@ -922,47 +889,211 @@ open_root(MigSpoolPass *pass)
  */
 
 /*
- * Run one of the batch's statements.  Its plan is made on first use and
- * kept (see plans), and it is generic: a plan made for the values would
- * have the planner look at every element of the arrays, for every batch.
- * sql is only read the first time.
+ * The element types of the statements' array parameters: an action's
+ * columns, a command's, a spool_files row's.
  */
-static int
-run_stmt(MigSpoolPass *pass, Stmt which, const char *sql, int nargs, Oid *types,
-		 Datum *values, const char *nulls)
-{
-	SPIPlanPtr	plan = plans[which];
-	int			ret;
+static const Oid action_types[14] = {
+	NUMERICOID, TEXTOID, TEXTOID, JSONOID, JSONOID, JSONOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
+	JSONOID, INT4OID
+};
+static const Oid command_types[7] = {
+	NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID, JSONOID, TIMESTAMPTZOID, TIMESTAMPTZOID
+};
+static const Oid file_types[10] = {
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID,
+	TEXTOID, TEXTOID, NUMERICOID
+};
 
-	if (plan == NULL)
-	{
-		plan = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		plans[which] = plan;
-	}
-	ret = SPI_execute_plan(plan, values, nulls, false, 0);
-	if (ret < 0)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	return ret;
+#define ACTION_COLUMNS \
+	"id, name, target, description, threat, operations, validfrom, expireafter, " \
+	"starttime, finishtime, lastupdatetime, status, pgpsignatures, syntaxversion"
+#define ACTION_UNNEST \
+	"unnest($1::numeric[], $2::text[], $3::text[], $4::json[], $5::json[], $6::json[], " \
+	"$7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], " \
+	"$11::timestamptz[], $12::text[], $13::json[], $14::int4[]) AS u(" ACTION_COLUMNS ")"
+#define FILE_UNNEST \
+	"unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], " \
+	"$7::timestamptz[], $8::text[], $9::text[], $10::numeric[])"
+
+/* the parameters are arrays of these element types */
+static void
+array_params(const Oid *elemtypes, int n, Oid *types, int *nargs)
+{
+	for (int i = 0; i < n; i++)
+		types[i] = get_array_type(elemtypes[i]);
+	*nargs = n;
 }
 
-/* run a statement whose parameters are the arrays cols[0..n-1] */
-static int
-exec_arrays(MigSpoolPass *pass, Stmt which, const char *sql, MigArray *cols, int ncols)
+/* actions: a file's action replaces the row unless the row is further on */
+static char *
+actions_sql(void)
 {
-	Oid			types[16];
-	Datum		values[16];
+	return psprintf("INSERT INTO %s AS a (" ACTION_COLUMNS ", "
+					"sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
+					"SELECT u.*, 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
+					"ON CONFLICT (id) DO UPDATE SET "
+					"name = excluded.name, target = excluded.target, "
+					"description = coalesce(excluded.description, a.description), "
+					"threat = coalesce(excluded.threat, a.threat), "
+					"operations = coalesce(excluded.operations, a.operations), "
+					"validfrom = excluded.validfrom, expireafter = excluded.expireafter, "
+					"starttime = coalesce(excluded.starttime, a.starttime), "
+					"finishtime = coalesce(excluded.finishtime, a.finishtime), "
+					"lastupdatetime = coalesce(excluded.lastupdatetime, a.lastupdatetime), "
+					"status = excluded.status, "
+					"pgpsignatures = coalesce(excluded.pgpsignatures, a.pgpsignatures), "
+					"syntaxversion = coalesce(excluded.syntaxversion, a.syntaxversion) "
+					"WHERE %s >= %s "
+					"AND (a.name, a.target, a.description::text, a.threat::text, "
+					"a.operations::text, a.validfrom, a.expireafter, a.starttime, "
+					"a.finishtime, a.lastupdatetime, a.status, a.pgpsignatures::text, "
+					"a.syntaxversion) IS DISTINCT FROM "
+					"(excluded.name, excluded.target, "
+					"coalesce(excluded.description, a.description)::text, "
+					"coalesce(excluded.threat, a.threat)::text, "
+					"coalesce(excluded.operations, a.operations)::text, "
+					"excluded.validfrom, excluded.expireafter, "
+					"coalesce(excluded.starttime, a.starttime), "
+					"coalesce(excluded.finishtime, a.finishtime), "
+					"coalesce(excluded.lastupdatetime, a.lastupdatetime), "
+					"excluded.status::varchar, "
+					"coalesce(excluded.pgpsignatures, a.pgpsignatures)::text, "
+					"coalesce(excluded.syntaxversion, a.syntaxversion)) "
+					"RETURNING id", mig_qualified_name("actions"),
+					mig_status_rank_sql(MIG_KIND_ACTION, "excluded.status"),
+					mig_status_rank_sql(MIG_KIND_ACTION, "a.status"));
+}
 
-	Assert(ncols <= 16);
-	for (int i = 0; i < ncols; i++)
+/* commands: the same, by the commands' ranks */
+static char *
+commands_sql(void)
+{
+	return psprintf("INSERT INTO %s AS c "
+					"(id, actionid, agentid, status, results, starttime, finishtime) "
+					"SELECT * FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], "
+					"$4::text[], $5::json[], $6::timestamptz[], $7::timestamptz[]) "
+					"ON CONFLICT (id) DO UPDATE SET "
+					"actionid = excluded.actionid, agentid = excluded.agentid, "
+					"status = excluded.status, "
+					"results = coalesce(excluded.results, c.results), "
+					"starttime = excluded.starttime, "
+					"finishtime = coalesce(excluded.finishtime, c.finishtime) "
+					"WHERE %s >= %s "
+					"AND (c.actionid, c.agentid, c.status, c.results::text, c.starttime, "
+					"c.finishtime) IS DISTINCT FROM (excluded.actionid, excluded.agentid, "
+					"excluded.status::varchar, coalesce(excluded.results, c.results)::text, "
+					"excluded.starttime, coalesce(excluded.finishtime, c.finishtime)) "
+					"RETURNING id", mig_qualified_name("commands"),
+					mig_status_rank_sql(MIG_KIND_COMMAND, "excluded.status"),
+					mig_status_rank_sql(MIG_KIND_COMMAND, "c.status"));
+}
+
+/* the statement which, for the plan cache (sql.h) */
+static char *
+stmt_sql(int which, Oid *types, int *nargs)
+{
+	const char *files = mig_qualified_name("spool_files");
+	const char *agents = mig_qualified_name("agents");
+
+	switch ((Stmt) which)
 	{
-		types[i] = get_array_type(cols[i].elemtype);
-		values[i] = mig_array_datum(&cols[i]);
+		case ST_LOOKUP_RANGE:
+			types[0] = types[1] = types[2] = TEXTOID;
+			*nargs = 3;
+			return psprintf("SELECT path, inode, size, mtime, outcome FROM %s "
+							"WHERE path > $1 COLLATE \"C\" AND path <= $2 COLLATE \"C\" "
+							"AND path < $3 COLLATE \"C\" ORDER BY path", files);
+		case ST_LOOKUP_PATHS:
+			types[0] = TEXTARRAYOID;
+			*nargs = 1;
+			return psprintf("SELECT f.path, f.inode, f.size, f.mtime, f.outcome "
+							"FROM unnest($1::text[]) AS t(p) "
+							"JOIN %s AS f ON f.path = t.p COLLATE \"C\" ORDER BY f.path",
+							files);
+		case ST_AGENT_IDS:
+			types[0] = NUMERICARRAYOID;
+			*nargs = 1;
+			return psprintf("SELECT a.id FROM unnest($1::numeric[]) AS t(id) "
+							"JOIN %s AS a ON a.id = t.id", agents);
+		case ST_AGENT_LOCS:
+			/* one agent per queue location: the one heard from last */
+			types[0] = TEXTARRAYOID;
+			*nargs = 1;
+			return psprintf("SELECT DISTINCT ON (a.queueloc) a.queueloc::text, a.id "
+							"FROM (SELECT DISTINCT q FROM unnest($1::text[]) AS q) AS t "
+							"JOIN %s AS a ON a.queueloc = t.q "
+							"ORDER BY a.queueloc, a.heartbeattime DESC, a.id DESC", agents);
+		case ST_ACTIONS:
+			array_params(action_types, lengthof(action_types), types, nargs);
+			return actions_sql();
+		case ST_EMBEDDED:
+			array_params(action_types, lengthof(action_types), types, nargs);
+			return psprintf("INSERT INTO %s (" ACTION_COLUMNS ", "
+							"sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
+							"SELECT u.*, 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
+							"ON CONFLICT (id) DO NOTHING RETURNING id",
+							mig_qualified_name("actions"));
+		case ST_COMMANDS:
+			array_params(command_types, lengthof(command_types), types, nargs);
+			return commands_sql();
+		case ST_FILES_INSERT:
+			array_params(file_types, lengthof(file_types), types, nargs);
+			return psprintf("INSERT INTO %s (path, spool, kind, dir, inode, size, mtime, "
+							"outcome, error, objectid) SELECT * FROM " FILE_UNNEST, files);
+		case ST_FILES_UPDATE:
+			array_params(file_types, lengthof(file_types), types, nargs);
+			return psprintf("UPDATE %s AS f SET spool = u.spool, kind = u.kind, dir = u.dir, "
+							"inode = u.inode, size = u.size, mtime = u.mtime, "
+							"outcome = u.outcome, error = u.error, objectid = u.objectid, "
+							"synced_at = now() "
+							"FROM " FILE_UNNEST " AS u(path, spool, kind, dir, inode, size, "
+							"mtime, outcome, error, objectid) "
+							"WHERE f.path = u.path COLLATE \"C\" "
+							"AND (f.inode, f.size, f.mtime, f.outcome, f.error, f.objectid) "
+							"IS DISTINCT FROM (u.inode, u.size, u.mtime, u.outcome, u.error, "
+							"u.objectid)", files);
+		case ST_FILES_DELETE:
+			types[0] = TEXTARRAYOID;
+			*nargs = 1;
+			return psprintf("DELETE FROM %s AS f USING unnest($1::text[]) AS t(p) "
+							"WHERE f.path = t.p COLLATE \"C\"", files);
+		case ST_NOTIFY:
+			types[0] = TEXTOID;
+			*nargs = 1;
+			return pstrdup("SELECT pg_catalog.pg_notify('mig_spool', $1)");
+		case NUM_STMTS:
+			break;
 	}
-	return run_stmt(pass, which, sql, ncols, types, values, NULL);
+	elog(ERROR, "unknown spool statement %d", which);
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * The plans of the batch's statements, made on first use and kept while
+ * the extension's relations are the same (sql.h): the worker runs a pass
+ * for every few files that arrive, and planning them each time would cost
+ * more than the work.  They are generic: a plan made for the values would
+ * have the planner look at every element of the arrays, for every batch.
+ */
+static MigPlans plans = MIG_PLANS(NUM_STMTS, stmt_sql, CURSOR_OPT_GENERIC_PLAN);
+
+void
+mig_spool_forget_plans(void)
+{
+	mig_forget_plans(&plans);
+}
+
+/* run statement which, whose parameters are the arrays cols[0..ncols-1] */
+static int
+run_arrays(Stmt which, MigArray *cols, int ncols)
+{
+	Datum		values[MIG_PLAN_MAX_ARGS];
+
+	Assert(ncols <= MIG_PLAN_MAX_ARGS);
+	for (int i = 0; i < ncols; i++)
+		values[i] = mig_array_datum(&cols[i]);
+	return mig_run_plan(&plans, which, values, NULL, false, 0);
 }
 
 static int64
@@ -1084,26 +1215,13 @@ add_action_cols(MigArray *cols, ParsedAction *pa, const char *status)
 	mig_array_add(&cols[13], Int32GetDatum(pa->syntaxversion), !pa->has_syntaxversion);
 }
 
+/* n rows of the columns of the given element types */
 static void
-init_action_cols(MigArray *cols, int n)
+init_cols(MigArray *cols, const Oid *types, int ncols, int n)
 {
-	static const Oid types[14] = {
-		NUMERICOID, TEXTOID, TEXTOID, JSONOID, JSONOID, JSONOID, TIMESTAMPTZOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
-		JSONOID, INT4OID
-	};
-
-	for (int i = 0; i < 14; i++)
+	for (int i = 0; i < ncols; i++)
 		mig_array_init(&cols[i], types[i], n);
 }
-
-#define ACTION_COLUMNS \
-	"id, name, target, description, threat, operations, validfrom, expireafter, " \
-	"starttime, finishtime, lastupdatetime, status, pgpsignatures, syntaxversion"
-#define ACTION_UNNEST \
-	"unnest($1::numeric[], $2::text[], $3::text[], $4::json[], $5::json[], $6::json[], " \
-	"$7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], " \
-	"$11::timestamptz[], $12::text[], $13::json[], $14::int4[]) AS u(" ACTION_COLUMNS ")"
 
 /*
  * Write the actions, commands and counters of files[0..n-1] (those still
@@ -1113,8 +1231,6 @@ init_action_cols(MigArray *cols, int n)
 static void
 store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 {
-	const char *actions = mig_qualified_name("actions");
-	const char *commands = mig_qualified_name("commands");
 	MigArray	cols[14];
 	SpoolFile **winners = palloc(sizeof(SpoolFile *) * Max(n, 1));
 	Candidate  *cands = palloc(sizeof(Candidate) * Max(n, 1));
@@ -1141,47 +1257,13 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 	nwin = pick_winners(cands, ncand, winners);
 	if (nwin > 0)
 	{
-		init_action_cols(cols, nwin);
+		init_cols(cols, action_types, lengthof(action_types), nwin);
 		for (int i = 0; i < nwin; i++)
 		{
 			add_action_cols(cols, winners[i]->action, winners[i]->action_status);
 			file_action_ids[nfile_action_ids++] = winners[i]->action->id;
 		}
-		exec_arrays(pass, ST_ACTIONS, psprintf("INSERT INTO %s AS a (" ACTION_COLUMNS ", "
-							 "sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
-							 "SELECT u.*, 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
-							 "ON CONFLICT (id) DO UPDATE SET "
-							 "name = excluded.name, target = excluded.target, "
-							 "description = coalesce(excluded.description, a.description), "
-							 "threat = coalesce(excluded.threat, a.threat), "
-							 "operations = coalesce(excluded.operations, a.operations), "
-							 "validfrom = excluded.validfrom, expireafter = excluded.expireafter, "
-							 "starttime = coalesce(excluded.starttime, a.starttime), "
-							 "finishtime = coalesce(excluded.finishtime, a.finishtime), "
-							 "lastupdatetime = coalesce(excluded.lastupdatetime, a.lastupdatetime), "
-							 "status = excluded.status, "
-							 "pgpsignatures = coalesce(excluded.pgpsignatures, a.pgpsignatures), "
-							 "syntaxversion = coalesce(excluded.syntaxversion, a.syntaxversion) "
-							 "WHERE %s >= %s "
-							 "AND (a.name, a.target, a.description::text, a.threat::text, "
-							 "a.operations::text, a.validfrom, a.expireafter, a.starttime, "
-							 "a.finishtime, a.lastupdatetime, a.status, a.pgpsignatures::text, "
-							 "a.syntaxversion) IS DISTINCT FROM "
-							 "(excluded.name, excluded.target, "
-							 "coalesce(excluded.description, a.description)::text, "
-							 "coalesce(excluded.threat, a.threat)::text, "
-							 "coalesce(excluded.operations, a.operations)::text, "
-							 "excluded.validfrom, excluded.expireafter, "
-							 "coalesce(excluded.starttime, a.starttime), "
-							 "coalesce(excluded.finishtime, a.finishtime), "
-							 "coalesce(excluded.lastupdatetime, a.lastupdatetime), "
-							 "excluded.status::varchar, "
-							 "coalesce(excluded.pgpsignatures, a.pgpsignatures)::text, "
-							 "coalesce(excluded.syntaxversion, a.syntaxversion)) "
-							 "RETURNING id", actions,
-							 mig_status_rank_sql(MIG_KIND_ACTION, "excluded.status"),
-							 mig_status_rank_sql(MIG_KIND_ACTION, "a.status")),
-					cols, 14);
+		run_arrays(ST_ACTIONS, cols, lengthof(action_types));
 		written = returned_ids(1, &nwritten);
 		for (int i = 0; i < nwin; i++)
 		{
@@ -1216,7 +1298,7 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 			winners[nwin++] = cands[i].file;
 	if (nwin > 0)
 	{
-		init_action_cols(cols, nwin);
+		init_cols(cols, action_types, lengthof(action_types), nwin);
 		for (int i = 0; i < nwin; i++)
 		{
 			ParsedAction *pa = &winners[i]->command->action;
@@ -1225,11 +1307,7 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 			add_action_cols(cols, pa,
 							mig_effective_status(MIG_DIR_ACTION_INFLIGHT, pa->status));
 		}
-		exec_arrays(pass, ST_EMBEDDED, psprintf("INSERT INTO %s (" ACTION_COLUMNS ", "
-							 "sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
-							 "SELECT u.*, 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
-							 "ON CONFLICT (id) DO NOTHING RETURNING id", actions),
-					cols, 14);
+		run_arrays(ST_EMBEDDED, cols, lengthof(action_types));
 		for (uint64 i = 0; i < SPI_processed; i++)
 			note_action(notes, spi_id(i, 1));
 	}
@@ -1248,12 +1326,7 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 	nwin = pick_winners(cands, ncand, winners);
 	if (nwin > 0)
 	{
-		static const Oid types[7] = {
-			NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID, JSONOID, TIMESTAMPTZOID, TIMESTAMPTZOID
-		};
-
-		for (int i = 0; i < 7; i++)
-			mig_array_init(&cols[i], types[i], nwin);
+		init_cols(cols, command_types, lengthof(command_types), nwin);
 		for (int i = 0; i < nwin; i++)
 		{
 			ParsedCommand *pc = winners[i]->command;
@@ -1266,25 +1339,7 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 			mig_array_add_time(&cols[5], pc->starttime, false);
 			mig_array_add_time(&cols[6], pc->finishtime, !pc->has_finishtime);
 		}
-		exec_arrays(pass, ST_COMMANDS, psprintf("INSERT INTO %s AS c "
-							 "(id, actionid, agentid, status, results, starttime, finishtime) "
-							 "SELECT * FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], "
-							 "$4::text[], $5::json[], $6::timestamptz[], $7::timestamptz[]) "
-							 "ON CONFLICT (id) DO UPDATE SET "
-							 "actionid = excluded.actionid, agentid = excluded.agentid, "
-							 "status = excluded.status, "
-							 "results = coalesce(excluded.results, c.results), "
-							 "starttime = excluded.starttime, "
-							 "finishtime = coalesce(excluded.finishtime, c.finishtime) "
-							 "WHERE %s >= %s "
-							 "AND (c.actionid, c.agentid, c.status, c.results::text, c.starttime, "
-							 "c.finishtime) IS DISTINCT FROM (excluded.actionid, excluded.agentid, "
-							 "excluded.status::varchar, coalesce(excluded.results, c.results)::text, "
-							 "excluded.starttime, coalesce(excluded.finishtime, c.finishtime)) "
-							 "RETURNING id", commands,
-							 mig_status_rank_sql(MIG_KIND_COMMAND, "excluded.status"),
-							 mig_status_rank_sql(MIG_KIND_COMMAND, "c.status")),
-					cols, 7);
+		run_arrays(ST_COMMANDS, cols, lengthof(command_types));
 		written = returned_ids(1, &nwritten);
 		for (int i = 0; i < nwin; i++)
 		{
@@ -1399,7 +1454,6 @@ store_batch(MigSpoolPass *pass, SpoolFile *files, int n, BatchNotes *notes)
 static void
 resolve_agents(MigSpoolPass *pass, SpoolFile *files, int n)
 {
-	const char *agents = mig_qualified_name("agents");
 	MigArray	ids,
 				locs;
 	int64	   *known_ids;
@@ -1434,10 +1488,7 @@ resolve_agents(MigSpoolPass *pass, SpoolFile *files, int n)
 	known_ids = palloc(sizeof(int64) * Max(ids.n, 1));
 	if (ids.n > 0)
 	{
-		exec_arrays(pass, ST_AGENT_IDS,
-					psprintf("SELECT a.id FROM unnest($1::numeric[]) AS t(id) "
-							 "JOIN %s AS a ON a.id = t.id", agents),
-					&ids, 1);
+		run_arrays(ST_AGENT_IDS, &ids, 1);
 		for (uint64 i = 0; i < SPI_processed; i++)
 			known_ids[nknown++] = spi_id(i, 1);
 		qsort(known_ids, nknown, sizeof(int64), cmp_int64);
@@ -1446,13 +1497,7 @@ resolve_agents(MigSpoolPass *pass, SpoolFile *files, int n)
 	known_loc_ids = palloc(sizeof(Datum) * Max(locs.n, 1));
 	if (locs.n > 0)
 	{
-		/* one agent per queue location: the one heard from last */
-		exec_arrays(pass, ST_AGENT_LOCS,
-					psprintf("SELECT DISTINCT ON (a.queueloc) a.queueloc::text, a.id "
-							 "FROM (SELECT DISTINCT q FROM unnest($1::text[]) AS q) AS t "
-							 "JOIN %s AS a ON a.queueloc = t.q "
-							 "ORDER BY a.queueloc, a.heartbeattime DESC, a.id DESC", agents),
-					&locs, 1);
+		run_arrays(ST_AGENT_LOCS, &locs, 1);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			bool		isnull;
@@ -1510,16 +1555,10 @@ resolve_agents(MigSpoolPass *pass, SpoolFile *files, int n)
 static void
 record_files(MigSpoolPass *pass, SpoolFile *files, int n, MigArray *gone)
 {
-	const char *spool_files = mig_qualified_name("spool_files");
-	MigArray	cols[2][10];
-	static const Oid types[10] = {
-		TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID,
-		TEXTOID, TEXTOID, NUMERICOID
-	};
+	MigArray	cols[2][lengthof(file_types)];
 
 	for (int k = 0; k < 2; k++)
-		for (int i = 0; i < 10; i++)
-			mig_array_init(&cols[k][i], types[i], n);
+		init_cols(cols[k], file_types, lengthof(file_types), n);
 	for (int i = 0; i < n; i++)
 	{
 		SpoolFile  *f = &files[i];
@@ -1551,33 +1590,11 @@ record_files(MigSpoolPass *pass, SpoolFile *files, int n, MigArray *gone)
 			mig_array_add(&c[9], (Datum) 0, true);
 	}
 	if (cols[0][0].n > 0)
-		exec_arrays(pass, ST_FILES_INSERT,
-					psprintf("INSERT INTO %s (path, spool, kind, dir, inode, size, mtime, "
-							 "outcome, error, objectid) "
-							 "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-							 "$5::int8[], $6::int8[], $7::timestamptz[], $8::text[], $9::text[], "
-							 "$10::numeric[])", spool_files),
-					cols[0], 10);
+		run_arrays(ST_FILES_INSERT, cols[0], lengthof(file_types));
 	if (cols[1][0].n > 0)
-		exec_arrays(pass, ST_FILES_UPDATE,
-					psprintf("UPDATE %s AS f SET spool = u.spool, kind = u.kind, dir = u.dir, "
-							 "inode = u.inode, size = u.size, mtime = u.mtime, "
-							 "outcome = u.outcome, error = u.error, objectid = u.objectid, "
-							 "synced_at = now() "
-							 "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-							 "$5::int8[], $6::int8[], $7::timestamptz[], $8::text[], $9::text[], "
-							 "$10::numeric[]) AS u(path, spool, kind, dir, inode, size, mtime, "
-							 "outcome, error, objectid) "
-							 "WHERE f.path = u.path COLLATE \"C\" "
-							 "AND (f.inode, f.size, f.mtime, f.outcome, f.error, f.objectid) "
-							 "IS DISTINCT FROM (u.inode, u.size, u.mtime, u.outcome, u.error, u.objectid)",
-							 spool_files),
-					cols[1], 10);
+		run_arrays(ST_FILES_UPDATE, cols[1], lengthof(file_types));
 	if (gone->n > 0)
-		exec_arrays(pass, ST_FILES_DELETE,
-					psprintf("DELETE FROM %s AS f USING unnest($1::text[]) AS t(p) "
-							 "WHERE f.path = t.p COLLATE \"C\"", spool_files),
-					gone, 1);
+		run_arrays(ST_FILES_DELETE, gone, 1);
 }
 
 static void
@@ -1597,7 +1614,6 @@ static void
 notify_batch(MigSpoolPass *pass, BatchNotes *notes)
 {
 	StringInfoData buf;
-	Oid			type = TEXTOID;
 	Datum		value;
 
 	if (notes->ingested == 0 && notes->deferred == 0 && notes->failed == 0 &&
@@ -1612,8 +1628,7 @@ notify_batch(MigSpoolPass *pass, BatchNotes *notes)
 		appendStringInfo(&buf, "%s" INT64_FORMAT, i > 0 ? ", " : "", notes->actions[i]);
 	appendStringInfo(&buf, "]%s}", notes->more_actions ? ", \"more_actions\": true" : "");
 	value = CStringGetTextDatum(buf.data);
-	run_stmt(pass, ST_NOTIFY, "SELECT pg_catalog.pg_notify('mig_spool', $1)", 1, &type,
-			 &value, NULL);
+	mig_run_plan(&plans, ST_NOTIFY, &value, NULL, false, 0);
 }
 
 /* ------------------------------------------------------------------------
@@ -1646,7 +1661,6 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 
 	memset(&notes, 0, sizeof(notes));
 	mig_array_init(&gone, TEXTOID, n + 16);
-	check_plans();
 	pass->schema_version = mig_schema_version();
 
 	/*
@@ -1672,17 +1686,12 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 	if (ranged)
 	{
 		char	   *dir_end = spool_path(pass->spool, psprintf("%s0", mig_spool_dirs[dir]));
-		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
 		Datum		values[3];
 
 		values[0] = CStringGetTextDatum(range_lo);
 		values[1] = CStringGetTextDatum(range_hi ? range_hi : dir_end);
 		values[2] = CStringGetTextDatum(dir_end);
-		run_stmt(pass, ST_LOOKUP_RANGE,
-				 psprintf("SELECT path, inode, size, mtime, outcome FROM %s "
-						  "WHERE path > $1 COLLATE \"C\" AND path <= $2 COLLATE \"C\" "
-						  "AND path < $3 COLLATE \"C\" ORDER BY path", spool_files),
-				 3, types, values, NULL);
+		mig_run_plan(&plans, ST_LOOKUP_RANGE, values, NULL, false, 0);
 	}
 	else if (n > 0)
 	{
@@ -1691,12 +1700,7 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 		mig_array_init(&paths, TEXTOID, n);
 		for (int i = 0; i < n; i++)
 			mig_array_add_text(&paths, files[i].path);
-		exec_arrays(pass, ST_LOOKUP_PATHS,
-					psprintf("SELECT f.path, f.inode, f.size, f.mtime, f.outcome "
-							 "FROM unnest($1::text[]) AS t(p) "
-							 "JOIN %s AS f ON f.path = t.p COLLATE \"C\" ORDER BY f.path",
-							 spool_files),
-					&paths, 1);
+		run_arrays(ST_LOOKUP_PATHS, &paths, 1);
 	}
 	else
 		return;
@@ -2066,7 +2070,6 @@ record_dir(MigSpoolPass *pass, int d)
 	BatchNotes	notes;
 
 	memset(&notes, 0, sizeof(notes));
-	check_plans();
 	if (SPI_execute(psprintf("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", spool_files),
 					false, 0) < 0)
 		elog(ERROR, "could not lock spool_files");
