@@ -1373,6 +1373,23 @@ store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
 	}
 }
 
+/* the arguments of store_files, for mig_try_subxact */
+typedef struct StoreArgs
+{
+	MigSpoolPass *pass;
+	SpoolFile **files;
+	int			n;
+	BatchNotes *notes;
+} StoreArgs;
+
+static void
+store_files_subxact(void *arg)
+{
+	StoreArgs  *a = arg;
+
+	store_files(a->pass, a->files, a->n, a->notes);
+}
+
 /*
  * Store the batch's files in one subtransaction; if the database refuses,
  * store them one by one, each in its own, so that only the file at fault
@@ -1383,10 +1400,9 @@ store_batch(MigSpoolPass *pass, SpoolFile *files, int n, BatchNotes *notes)
 {
 	SpoolFile **todo = palloc(sizeof(SpoolFile *) * Max(n, 1));
 	int			ntodo = 0;
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
 	BatchNotes	saved = *notes;
-	volatile bool ok = false;
+	StoreArgs	args = {pass, todo, 0, notes};
+	ErrorData  *edata;
 
 	for (int i = 0; i < n; i++)
 		if (files[i].outcome == OUT_NONE)
@@ -1394,27 +1410,11 @@ store_batch(MigSpoolPass *pass, SpoolFile *files, int n, BatchNotes *notes)
 	if (ntodo == 0)
 		return;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
-	{
-		store_files(pass, todo, ntodo, notes);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-		ok = true;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcontext);
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_END_TRY();
-	if (ok)
+	args.n = ntodo;
+	edata = mig_try_subxact(store_files_subxact, &args);
+	if (edata == NULL)
 		return;
+	FreeErrorData(edata);
 
 	/* one by one */
 	*notes = saved;
@@ -1422,31 +1422,15 @@ store_batch(MigSpoolPass *pass, SpoolFile *files, int n, BatchNotes *notes)
 		todo[i]->outcome = OUT_NONE;
 	for (int i = 0; i < ntodo; i++)
 	{
-		SpoolFile  *f = todo[i];
-
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(oldcontext);
-		PG_TRY();
+		args.files = &todo[i];
+		args.n = 1;
+		edata = mig_try_subxact(store_files_subxact, &args);
+		if (edata != NULL)
 		{
-			store_files(pass, &f, 1, notes);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcontext);
-			CurrentResourceOwner = oldowner;
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(oldcontext);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcontext);
-			CurrentResourceOwner = oldowner;
-			fail_file(f, true, psprintf("the database refused the file: %s", edata->message));
+			fail_file(todo[i], true, psprintf("the database refused the file: %s",
+											  edata->message));
 			FreeErrorData(edata);
 		}
-		PG_END_TRY();
 	}
 }
 
