@@ -23,9 +23,9 @@
  *	  trigger, a constraint), every file of the batch is written again in a
  *	  subtransaction of its own, so that only the file at fault fails.
  *
- *	  Not here: the worker's process, inotify and shared memory (worker.c),
- *	  agents' heartbeats (agent.c), reading JSON (jsondoc.c), RFC 3339
- *	  timestamps (json.c).
+ *	  Not here: reading, parsing and validating one file (spoolfile.c),
+ *	  the directories and statuses (lifecycle.c), the worker's process,
+ *	  inotify and shared memory (worker.c), agents' heartbeats (agent.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -62,92 +62,13 @@
 #include "lifecycle.h"
 #include "schema.h"
 #include "spool.h"
+#include "spoolfile.h"
 #include "sql.h"
 #include "utils.h"
-
-typedef enum Outcome
-{
-	OUT_NONE,					/* read and valid, not yet written */
-	OUT_INGESTED,				/* its content is now in the tables */
-	OUT_UNCHANGED,				/* read, but the tables already held as much */
-	OUT_DEFERRED,				/* waiting for an id or an agent */
-	OUT_FAILED,					/* bad file: see error */
-	OUT_SKIPPED,				/* same (inode, size, mtime) as before: not read */
-	OUT_VANISHED				/* gone since the listing: moved on */
-} Outcome;
 
 static const char *const outcome_name[] = {
 	NULL, "ingested", "unchanged", "deferred", "failed", NULL, NULL
 };
-
-/* An action as a file or a command holds it. */
-typedef struct ParsedAction
-{
-	int64		id;				/* 0: none yet */
-	char	   *name;
-	char	   *target;
-	text	   *description;	/* verbatim JSON, or NULL */
-	text	   *threat;
-	text	   *operations;
-	text	   *pgpsignatures;
-	TimestampTz validfrom;
-	TimestampTz expireafter;
-	TimestampTz starttime;
-	TimestampTz finishtime;
-	TimestampTz lastupdatetime;
-	bool		has_starttime;
-	bool		has_finishtime;
-	bool		has_lastupdatetime;
-	char	   *status;			/* as written; NULL if none */
-	bool		has_syntaxversion;
-	int32		syntaxversion;
-} ParsedAction;
-
-typedef struct ParsedCommand
-{
-	int64		id;
-	ParsedAction action;		/* the embedded copy */
-	int64		agent_id;		/* 0: identify the agent by queueloc */
-	char	   *agent_name;
-	char	   *agent_queueloc;
-	char	   *status;			/* effective */
-	text	   *results;
-	TimestampTz starttime;
-	TimestampTz finishtime;
-	bool		has_finishtime;
-	Datum		agentid;		/* numeric, once the agent is found */
-} ParsedCommand;
-
-typedef struct SpoolFile
-{
-	int			dir;
-	char	   *name;
-	char	   *path;
-
-	/* what spool_files held for it */
-	bool		has_row;
-	bool		row_stat;		/* the row has (inode, size, mtime) */
-	int64		row_inode;
-	int64		row_size;
-	TimestampTz row_mtime;
-	bool		row_deferred;
-	bool		row_failed;
-
-	/* what this pass saw */
-	bool		stat_known;
-	int64		inode;
-	int64		size;
-	TimestampTz mtime;
-
-	Outcome		outcome;
-	char	   *error;
-	bool		retry;			/* not the content's fault: retry every pass */
-	int64		objectid;
-
-	ParsedAction *action;		/* an action file */
-	char	   *action_status;	/* its effective status */
-	ParsedCommand *command;		/* a command file */
-} SpoolFile;
 
 /* a directory of the spool as a pass found it (see mig_spool_open_dir) */
 typedef struct PassDir
@@ -238,7 +159,7 @@ static void note_action(BatchNotes *notes, int64 id);
 
 
 /* ------------------------------------------------------------------------
- * Paths and names
+ * Paths
  * ------------------------------------------------------------------------
  */
 
@@ -257,470 +178,6 @@ file_path(const char *spool, int dir, const char *name)
 	if (strcmp(spool, "/") == 0)
 		return psprintf("/%s/%s", mig_spool_dirs[dir], name);
 	return psprintf("%s/%s/%s", spool, mig_spool_dirs[dir], name);
-}
-
-/*
- * Whether a directory entry is a spool file: "*.json", or a name without a
- * dot (what the scheduler drops in command/returned is named by its GenID
- * alone); never a hidden name, nor "*.fail" and the like; and a name the
- * database can store.
- */
-bool
-mig_spool_name_ok(const char *name)
-{
-	size_t		len = strlen(name);
-
-	if (len == 0 || len > 255 || name[0] == '.')
-		return false;
-	if (strchr(name, '.') != NULL &&
-		(len <= 5 || strcmp(name + len - 5, ".json") != 0))
-		return false;
-	return pg_verifymbstr(name, len, true);
-}
-
-/* ------------------------------------------------------------------------
- * Parsing and validating actions and commands
- * ------------------------------------------------------------------------
- */
-
-static bool
-parse_action(MigJsonDoc *doc, int obj, const char *prefix, ParsedAction *pa, char **error)
-{
-	bool		unset;
-	bool		present;
-	int64		v;
-
-	memset(pa, 0, sizeof(*pa));
-	if (!mig_json_get_id(doc, obj, prefix, "id", &pa->id, error) ||
-		!mig_json_get_string(doc, obj, prefix, "name", 2048, true, &pa->name, error) ||
-		!mig_json_get_string(doc, obj, prefix, "target", 2048, true, &pa->target, error) ||
-		!mig_json_get_verbatim(doc, obj, prefix, "description", MIG_JSON_OBJECT, false,
-							   &pa->description, error) ||
-		!mig_json_get_verbatim(doc, obj, prefix, "threat", MIG_JSON_OBJECT, false,
-							   &pa->threat, error) ||
-		!mig_json_get_verbatim(doc, obj, prefix, "operations", MIG_JSON_ARRAY, false,
-							   &pa->operations, error) ||
-		!mig_json_get_verbatim(doc, obj, prefix, "pgpsignatures", MIG_JSON_ARRAY, true,
-							   &pa->pgpsignatures, error) ||
-		!mig_json_get_time(doc, obj, prefix, "validfrom", true, &pa->validfrom, &unset, error) ||
-		!mig_json_get_time(doc, obj, prefix, "expireafter", true, &pa->expireafter, &unset, error) ||
-		!mig_json_get_time(doc, obj, prefix, "starttime", false, &pa->starttime, &unset, error))
-		return false;
-	pa->has_starttime = !unset;
-	if (!mig_json_get_time(doc, obj, prefix, "finishtime", false, &pa->finishtime, &unset, error))
-		return false;
-	pa->has_finishtime = !unset;
-	if (!mig_json_get_time(doc, obj, prefix, "lastupdatetime", false, &pa->lastupdatetime,
-						   &unset, error))
-		return false;
-	pa->has_lastupdatetime = !unset;
-	if (!mig_json_get_string(doc, obj, prefix, "status", 256, false, &pa->status, error))
-		return false;
-	if (pa->status != NULL && pa->status[0] == '\0')
-		pa->status = NULL;
-	if (!mig_json_get_int(doc, obj, prefix, "syntaxversion", 0, PG_INT32_MAX, &present, &v, error))
-		return false;
-	pa->has_syntaxversion = present;
-	pa->syntaxversion = (int32) v;
-	return true;
-}
-
-static void
-parse_action_file(SpoolFile *f, MigJsonDoc *doc)
-{
-	int			inner;
-	int			obj = 0;
-	char	   *wrapper_status = NULL;
-	char	   *error = NULL;
-	ParsedAction *pa = palloc(sizeof(ParsedAction));
-	const char *prefix = "";
-
-	/*
-	 * The wrapped form: {"action": {...}, "status": ..., "starttime": ...,
-	 * "finishtime": ..., "lastupdatetime": ..., "commandids": [...],
-	 * "counters": {...}}.
-	 */
-	if (!mig_json_get_object(doc, 0, "", "action", &inner, &error))
-		goto fail;
-	if (inner >= 0)
-	{
-		if (!mig_json_get_string(doc, 0, "", "status", 256, false, &wrapper_status, &error))
-			goto fail;
-		obj = inner;
-		prefix = "action.";
-	}
-
-	if (!parse_action(doc, obj, prefix, pa, &error))
-		goto fail;
-	if (inner >= 0)
-	{
-		/* the wrapper's status and times are the scheduler's: they win */
-		TimestampTz t;
-		bool		unset;
-
-		if (wrapper_status != NULL && wrapper_status[0] != '\0')
-			pa->status = wrapper_status;
-		if (!mig_json_get_time(doc, 0, "", "starttime", false, &t, &unset, &error))
-			goto fail;
-		if (!unset)
-		{
-			pa->starttime = t;
-			pa->has_starttime = true;
-		}
-		if (!mig_json_get_time(doc, 0, "", "finishtime", false, &t, &unset, &error))
-			goto fail;
-		if (!unset)
-		{
-			pa->finishtime = t;
-			pa->has_finishtime = true;
-		}
-		if (!mig_json_get_time(doc, 0, "", "lastupdatetime", false, &t, &unset, &error))
-			goto fail;
-		if (!unset)
-		{
-			pa->lastupdatetime = t;
-			pa->has_lastupdatetime = true;
-		}
-	}
-
-	f->action = pa;
-	f->action_status = (char *) mig_effective_status(f->dir, pa->status);
-	f->objectid = pa->id;
-	if (pa->id == 0)
-	{
-		if (f->dir == MIG_DIR_ACTION_NEW)
-		{
-			f->outcome = OUT_DEFERRED;
-			f->error = pstrdup("the action has no id yet: the scheduler gives it one");
-			f->action = NULL;
-			return;
-		}
-		error = psprintf("field \"%sid\" is missing: an action outside new/ must have an id",
-						 prefix);
-		goto fail;
-	}
-	f->outcome = OUT_NONE;
-	return;
-
-fail:
-	f->outcome = OUT_FAILED;
-	f->error = error;
-	f->action = NULL;
-}
-
-static void
-parse_command_file(SpoolFile *f, MigJsonDoc *doc)
-{
-	ParsedCommand *pc = palloc0(sizeof(ParsedCommand));
-	char	   *error = NULL;
-	int			action;
-	int			agent;
-	bool		unset;
-	char	   *status;
-
-	if (!mig_json_get_id(doc, 0, "", "id", &pc->id, &error))
-		goto fail;
-	if (pc->id == 0)
-	{
-		error = pstrdup("field \"id\" is missing or 0: a command must have a positive id");
-		goto fail;
-	}
-	f->objectid = pc->id;
-
-	/* the embedded action */
-	if (!mig_json_get_object(doc, 0, "", "action", &action, &error))
-		goto fail;
-	if (action < 0)
-	{
-		error = pstrdup("field \"action\" is missing");
-		goto fail;
-	}
-	if (!parse_action(doc, action, "action.", &pc->action, &error))
-		goto fail;
-	if (pc->action.id == 0)
-	{
-		error = pstrdup("field \"action.id\" is missing or 0: a command's action must have a positive id");
-		goto fail;
-	}
-
-	/* the agent: {"agent": {...}} or "agentname" and "agentqueueloc" */
-	if (!mig_json_get_object(doc, 0, "", "agent", &agent, &error))
-		goto fail;
-	if (agent >= 0)
-	{
-		if (!mig_json_get_id(doc, agent, "agent.", "id", &pc->agent_id, &error) ||
-			!mig_json_get_string(doc, agent, "agent.", "name", 2048, true, &pc->agent_name, &error) ||
-			!mig_json_get_string(doc, agent, "agent.", "queueloc", 2048, true,
-								 &pc->agent_queueloc, &error))
-			goto fail;
-	}
-	else if (mig_json_has(doc, 0, "agentname") || mig_json_has(doc, 0, "agentqueueloc"))
-	{
-		if (!mig_json_get_string(doc, 0, "", "agentname", 2048, true, &pc->agent_name, &error) ||
-			!mig_json_get_string(doc, 0, "", "agentqueueloc", 2048, true, &pc->agent_queueloc,
-								 &error))
-			goto fail;
-	}
-	else
-	{
-		error = pstrdup("the command names no agent: neither \"agent\" nor \"agentname\" and \"agentqueueloc\"");
-		goto fail;
-	}
-	if (pc->agent_id == 0 && pc->agent_queueloc[0] == '\0')
-	{
-		error = pstrdup("the command's agent has neither an id nor a queue location");
-		goto fail;
-	}
-
-	if (!mig_json_get_string(doc, 0, "", "status", 256, false, &status, &error))
-		goto fail;
-	if (status != NULL && status[0] == '\0')
-		status = NULL;
-	pc->status = (char *) mig_effective_status(f->dir, status);
-	if (pc->status == NULL)
-	{
-		error = psprintf("field \"status\" is missing: a command in %s/ must say how it ended",
-						 mig_spool_lifecycle[f->dir].leaf);
-		goto fail;
-	}
-
-	if (!mig_json_get_verbatim(doc, 0, "", "results", MIG_JSON_ARRAY, false, &pc->results, &error) ||
-		!mig_json_get_time(doc, 0, "", "starttime", false, &pc->starttime, &unset, &error) ||
-		!mig_json_get_time(doc, 0, "", "finishtime", false, &pc->finishtime, &unset, &error))
-		goto fail;
-	pc->has_finishtime = !unset;
-
-	f->command = pc;
-	f->outcome = OUT_NONE;
-	return;
-
-fail:
-	f->outcome = OUT_FAILED;
-	f->error = error;
-}
-
-/* validate the bytes, parse them, and hand the document to its kind */
-static void
-parse_file(SpoolFile *f, char *buf, size_t len)
-{
-	MigJsonDoc *doc;
-	char	   *error = NULL;
-	int			valid;
-
-	if (len == 0)
-	{
-		f->outcome = OUT_FAILED;
-		f->error = pstrdup("the file is empty");
-		return;
-	}
-	valid = pg_encoding_verifymbstr(PG_UTF8, buf, len);
-	if (valid < (int) len)
-	{
-		f->outcome = OUT_FAILED;
-		if (buf[valid] == '\0')
-			f->error = psprintf("the file holds a NUL byte at offset %d", valid);
-		else
-			f->error = psprintf("the file is not valid UTF-8 at offset %d", valid);
-		return;
-	}
-	doc = mig_json_parse(buf, len, &error);
-	if (doc == NULL)
-	{
-		f->outcome = OUT_FAILED;
-		f->error = error;
-		return;
-	}
-	if (DIR_HOLDS_ACTIONS(f->dir))
-		parse_action_file(f, doc);
-	else
-		parse_command_file(f, doc);
-}
-
-/* ------------------------------------------------------------------------
- * Reading a file
- * ------------------------------------------------------------------------
- */
-
-static TimestampTz
-stat_mtime(const struct stat *st)
-{
-	return mig_unix_to_timestamptz(st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
-}
-
-static const char *
-file_type_name(mode_t mode)
-{
-	if (S_ISLNK(mode))
-		return "a symbolic link (not followed)";
-	if (S_ISDIR(mode))
-		return "a directory";
-	if (S_ISFIFO(mode))
-		return "a FIFO";
-	if (S_ISCHR(mode))
-		return "a character device";
-	if (S_ISBLK(mode))
-		return "a block device";
-	if (S_ISSOCK(mode))
-		return "a socket";
-	return "not a regular file";
-}
-
-static void
-set_stat(SpoolFile *f, const struct stat *st)
-{
-	f->stat_known = true;
-	f->inode = (int64) st->st_ino;
-	f->size = (int64) st->st_size;
-	f->mtime = stat_mtime(st);
-}
-
-static void
-fail_file(SpoolFile *f, bool retry, char *error)
-{
-	f->outcome = OUT_FAILED;
-	f->error = error;
-	f->retry = retry;
-}
-
-/* open name in directory dirfd, the descriptor reported to fd.c */
-static int
-reported_openat(int dirfd, const char *name, int flags)
-{
-	int			fd;
-	int			save;
-
-	if (!AcquireExternalFD())
-		return -1;				/* EMFILE */
-	fd = dirfd < 0 ? open(name, flags) : openat(dirfd, name, flags);
-	if (fd < 0)
-	{
-		save = errno;
-		ReleaseExternalFD();
-		errno = save;
-	}
-	return fd;
-}
-
-/* close a descriptor reported to fd.c, and forget it */
-static void
-release_fd(int *fd)
-{
-	if (*fd >= 0)
-	{
-		close(*fd);
-		ReleaseExternalFD();
-		*fd = -1;
-	}
-}
-
-/*
- * In the directory the pass opened for it: fstatat without following, skip
- * if unchanged, refuse what is not a regular file, openat without following
- * links or blocking, fstat the descriptor, read at most mig.max_file_size,
- * then parse.  Only the file's own name is resolved: the directory is the
- * one listed, whatever its path has become.
- */
-static void
-examine_file(MigSpoolPass *pass, SpoolFile *f)
-{
-	int			dirfd = pass->dirs[MIG_SPOOL_ID_DIR(f->dir)].fd;
-	int64		max_bytes = pass->max_bytes;
-	struct stat st;
-	char	   *buf;
-	size_t		cap,
-				len = 0;
-
-	Assert(dirfd >= 0 && pass->file_fd < 0);
-	if (fstatat(dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-	{
-		if (errno == ENOENT || errno == ENOTDIR)
-			f->outcome = OUT_VANISHED;
-		else
-			fail_file(f, true, psprintf("could not stat the file: %m"));
-		return;
-	}
-	set_stat(f, &st);
-	if (f->has_row && f->row_stat && !f->row_deferred &&
-		f->row_inode == f->inode && f->row_size == f->size && f->row_mtime == f->mtime)
-	{
-		f->outcome = OUT_SKIPPED;
-		return;
-	}
-	if (!S_ISREG(st.st_mode))
-	{
-		fail_file(f, false, psprintf("the file is %s", file_type_name(st.st_mode)));
-		return;
-	}
-	if (st.st_size > max_bytes)
-	{
-		fail_file(f, false, psprintf("the file is " INT64_FORMAT " bytes, more than mig.max_file_size (" INT64_FORMAT " kB)",
-									 (int64) st.st_size, max_bytes / 1024));
-		return;
-	}
-
-	/* in the pass, so that an error before the close cannot leak it */
-	pass->file_fd = reported_openat(dirfd, f->name,
-									O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | PG_BINARY);
-	if (pass->file_fd < 0)
-	{
-		if (errno == ENOENT)
-			f->outcome = OUT_VANISHED;
-		else if (errno == ELOOP)
-			fail_file(f, false, pstrdup("the file is a symbolic link (not followed)"));
-		else
-			fail_file(f, true, psprintf("could not open the file: %m"));
-		return;
-	}
-	if (fstat(pass->file_fd, &st) < 0)
-	{
-		fail_file(f, true, psprintf("could not stat the open file: %m"));
-		release_fd(&pass->file_fd);
-		return;
-	}
-	set_stat(f, &st);
-	if (!S_ISREG(st.st_mode))
-	{
-		fail_file(f, false, psprintf("the file is %s", file_type_name(st.st_mode)));
-		release_fd(&pass->file_fd);
-		return;
-	}
-
-	/* read to the end, one byte past the limit at most */
-	cap = Min((int64) st.st_size, max_bytes) + 1;
-	buf = palloc(cap + 1);
-	for (;;)
-	{
-		ssize_t		n;
-
-		if (len == cap)
-		{
-			if ((int64) cap > max_bytes)
-				break;
-			cap = Min((int64) cap * 2, max_bytes + 1);
-			buf = repalloc(buf, cap + 1);
-		}
-		n = read(pass->file_fd, buf + len, cap - len);
-		if (n < 0)
-		{
-			if (errno == EINTR)
-				continue;
-			fail_file(f, true, psprintf("could not read the file: %m"));
-			release_fd(&pass->file_fd);
-			return;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	release_fd(&pass->file_fd);
-	if ((int64) len > max_bytes)
-	{
-		fail_file(f, false, psprintf("the file is more than mig.max_file_size (" INT64_FORMAT " kB)",
-									 max_bytes / 1024));
-		return;
-	}
-	buf[len] = '\0';
-	parse_file(f, buf, len);
 }
 
 /* ------------------------------------------------------------------------
@@ -754,9 +211,9 @@ mig_spool_open_dir(int parent, const char *name, MigSpoolDirId *id)
 	struct stat st;
 
 	if (parent < 0)
-		fd = reported_openat(-1, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fd = mig_spool_openat(-1, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	else
-		fd = reported_openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd = mig_spool_openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0 && id != NULL)
 	{
 		memset(id, 0, sizeof(MigSpoolDirId));
@@ -772,14 +229,14 @@ mig_spool_open_dir(int parent, const char *name, MigSpoolDirId *id)
 void
 mig_spool_close_dir(int fd)
 {
-	release_fd(&fd);
+	mig_spool_release_fd(&fd);
 }
 
 /* what a path that should be a directory is instead */
 static const char *
 not_dir_name(mode_t mode)
 {
-	return S_ISREG(mode) ? "a regular file" : file_type_name(mode);
+	return S_ISREG(mode) ? "a regular file" : mig_spool_file_type(mode);
 }
 
 /*
@@ -1427,7 +884,7 @@ store_batch(MigSpoolPass *pass, SpoolFile *files, int n, BatchNotes *notes)
 		edata = mig_try_subxact(store_files_subxact, &args);
 		if (edata != NULL)
 		{
-			fail_file(todo[i], true, psprintf("the database refused the file: %s",
+			mig_spool_fail_file(todo[i], true, psprintf("the database refused the file: %s",
 											  edata->message));
 			FreeErrorData(edata);
 		}
@@ -1723,7 +1180,8 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		examine_file(pass, &files[i]);
+		mig_spool_examine_file(&files[i], pass->dirs[MIG_SPOOL_ID_DIR(files[i].dir)].fd,
+							   pass->max_bytes, &pass->file_fd);
 	}
 
 	resolve_agents(pass, files, n);
@@ -1806,9 +1264,9 @@ mig_spool_pass_end(MigSpoolPass *pass)
 		ReleaseExternalFD();
 		pass->listing = NULL;
 	}
-	release_fd(&pass->file_fd);
+	mig_spool_release_fd(&pass->file_fd);
 	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
-		release_fd(&pass->dirs[i].fd);
+		mig_spool_release_fd(&pass->dirs[i].fd);
 	MemoryContextDelete(pass->cxt);
 }
 
@@ -2024,7 +1482,7 @@ list_dir(MigSpoolPass *pass, int d)
 			ReleaseExternalFD();
 			pass->listing = NULL;
 		}
-		release_fd(&pd->fd);
+		mig_spool_release_fd(&pd->fd);
 		pass->nnames = 0;
 		MemoryContextSwitchTo(old);
 		return false;
@@ -2194,7 +1652,7 @@ mig_spool_pass_step(MigSpoolPass *pass)
 		if (last)
 		{
 			pass->dir_done = true;
-			release_fd(&pass->dirs[MIG_SPOOL_ID_DIR(dir)].fd);
+			mig_spool_release_fd(&pass->dirs[MIG_SPOOL_ID_DIR(dir)].fd);
 			pfree(pass->names);
 			pass->names = NULL;
 			pass->nnames = pass->pos = 0;

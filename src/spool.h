@@ -9,6 +9,7 @@
 #define SPOOL_H
 
 #include "lifecycle.h"
+#include "spoolfile.h"
 
 /*
  * The spool pass (spool.c), one code path for mig_spool_sync() and the
@@ -39,7 +40,6 @@ extern const MigSpoolCounts *mig_spool_pass_counts(MigSpoolPass *pass);
 extern const char *mig_spool_pass_spool(MigSpoolPass *pass);
 extern int64 mig_spool_pass_backlog(MigSpoolPass *pass);
 extern void mig_spool_pass_end(MigSpoolPass *pass);
-extern bool mig_spool_name_ok(const char *name);
 extern void mig_spool_attention(const char *spool, int64 *deferred, int64 *failed);
 extern void mig_spool_check_privilege(void);
 
