@@ -26,7 +26,7 @@
  *	  counters are derived data, not the caller's to grant), a
  *	  security-restricted operation under the pinned search_path.
  *
- *	  Not here: the spool sync that writes commands (spool.c); which
+ *	  Not here: the spool sync that writes commands (spoolstore.c); which
  *	  statuses are final (lifecycle.c).
  *
  *-------------------------------------------------------------------------

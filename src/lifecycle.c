@@ -8,12 +8,12 @@
  *	  derived from these two tables: the directories' paths and leaf names,
  *	  which hold actions, a file's effective status, the ranks in C, the
  *	  same ranks in the SQL of the spool sync's ON CONFLICT clauses
- *	  (spool.c), and the statuses the counters take for "not come back"
+ *	  (spoolstore.c), and the statuses the counters take for "not come back"
  *	  (counters.c).  Adding a status or a directory is a change to one of
  *	  the two tables (and, for a new leaf name, to spool_files' CHECK).
  *
- *	  Not here: walking the spool, reading its files and writing what they
- *	  hold (spool.c).
+ *	  Not here: walking the spool (spool.c), reading its files
+ *	  (spoolfile.c), writing what they hold (spoolstore.c).
  *
  *-------------------------------------------------------------------------
  */

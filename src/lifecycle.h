@@ -20,7 +20,7 @@ typedef enum MigSpoolKind
 /*
  * The spool's directories, one line each, in the order a full pass visits
  * them; among files of one batch holding the same object at the same rank,
- * the one in the later directory wins (spool.c).
+ * the one in the later directory wins (spoolstore.c).
  *
  *	  DIR(name, kind, leaf, status)
  *

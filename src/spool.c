@@ -17,15 +17,13 @@
  *
  *	  A batch is: look up what spool_files knows of its files (taking the
  *	  table's SHARE ROW EXCLUSIVE lock, so that two syncs never interleave),
- *	  read and validate every file that is new or changed, look up the agents
- *	  of the commands, then write actions, commands and the actions'
- *	  counters in one subtransaction.  Should the database refuse that (a
- *	  trigger, a constraint), every file of the batch is written again in a
- *	  subtransaction of its own, so that only the file at fault fails.
+ *	  read and validate every file that is new or changed, then write what
+ *	  they hold and record them (spoolstore.c).
  *
  *	  Not here: reading, parsing and validating one file (spoolfile.c),
- *	  the directories and statuses (lifecycle.c), the worker's process,
- *	  inotify and shared memory (worker.c), agents' heartbeats (agent.c).
+ *	  writing a batch (spoolstore.c), the directories and statuses
+ *	  (lifecycle.c), the worker's process, inotify and shared memory
+ *	  (worker.c), agents' heartbeats (agent.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -63,12 +61,9 @@
 #include "schema.h"
 #include "spool.h"
 #include "spoolfile.h"
+#include "spoolstore.h"
 #include "sql.h"
 #include "utils.h"
-
-static const char *const outcome_name[] = {
-	NULL, "ingested", "unchanged", "deferred", "failed", NULL, NULL
-};
 
 /* a directory of the spool as a pass found it (see mig_spool_open_dir) */
 typedef struct PassDir
@@ -86,20 +81,11 @@ typedef struct SpoolName
 	char	   *name;
 } SpoolName;
 
-/* the statements of a batch, their plans kept (see plans) */
+/* the statements of a pass, their plans kept (see plans) */
 typedef enum Stmt
 {
 	ST_LOOKUP_RANGE,
 	ST_LOOKUP_PATHS,
-	ST_AGENT_IDS,
-	ST_AGENT_LOCS,
-	ST_ACTIONS,
-	ST_EMBEDDED,
-	ST_COMMANDS,
-	ST_FILES_INSERT,
-	ST_FILES_UPDATE,
-	ST_FILES_DELETE,
-	ST_NOTIFY,
 	NUM_STMTS
 } Stmt;
 
@@ -142,21 +128,6 @@ struct MigSpoolPass
 
 	MigSpoolCounts counts;
 };
-
-/* what one batch changed, for NOTIFY */
-typedef struct BatchNotes
-{
-	int64		ingested;
-	int64		deferred;
-	int64		failed;
-	int64		removed;
-	int			nactions;
-	int64		actions[32];
-	bool		more_actions;
-} BatchNotes;
-
-static void note_action(BatchNotes *notes, int64 id);
-
 
 /* ------------------------------------------------------------------------
  * Paths
@@ -345,113 +316,11 @@ open_root(MigSpoolPass *pass)
  * ------------------------------------------------------------------------
  */
 
-/*
- * The element types of the statements' array parameters: an action's
- * columns, a command's, a spool_files row's.
- */
-static const Oid action_types[14] = {
-	NUMERICOID, TEXTOID, TEXTOID, JSONOID, JSONOID, JSONOID, TIMESTAMPTZOID,
-	TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
-	JSONOID, INT4OID
-};
-static const Oid command_types[7] = {
-	NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID, JSONOID, TIMESTAMPTZOID, TIMESTAMPTZOID
-};
-static const Oid file_types[10] = {
-	TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID,
-	TEXTOID, TEXTOID, NUMERICOID
-};
-
-#define ACTION_COLUMNS \
-	"id, name, target, description, threat, operations, validfrom, expireafter, " \
-	"starttime, finishtime, lastupdatetime, status, pgpsignatures, syntaxversion"
-#define ACTION_UNNEST \
-	"unnest($1::numeric[], $2::text[], $3::text[], $4::json[], $5::json[], $6::json[], " \
-	"$7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], " \
-	"$11::timestamptz[], $12::text[], $13::json[], $14::int4[]) AS u(" ACTION_COLUMNS ")"
-#define FILE_UNNEST \
-	"unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], " \
-	"$7::timestamptz[], $8::text[], $9::text[], $10::numeric[])"
-
-/* the parameters are arrays of these element types */
-static void
-array_params(const Oid *elemtypes, int n, Oid *types, int *nargs)
-{
-	for (int i = 0; i < n; i++)
-		types[i] = get_array_type(elemtypes[i]);
-	*nargs = n;
-}
-
-/* actions: a file's action replaces the row unless the row is further on */
-static char *
-actions_sql(void)
-{
-	return psprintf("INSERT INTO %s AS a (" ACTION_COLUMNS ", "
-					"sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
-					"SELECT u.*, 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
-					"ON CONFLICT (id) DO UPDATE SET "
-					"name = excluded.name, target = excluded.target, "
-					"description = coalesce(excluded.description, a.description), "
-					"threat = coalesce(excluded.threat, a.threat), "
-					"operations = coalesce(excluded.operations, a.operations), "
-					"validfrom = excluded.validfrom, expireafter = excluded.expireafter, "
-					"starttime = coalesce(excluded.starttime, a.starttime), "
-					"finishtime = coalesce(excluded.finishtime, a.finishtime), "
-					"lastupdatetime = coalesce(excluded.lastupdatetime, a.lastupdatetime), "
-					"status = excluded.status, "
-					"pgpsignatures = coalesce(excluded.pgpsignatures, a.pgpsignatures), "
-					"syntaxversion = coalesce(excluded.syntaxversion, a.syntaxversion) "
-					"WHERE %s >= %s "
-					"AND (a.name, a.target, a.description::text, a.threat::text, "
-					"a.operations::text, a.validfrom, a.expireafter, a.starttime, "
-					"a.finishtime, a.lastupdatetime, a.status, a.pgpsignatures::text, "
-					"a.syntaxversion) IS DISTINCT FROM "
-					"(excluded.name, excluded.target, "
-					"coalesce(excluded.description, a.description)::text, "
-					"coalesce(excluded.threat, a.threat)::text, "
-					"coalesce(excluded.operations, a.operations)::text, "
-					"excluded.validfrom, excluded.expireafter, "
-					"coalesce(excluded.starttime, a.starttime), "
-					"coalesce(excluded.finishtime, a.finishtime), "
-					"coalesce(excluded.lastupdatetime, a.lastupdatetime), "
-					"excluded.status::varchar, "
-					"coalesce(excluded.pgpsignatures, a.pgpsignatures)::text, "
-					"coalesce(excluded.syntaxversion, a.syntaxversion)) "
-					"RETURNING id", mig_qualified_name("actions"),
-					mig_status_rank_sql(MIG_KIND_ACTION, "excluded.status"),
-					mig_status_rank_sql(MIG_KIND_ACTION, "a.status"));
-}
-
-/* commands: the same, by the commands' ranks */
-static char *
-commands_sql(void)
-{
-	return psprintf("INSERT INTO %s AS c "
-					"(id, actionid, agentid, status, results, starttime, finishtime) "
-					"SELECT * FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], "
-					"$4::text[], $5::json[], $6::timestamptz[], $7::timestamptz[]) "
-					"ON CONFLICT (id) DO UPDATE SET "
-					"actionid = excluded.actionid, agentid = excluded.agentid, "
-					"status = excluded.status, "
-					"results = coalesce(excluded.results, c.results), "
-					"starttime = excluded.starttime, "
-					"finishtime = coalesce(excluded.finishtime, c.finishtime) "
-					"WHERE %s >= %s "
-					"AND (c.actionid, c.agentid, c.status, c.results::text, c.starttime, "
-					"c.finishtime) IS DISTINCT FROM (excluded.actionid, excluded.agentid, "
-					"excluded.status::varchar, coalesce(excluded.results, c.results)::text, "
-					"excluded.starttime, coalesce(excluded.finishtime, c.finishtime)) "
-					"RETURNING id", mig_qualified_name("commands"),
-					mig_status_rank_sql(MIG_KIND_COMMAND, "excluded.status"),
-					mig_status_rank_sql(MIG_KIND_COMMAND, "c.status"));
-}
-
 /* the statement which, for the plan cache (sql.h) */
 static char *
 stmt_sql(int which, Oid *types, int *nargs)
 {
 	const char *files = mig_qualified_name("spool_files");
-	const char *agents = mig_qualified_name("agents");
 
 	switch ((Stmt) which)
 	{
@@ -468,57 +337,6 @@ stmt_sql(int which, Oid *types, int *nargs)
 							"FROM unnest($1::text[]) AS t(p) "
 							"JOIN %s AS f ON f.path = t.p COLLATE \"C\" ORDER BY f.path",
 							files);
-		case ST_AGENT_IDS:
-			types[0] = NUMERICARRAYOID;
-			*nargs = 1;
-			return psprintf("SELECT a.id FROM unnest($1::numeric[]) AS t(id) "
-							"JOIN %s AS a ON a.id = t.id", agents);
-		case ST_AGENT_LOCS:
-			/* one agent per queue location: the one heard from last */
-			types[0] = TEXTARRAYOID;
-			*nargs = 1;
-			return psprintf("SELECT DISTINCT ON (a.queueloc) a.queueloc::text, a.id "
-							"FROM (SELECT DISTINCT q FROM unnest($1::text[]) AS q) AS t "
-							"JOIN %s AS a ON a.queueloc = t.q "
-							"ORDER BY a.queueloc, a.heartbeattime DESC, a.id DESC", agents);
-		case ST_ACTIONS:
-			array_params(action_types, lengthof(action_types), types, nargs);
-			return actions_sql();
-		case ST_EMBEDDED:
-			array_params(action_types, lengthof(action_types), types, nargs);
-			return psprintf("INSERT INTO %s (" ACTION_COLUMNS ", "
-							"sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
-							"SELECT u.*, 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
-							"ON CONFLICT (id) DO NOTHING RETURNING id",
-							mig_qualified_name("actions"));
-		case ST_COMMANDS:
-			array_params(command_types, lengthof(command_types), types, nargs);
-			return commands_sql();
-		case ST_FILES_INSERT:
-			array_params(file_types, lengthof(file_types), types, nargs);
-			return psprintf("INSERT INTO %s (path, spool, kind, dir, inode, size, mtime, "
-							"outcome, error, objectid) SELECT * FROM " FILE_UNNEST, files);
-		case ST_FILES_UPDATE:
-			array_params(file_types, lengthof(file_types), types, nargs);
-			return psprintf("UPDATE %s AS f SET spool = u.spool, kind = u.kind, dir = u.dir, "
-							"inode = u.inode, size = u.size, mtime = u.mtime, "
-							"outcome = u.outcome, error = u.error, objectid = u.objectid, "
-							"synced_at = now() "
-							"FROM " FILE_UNNEST " AS u(path, spool, kind, dir, inode, size, "
-							"mtime, outcome, error, objectid) "
-							"WHERE f.path = u.path COLLATE \"C\" "
-							"AND (f.inode, f.size, f.mtime, f.outcome, f.error, f.objectid) "
-							"IS DISTINCT FROM (u.inode, u.size, u.mtime, u.outcome, u.error, "
-							"u.objectid)", files);
-		case ST_FILES_DELETE:
-			types[0] = TEXTARRAYOID;
-			*nargs = 1;
-			return psprintf("DELETE FROM %s AS f USING unnest($1::text[]) AS t(p) "
-							"WHERE f.path = t.p COLLATE \"C\"", files);
-		case ST_NOTIFY:
-			types[0] = TEXTOID;
-			*nargs = 1;
-			return pstrdup("SELECT pg_catalog.pg_notify('mig_spool', $1)");
 		case NUM_STMTS:
 			break;
 	}
@@ -527,30 +345,18 @@ stmt_sql(int which, Oid *types, int *nargs)
 }
 
 /*
- * The plans of the batch's statements, made on first use and kept while
- * the extension's relations are the same (sql.h): the worker runs a pass
- * for every few files that arrive, and planning them each time would cost
- * more than the work.  They are generic: a plan made for the values would
- * have the planner look at every element of the arrays, for every batch.
+ * The plans of the batch's lookups, made on first use and kept while the
+ * extension's relations are the same (sql.h), generic, as the writes'
+ * (spoolstore.c).
  */
 static MigPlans plans = MIG_PLANS(NUM_STMTS, stmt_sql, CURSOR_OPT_GENERIC_PLAN);
 
+/* the plans of a pass's statements; the worker forgets them after an error */
 void
 mig_spool_forget_plans(void)
 {
 	mig_forget_plans(&plans);
-}
-
-/* run statement which, whose parameters are the arrays cols[0..ncols-1] */
-static int
-run_arrays(Stmt which, MigArray *cols, int ncols)
-{
-	Datum		values[MIG_PLAN_MAX_ARGS];
-
-	Assert(ncols <= MIG_PLAN_MAX_ARGS);
-	for (int i = 0; i < ncols; i++)
-		values[i] = mig_array_datum(&cols[i]);
-	return mig_run_plan(&plans, which, values, NULL, false, 0);
+	mig_spool_store_forget_plans();
 }
 
 static int64
@@ -561,515 +367,6 @@ spi_int64(int row, int col, bool *isnull)
 	if (*isnull)
 		return 0;
 	return DatumGetInt64(d);
-}
-
-/* a numeric result column that holds an id this pass wrote */
-static int64
-spi_id(int row, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
-
-	if (isnull)
-		return 0;
-	return DatumGetInt64(DirectFunctionCall1(numeric_int8, d));
-}
-
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
-static bool
-id_in(const int64 *ids, int n, int64 id)
-{
-	return bsearch(&id, ids, n, sizeof(int64), cmp_int64) != NULL;
-}
-
-/* the ids RETURNING gave back, sorted */
-static int64 *
-returned_ids(int col, int *n)
-{
-	int64	   *ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
-
-	for (uint64 i = 0; i < SPI_processed; i++)
-		ids[i] = spi_id(i, col);
-	*n = (int) SPI_processed;
-	qsort(ids, *n, sizeof(int64), cmp_int64);
-	return ids;
-}
-
-/* ------------------------------------------------------------------------
- * Writing a batch
- * ------------------------------------------------------------------------
- */
-
-/*
- * Files holding the same action or command: the one furthest on in the
- * lifecycle wins, then the one in the later directory, then the later name.
- * Candidates sort by id, then in that order, so that the winner of each id
- * is the last of its run.
- */
-typedef struct Candidate
-{
-	int64		id;
-	int			rank;
-	SpoolFile  *file;
-} Candidate;
-
-static int
-cmp_candidates(const void *a, const void *b)
-{
-	const Candidate *x = a;
-	const Candidate *y = b;
-
-	if (x->id != y->id)
-		return x->id < y->id ? -1 : 1;
-	if (x->rank != y->rank)
-		return x->rank - y->rank;
-	if (x->file->dir != y->file->dir)
-		return x->file->dir - y->file->dir;
-	return strcmp(x->file->name, y->file->name);
-}
-
-/* keep the winner of each id in cands[0..n-1]; the others are unchanged */
-static int
-pick_winners(Candidate *cands, int n, SpoolFile **winners)
-{
-	int			nwin = 0;
-
-	qsort(cands, n, sizeof(Candidate), cmp_candidates);
-	for (int i = 0; i < n; i++)
-	{
-		if (i + 1 < n && cands[i + 1].id == cands[i].id)
-			cands[i].file->outcome = OUT_UNCHANGED;
-		else
-			winners[nwin++] = cands[i].file;
-	}
-	return nwin;
-}
-
-static void
-add_action_cols(MigArray *cols, ParsedAction *pa, const char *status)
-{
-	mig_array_add_int64_numeric(&cols[0], pa->id);
-	mig_array_add_text(&cols[1], pa->name);
-	mig_array_add_text(&cols[2], pa->target);
-	mig_array_add_varlena(&cols[3], pa->description);
-	mig_array_add_varlena(&cols[4], pa->threat);
-	mig_array_add_varlena(&cols[5], pa->operations);
-	mig_array_add_time(&cols[6], pa->validfrom, false);
-	mig_array_add_time(&cols[7], pa->expireafter, false);
-	mig_array_add_time(&cols[8], pa->starttime, !pa->has_starttime);
-	mig_array_add_time(&cols[9], pa->finishtime, !pa->has_finishtime);
-	mig_array_add_time(&cols[10], pa->lastupdatetime, !pa->has_lastupdatetime);
-	mig_array_add_text(&cols[11], status);
-	mig_array_add_varlena(&cols[12], pa->pgpsignatures);
-	mig_array_add(&cols[13], Int32GetDatum(pa->syntaxversion), !pa->has_syntaxversion);
-}
-
-/* n rows of the columns of the given element types */
-static void
-init_cols(MigArray *cols, const Oid *types, int ncols, int n)
-{
-	for (int i = 0; i < ncols; i++)
-		mig_array_init(&cols[i], types[i], n);
-}
-
-/*
- * Write the actions, commands and counters of files[0..n-1] (those still
- * OUT_NONE), setting each one's outcome.  Runs inside a subtransaction of
- * the caller's: any error leaves nothing behind.
- */
-static void
-store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
-{
-	MigArray	cols[14];
-	SpoolFile **winners = palloc(sizeof(SpoolFile *) * Max(n, 1));
-	Candidate  *cands = palloc(sizeof(Candidate) * Max(n, 1));
-	int			ncand;
-	int			nwin;
-	int64	   *file_action_ids = palloc(sizeof(int64) * Max(n, 1));
-	int			nfile_action_ids = 0;
-	int64	   *touched = palloc(sizeof(int64) * Max(n, 1));
-	int			ntouched = 0;
-	int64	   *written;
-	int			nwritten;
-
-	/* 1. action files: one per id, the furthest on in its lifecycle */
-	ncand = 0;
-	for (int i = 0; i < n; i++)
-	{
-		if (files[i]->outcome != OUT_NONE || files[i]->action == NULL)
-			continue;
-		cands[ncand].id = files[i]->action->id;
-		cands[ncand].rank = mig_status_rank(MIG_KIND_ACTION, files[i]->action_status);
-		cands[ncand].file = files[i];
-		ncand++;
-	}
-	nwin = pick_winners(cands, ncand, winners);
-	if (nwin > 0)
-	{
-		init_cols(cols, action_types, lengthof(action_types), nwin);
-		for (int i = 0; i < nwin; i++)
-		{
-			add_action_cols(cols, winners[i]->action, winners[i]->action_status);
-			file_action_ids[nfile_action_ids++] = winners[i]->action->id;
-		}
-		run_arrays(ST_ACTIONS, cols, lengthof(action_types));
-		written = returned_ids(1, &nwritten);
-		for (int i = 0; i < nwin; i++)
-		{
-			if (id_in(written, nwritten, winners[i]->action->id))
-			{
-				winners[i]->outcome = OUT_INGESTED;
-				touched[ntouched++] = winners[i]->action->id;
-			}
-			else
-				winners[i]->outcome = OUT_UNCHANGED;
-		}
-		qsort(file_action_ids, nfile_action_ids, sizeof(int64), cmp_int64);
-	}
-
-	/* 2. the actions commands embed, where no row exists yet */
-	ncand = 0;
-	for (int i = 0; i < n; i++)
-	{
-		if (files[i]->outcome != OUT_NONE || files[i]->command == NULL)
-			continue;
-		if (id_in(file_action_ids, nfile_action_ids, files[i]->command->action.id))
-			continue;
-		cands[ncand].id = files[i]->command->action.id;
-		cands[ncand].rank = 0;
-		cands[ncand].file = files[i];
-		ncand++;
-	}
-	qsort(cands, ncand, sizeof(Candidate), cmp_candidates);
-	nwin = 0;
-	for (int i = 0; i < ncand; i++)
-		if (i == 0 || cands[i].id != cands[i - 1].id)
-			winners[nwin++] = cands[i].file;
-	if (nwin > 0)
-	{
-		init_cols(cols, action_types, lengthof(action_types), nwin);
-		for (int i = 0; i < nwin; i++)
-		{
-			ParsedAction *pa = &winners[i]->command->action;
-
-			/* a command exists: its action is at least where inflight/ puts it */
-			add_action_cols(cols, pa,
-							mig_effective_status(MIG_DIR_ACTION_INFLIGHT, pa->status));
-		}
-		run_arrays(ST_EMBEDDED, cols, lengthof(action_types));
-		for (uint64 i = 0; i < SPI_processed; i++)
-			note_action(notes, spi_id(i, 1));
-	}
-
-	/* 3. commands: one per id, the furthest on in its lifecycle */
-	ncand = 0;
-	for (int i = 0; i < n; i++)
-	{
-		if (files[i]->outcome != OUT_NONE || files[i]->command == NULL)
-			continue;
-		cands[ncand].id = files[i]->command->id;
-		cands[ncand].rank = mig_status_rank(MIG_KIND_COMMAND, files[i]->command->status);
-		cands[ncand].file = files[i];
-		ncand++;
-	}
-	nwin = pick_winners(cands, ncand, winners);
-	if (nwin > 0)
-	{
-		init_cols(cols, command_types, lengthof(command_types), nwin);
-		for (int i = 0; i < nwin; i++)
-		{
-			ParsedCommand *pc = winners[i]->command;
-
-			mig_array_add_int64_numeric(&cols[0], pc->id);
-			mig_array_add_int64_numeric(&cols[1], pc->action.id);
-			mig_array_add(&cols[2], pc->agentid, false);
-			mig_array_add_text(&cols[3], pc->status);
-			mig_array_add_varlena(&cols[4], pc->results);
-			mig_array_add_time(&cols[5], pc->starttime, false);
-			mig_array_add_time(&cols[6], pc->finishtime, !pc->has_finishtime);
-		}
-		run_arrays(ST_COMMANDS, cols, lengthof(command_types));
-		written = returned_ids(1, &nwritten);
-		for (int i = 0; i < nwin; i++)
-		{
-			if (id_in(written, nwritten, winners[i]->command->id))
-			{
-				winners[i]->outcome = OUT_INGESTED;
-				touched[ntouched++] = winners[i]->command->action.id;
-			}
-			else
-				winners[i]->outcome = OUT_UNCHANGED;
-		}
-	}
-
-	/*
-	 * 4. the counters of every action whose commands changed: the triggers
-	 * on commands recount them (mig 1.1); a database still on 1.0 has none
-	 */
-	if (ntouched > 0)
-	{
-		qsort(touched, ntouched, sizeof(int64), cmp_int64);
-		mig_array_init(&cols[0], NUMERICOID, ntouched);
-		for (int i = 0; i < ntouched; i++)
-		{
-			if (i > 0 && touched[i] == touched[i - 1])
-				continue;
-			mig_array_add_int64_numeric(&cols[0], touched[i]);
-			note_action(notes, touched[i]);
-		}
-		if (pass->schema_version < 101)
-			mig_recount_actions(mig_array_datum(&cols[0]));
-	}
-}
-
-/* the arguments of store_files, for mig_try_subxact */
-typedef struct StoreArgs
-{
-	MigSpoolPass *pass;
-	SpoolFile **files;
-	int			n;
-	BatchNotes *notes;
-} StoreArgs;
-
-static void
-store_files_subxact(void *arg)
-{
-	StoreArgs  *a = arg;
-
-	store_files(a->pass, a->files, a->n, a->notes);
-}
-
-/*
- * Store the batch's files in one subtransaction; if the database refuses,
- * store them one by one, each in its own, so that only the file at fault
- * fails (and is retried on every pass: the fault may be passing).
- */
-static void
-store_batch(MigSpoolPass *pass, SpoolFile *files, int n, BatchNotes *notes)
-{
-	SpoolFile **todo = palloc(sizeof(SpoolFile *) * Max(n, 1));
-	int			ntodo = 0;
-	BatchNotes	saved = *notes;
-	StoreArgs	args = {pass, todo, 0, notes};
-	ErrorData  *edata;
-
-	for (int i = 0; i < n; i++)
-		if (files[i].outcome == OUT_NONE)
-			todo[ntodo++] = &files[i];
-	if (ntodo == 0)
-		return;
-
-	args.n = ntodo;
-	edata = mig_try_subxact(store_files_subxact, &args);
-	if (edata == NULL)
-		return;
-	FreeErrorData(edata);
-
-	/* one by one */
-	*notes = saved;
-	for (int i = 0; i < ntodo; i++)
-		todo[i]->outcome = OUT_NONE;
-	for (int i = 0; i < ntodo; i++)
-	{
-		args.files = &todo[i];
-		args.n = 1;
-		edata = mig_try_subxact(store_files_subxact, &args);
-		if (edata != NULL)
-		{
-			mig_spool_fail_file(todo[i], true, psprintf("the database refused the file: %s",
-											  edata->message));
-			FreeErrorData(edata);
-		}
-	}
-}
-
-/* find each command's agent: by id when the file gives one, else by queueloc */
-static void
-resolve_agents(MigSpoolPass *pass, SpoolFile *files, int n)
-{
-	MigArray	ids,
-				locs;
-	int64	   *known_ids;
-	int			nknown = 0;
-	char	  **known_locs;
-	Datum	   *known_loc_ids;
-	int			nlocs = 0;
-
-	int64	   *want = palloc(sizeof(int64) * Max(n, 1));
-	int			nwant = 0;
-
-	mig_array_init(&ids, NUMERICOID, n);
-	mig_array_init(&locs, TEXTOID, n);
-	for (int i = 0; i < n; i++)
-	{
-		ParsedCommand *pc = files[i].command;
-
-		if (files[i].outcome != OUT_NONE || pc == NULL)
-			continue;
-		if (pc->agent_id > 0)
-			want[nwant++] = pc->agent_id;
-		else
-			mig_array_add_text(&locs, pc->agent_queueloc);
-	}
-	qsort(want, nwant, sizeof(int64), cmp_int64);
-	for (int i = 0; i < nwant; i++)
-		if (i == 0 || want[i] != want[i - 1])
-			mig_array_add_int64_numeric(&ids, want[i]);
-	if (ids.n == 0 && locs.n == 0)
-		return;
-
-	known_ids = palloc(sizeof(int64) * Max(ids.n, 1));
-	if (ids.n > 0)
-	{
-		run_arrays(ST_AGENT_IDS, &ids, 1);
-		for (uint64 i = 0; i < SPI_processed; i++)
-			known_ids[nknown++] = spi_id(i, 1);
-		qsort(known_ids, nknown, sizeof(int64), cmp_int64);
-	}
-	known_locs = palloc(sizeof(char *) * Max(locs.n, 1));
-	known_loc_ids = palloc(sizeof(Datum) * Max(locs.n, 1));
-	if (locs.n > 0)
-	{
-		run_arrays(ST_AGENT_LOCS, &locs, 1);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-
-			known_locs[nlocs] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-			known_loc_ids[nlocs] = datumCopy(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc, 2, &isnull),
-											 false, -1);
-			nlocs++;
-		}
-	}
-
-	for (int i = 0; i < n; i++)
-	{
-		ParsedCommand *pc = files[i].command;
-		bool		found = false;
-
-		if (files[i].outcome != OUT_NONE || pc == NULL)
-			continue;
-		if (pc->agent_id > 0)
-		{
-			found = id_in(known_ids, nknown, pc->agent_id);
-			if (found)
-				pc->agentid = NumericGetDatum(int64_to_numeric(pc->agent_id));
-		}
-		else
-		{
-			for (int j = 0; j < nlocs && !found; j++)
-			{
-				if (strcmp(known_locs[j], pc->agent_queueloc) == 0)
-				{
-					pc->agentid = known_loc_ids[j];
-					found = true;
-				}
-			}
-		}
-		if (!found)
-		{
-			files[i].outcome = OUT_DEFERRED;
-			if (pc->agent_id > 0)
-				files[i].error = psprintf("agent " INT64_FORMAT " (%s) is not in agents yet",
-										  pc->agent_id, pc->agent_name);
-			else
-				files[i].error = psprintf("no agent with queue location \"%s\" in agents yet",
-										  pc->agent_queueloc);
-		}
-	}
-}
-
-/*
- * Record every file read in spool_files, forget the ones that went away.
- * New rows are inserted, known ones updated: the batch holds the table's
- * SHARE ROW EXCLUSIVE lock, so the lookup it began with is still true.
- */
-static void
-record_files(MigSpoolPass *pass, SpoolFile *files, int n, MigArray *gone)
-{
-	MigArray	cols[2][lengthof(file_types)];
-
-	for (int k = 0; k < 2; k++)
-		init_cols(cols[k], file_types, lengthof(file_types), n);
-	for (int i = 0; i < n; i++)
-	{
-		SpoolFile  *f = &files[i];
-		MigArray   *c = cols[f->has_row ? 1 : 0];
-		bool		nostat;
-
-		if (f->outcome == OUT_VANISHED)
-		{
-			if (f->has_row)
-				mig_array_add_text(gone, f->path);
-			continue;
-		}
-		if (f->outcome == OUT_SKIPPED)
-			continue;
-		Assert(f->outcome != OUT_NONE);
-		nostat = !f->stat_known || f->retry;
-		mig_array_add_text(&c[0], f->path);
-		mig_array_add_text(&c[1], pass->spool);
-		mig_array_add_text(&c[2], mig_spool_kinds[mig_spool_lifecycle[f->dir].kind]);
-		mig_array_add_text(&c[3], mig_spool_lifecycle[f->dir].leaf);
-		mig_array_add(&c[4], Int64GetDatum(f->inode), nostat);
-		mig_array_add(&c[5], Int64GetDatum(f->size), nostat);
-		mig_array_add_time(&c[6], f->mtime, nostat);
-		mig_array_add_text(&c[7], outcome_name[f->outcome]);
-		mig_array_add_text(&c[8], f->error);
-		if (f->objectid > 0)
-			mig_array_add_int64_numeric(&c[9], f->objectid);
-		else
-			mig_array_add(&c[9], (Datum) 0, true);
-	}
-	if (cols[0][0].n > 0)
-		run_arrays(ST_FILES_INSERT, cols[0], lengthof(file_types));
-	if (cols[1][0].n > 0)
-		run_arrays(ST_FILES_UPDATE, cols[1], lengthof(file_types));
-	if (gone->n > 0)
-		run_arrays(ST_FILES_DELETE, gone, 1);
-}
-
-static void
-note_action(BatchNotes *notes, int64 id)
-{
-	for (int i = 0; i < notes->nactions; i++)
-		if (notes->actions[i] == id)
-			return;
-	if (notes->nactions < (int) lengthof(notes->actions))
-		notes->actions[notes->nactions++] = id;
-	else
-		notes->more_actions = true;
-}
-
-/* NOTIFY mig_spool, '{"ingested": 3, ..., "actions": [...]}' */
-static void
-notify_batch(MigSpoolPass *pass, BatchNotes *notes)
-{
-	StringInfoData buf;
-	Datum		value;
-
-	if (notes->ingested == 0 && notes->deferred == 0 && notes->failed == 0 &&
-		notes->removed == 0)
-		return;
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"ingested\": " INT64_FORMAT ", \"deferred\": " INT64_FORMAT
-					 ", \"failed\": " INT64_FORMAT ", \"removed\": " INT64_FORMAT
-					 ", \"actions\": [",
-					 notes->ingested, notes->deferred, notes->failed, notes->removed);
-	for (int i = 0; i < notes->nactions; i++)
-		appendStringInfo(&buf, "%s" INT64_FORMAT, i > 0 ? ", " : "", notes->actions[i]);
-	appendStringInfo(&buf, "]%s}", notes->more_actions ? ", \"more_actions\": true" : "");
-	value = CStringGetTextDatum(buf.data);
-	mig_run_plan(&plans, ST_NOTIFY, &value, NULL, false, 0);
 }
 
 /* ------------------------------------------------------------------------
@@ -1137,11 +434,13 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 	else if (n > 0)
 	{
 		MigArray	paths;
+		Datum		values[1];
 
 		mig_array_init(&paths, TEXTOID, n);
 		for (int i = 0; i < n; i++)
 			mig_array_add_text(&paths, files[i].path);
-		run_arrays(ST_LOOKUP_PATHS, &paths, 1);
+		values[0] = mig_array_datum(&paths);
+		mig_run_plan(&plans, ST_LOOKUP_PATHS, values, NULL, false, 0);
 	}
 	else
 		return;
@@ -1184,9 +483,9 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 							   pass->max_bytes, &pass->file_fd);
 	}
 
-	resolve_agents(pass, files, n);
-	store_batch(pass, files, n, &notes);
-	record_files(pass, files, n, &gone);
+	mig_spool_resolve_agents(files, n);
+	mig_spool_store_batch(files, n, pass->schema_version, &notes);
+	mig_spool_record_files(pass->spool, files, n, &gone);
 
 	notes.removed = gone.n;
 	for (int i = 0; i < n; i++)
@@ -1220,7 +519,7 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 		pass->counts.scanned++;
 	}
 	pass->counts.removed += gone.n;
-	notify_batch(pass, &notes);
+	mig_spool_notify(&notes);
 }
 
 /* ------------------------------------------------------------------------
@@ -1498,66 +797,30 @@ list_dir(MigSpoolPass *pass, int d)
 /*
  * The row of directory d itself in spool_files (path <spool>/command/ready):
  * a failed row saying why while it cannot be entered, counted as one failed
- * file; none once it can, or no longer exists.  The rows of its files are
- * the batches' business.  Runs in a full pass, connected to SPI, under the
- * same lock as a batch.
+ * file; none once it can, or no longer exists (spoolstore.c).  Runs in a
+ * full pass, connected to SPI, under the same lock as a batch.
  */
 static void
 record_dir(MigSpoolPass *pass, int d)
 {
 	const char *spool_files = mig_qualified_name("spool_files");
 	const char *problem = pass->dirs[MIG_SPOOL_ID_DIR(d)].problem;
-	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[5];
 	BatchNotes	notes;
 
 	memset(&notes, 0, sizeof(notes));
 	if (SPI_execute(psprintf("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", spool_files),
 					false, 0) < 0)
 		elog(ERROR, "could not lock spool_files");
-	values[0] = CStringGetTextDatum(spool_path(pass->spool, mig_spool_dirs[d]));
+	mig_spool_record_dir(pass->spool, spool_path(pass->spool, mig_spool_dirs[d]), d, problem,
+						 &notes);
 	if (problem == NULL)
-	{
-		if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE path = $1", spool_files),
-								  1, types, values, NULL, false, 0) < 0)
-			elog(ERROR, "could not delete from spool_files");
-		notes.removed = SPI_processed;
-		pass->counts.removed += SPI_processed;
-	}
+		pass->counts.removed += notes.removed;
 	else
 	{
-		values[1] = CStringGetTextDatum(pass->spool);
-		values[2] = CStringGetTextDatum(mig_spool_kinds[mig_spool_lifecycle[d].kind]);
-		values[3] = CStringGetTextDatum(mig_spool_lifecycle[d].leaf);
-		values[4] = CStringGetTextDatum(problem);
-		if (SPI_execute_with_args(psprintf("SELECT outcome FROM %s WHERE path = $1", spool_files),
-								  1, types, values, NULL, false, 0) < 0)
-			elog(ERROR, "could not read spool_files");
-		if (SPI_processed == 0)
-		{
-			if (SPI_execute_with_args(psprintf("INSERT INTO %s (path, spool, kind, dir, outcome, error) "
-											   "VALUES ($1, $2, $3, $4, 'failed', $5)", spool_files),
-									  5, types, values, NULL, false, 0) < 0)
-				elog(ERROR, "could not insert into spool_files");
-			notes.failed = 1;
-		}
-		else
-		{
-			if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "failed") != 0)
-				notes.failed = 1;
-			if (SPI_execute_with_args(psprintf("UPDATE %s SET spool = $2, kind = $3, dir = $4, "
-											   "inode = NULL, size = NULL, mtime = NULL, "
-											   "outcome = 'failed', error = $5, objectid = NULL, "
-											   "synced_at = now() WHERE path = $1 AND "
-											   "(outcome <> 'failed' OR error IS DISTINCT FROM $5 "
-											   "OR spool <> $2)", spool_files),
-									  5, types, values, NULL, false, 0) < 0)
-				elog(ERROR, "could not update spool_files");
-		}
 		pass->counts.failed++;
 		pass->counts.scanned++;
 	}
-	notify_batch(pass, &notes);
+	mig_spool_notify(&notes);
 }
 
 /* record_dir in a connection to SPI of its own */
