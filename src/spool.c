@@ -1,10 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * spool.c
- *	  One pass over MIG's spool: list the eight directories, read each file,
- *	  parse and validate it, and upsert what it holds into actions and
- *	  commands, recording every file in spool_files.  Data flows one way:
- *	  file -> read -> parse -> validate -> upsert.
+ *	  The passes over MIG's spool, one code path for mig_spool_sync() and
+ *	  the worker: walk the spool by descriptor, list its eight directories
+ *	  (a full pass) or take the files named to it (the worker's inotify
+ *	  events, the deferred files), and run them in batches of
+ *	  mig.batch_size files.  A batch is: lock, look up what spool_files
+ *	  knows of its files, read and validate every file that is new or
+ *	  changed (spoolfile.c), write what they hold and record them
+ *	  (spoolstore.c), count.  Data flows one way: file -> read -> parse ->
+ *	  validate -> upsert.
  *
  *	  A pass walks the spool by descriptor: the root opened once, each
  *	  directory and file opened by its name in its parent's descriptor,
@@ -15,10 +20,8 @@
  *	  worker (worker.c) runs the same pass, one batch of mig.batch_size files
  *	  per transaction, and also passes over just the files inotify named.
  *
- *	  A batch is: look up what spool_files knows of its files (taking the
- *	  table's SHARE ROW EXCLUSIVE lock, so that two syncs never interleave),
- *	  read and validate every file that is new or changed, then write what
- *	  they hold and record them (spoolstore.c).
+ *	  Each batch takes spool_files' SHARE ROW EXCLUSIVE lock first, so
+ *	  that two syncs never interleave.
  *
  *	  Not here: reading, parsing and validating one file (spoolfile.c),
  *	  writing a batch (spoolstore.c), the directories and statuses
@@ -33,31 +36,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
-#include "commands/extension.h"
 #include "executor/spi.h"
 #include "funcapi.h"
-#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/acl.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/numeric.h"
-#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "mig.h"
-#include "counters.h"
-#include "gotime.h"
-#include "jsondoc.h"
-#include "lifecycle.h"
 #include "schema.h"
 #include "spool.h"
 #include "spoolfile.h"
@@ -211,51 +202,23 @@ not_dir_name(mode_t mode)
 }
 
 /*
- * The descriptor of directory id (a kind, or one of the eight), opened on
- * first use in the pass: the root must be open.  -1 when it cannot be
- * entered: nothing under it is read, and the rows of its files are kept.
- * One that does not exist is no error; one that is a symbolic link, not a
- * directory, or cannot be opened gets its reason in dirs[id].problem (the
- * eight directories under a kind that cannot be entered get the kind's),
- * and, in a full pass, a WARNING and the pass's problem for the worker.
+ * Directory id could not be opened in parent (open_errno, not ENOENT):
+ * why, in dirs[id].problem, and, in a full pass, a WARNING and the pass's
+ * problem for the worker.  One gone since is no problem: as if it never
+ * was.
  */
-static int
-pass_dir_fd(MigSpoolPass *pass, int id)
+static void
+dir_problem(MigSpoolPass *pass, int id, int parent, int open_errno)
 {
 	PassDir    *pd = &pass->dirs[id];
 	bool		kind = id < MIG_SPOOL_ID_DIR(0);
 	const char *name = mig_spool_id_name(id);
-	int			parent;
-	int			open_errno;
-	int			stat_ret;
-	int			stat_errno;
-	struct stat st;
-	char	   *path;
-	MemoryContext old;
-
-	Assert(id != MIG_SPOOL_ID_ROOT && pass->dirs[MIG_SPOOL_ID_ROOT].fd >= 0);
-	if (pd->tried)
-		return pd->fd;
-	pd->tried = true;
-	parent = kind ? pass->dirs[MIG_SPOOL_ID_ROOT].fd :
-		pass_dir_fd(pass, MIG_SPOOL_ID_KIND(id - MIG_SPOOL_ID_DIR(0)));
-	if (parent < 0)
-	{
-		pd->problem = pass->dirs[MIG_SPOOL_ID_KIND(id - MIG_SPOOL_ID_DIR(0))].problem;
-		return -1;
-	}
-	pd->fd = mig_spool_open_dir(parent, name, &pd->id);
-	if (pd->fd >= 0)
-		return pd->fd;
-	open_errno = errno;
-	if (open_errno == ENOENT)
-		return -1;
-
-	old = MemoryContextSwitchTo(pass->cxt);
-	path = kind ? spool_path(pass->spool, name) :
+	char	   *path = kind ? spool_path(pass->spool, name) :
 		spool_path(pass->spool, mig_spool_dirs[id - MIG_SPOOL_ID_DIR(0)]);
-	stat_ret = fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW);
-	stat_errno = errno;
+	struct stat st;
+	int			stat_ret = fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW);
+	int			stat_errno = errno;
+
 	if (stat_ret == 0 && !S_ISDIR(st.st_mode))
 	{
 		const char *what = not_dir_name(st.st_mode);
@@ -291,6 +254,46 @@ pass_dir_fd(MigSpoolPass *pass, int id)
 					 errdetail("Nothing under it is read; the rows of its files in spool_files are kept.")));
 		}
 	}
+}
+
+/*
+ * The descriptor of directory id (a kind, or one of the eight), opened on
+ * first use in the pass: the root must be open.  -1 when it cannot be
+ * entered: nothing under it is read, and the rows of its files are kept.
+ * One that does not exist is no error; one that is a symbolic link, not a
+ * directory, or cannot be opened gets its reason in dirs[id].problem (the
+ * eight directories under a kind that cannot be entered get the kind's),
+ * and, in a full pass, a WARNING and the pass's problem for the worker.
+ */
+static int
+pass_dir_fd(MigSpoolPass *pass, int id)
+{
+	PassDir    *pd = &pass->dirs[id];
+	bool		kind = id < MIG_SPOOL_ID_DIR(0);
+	int			parent;
+	int			open_errno;
+	MemoryContext old;
+
+	Assert(id != MIG_SPOOL_ID_ROOT && pass->dirs[MIG_SPOOL_ID_ROOT].fd >= 0);
+	if (pd->tried)
+		return pd->fd;
+	pd->tried = true;
+	parent = kind ? pass->dirs[MIG_SPOOL_ID_ROOT].fd :
+		pass_dir_fd(pass, MIG_SPOOL_ID_KIND(id - MIG_SPOOL_ID_DIR(0)));
+	if (parent < 0)
+	{
+		pd->problem = pass->dirs[MIG_SPOOL_ID_KIND(id - MIG_SPOOL_ID_DIR(0))].problem;
+		return -1;
+	}
+	pd->fd = mig_spool_open_dir(parent, mig_spool_id_name(id), &pd->id);
+	if (pd->fd >= 0)
+		return pd->fd;
+	open_errno = errno;
+	if (open_errno == ENOENT)
+		return -1;
+
+	old = MemoryContextSwitchTo(pass->cxt);
+	dir_problem(pass, id, parent, open_errno);
 	MemoryContextSwitchTo(old);
 	return -1;
 }
@@ -311,8 +314,20 @@ open_root(MigSpoolPass *pass)
 	return root->fd >= 0;
 }
 
+/* close the listing under way, if any */
+static void
+close_listing(MigSpoolPass *pass)
+{
+	if (pass->listing != NULL)
+	{
+		closedir(pass->listing);
+		ReleaseExternalFD();
+		pass->listing = NULL;
+	}
+}
+
 /* ------------------------------------------------------------------------
- * SPI helpers
+ * The lookups' plans
  * ------------------------------------------------------------------------
  */
 
@@ -380,37 +395,27 @@ cmp_path(const void *a, const void *b)
 	return strcmp(((const SpoolFile *) a)->path, ((const SpoolFile *) b)->path);
 }
 
-/*
- * Process files[0..n-1], sorted by path.  For a batch of a full pass,
- * range_lo/range_hi bound the part of its directory the batch covers (paths
- * > lo and <= hi, hi NULL for the rest of the directory): rows there that
- * name no listed file are for files gone since, and are deleted.  For named
- * files, both are NULL and rows are looked up by path.
- */
+/* one sync at a time: a batch, or a directory's row, holds this lock */
 static void
-run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
-		  const char *range_lo, const char *range_hi)
+lock_spool_files(void)
 {
-	const char *spool_files = mig_qualified_name("spool_files");
-	MigArray	gone;
-	BatchNotes	notes;
-	int			fi = 0;
-	bool		ranged = range_lo != NULL;
-
-	memset(&notes, 0, sizeof(notes));
-	mig_array_init(&gone, TEXTOID, n + 16);
-	pass->schema_version = mig_schema_version();
-
-	/*
-	 * One sync at a time: the counters need every command of the batch.
-	 * Waiting for this lock is safe, nothing else is held yet.  The worker
-	 * then takes the tables it writes without waiting: should a DROP
-	 * EXTENSION hold one, the batch gives way at once instead of waiting
-	 * for a lock while holding one the DROP needs.
-	 */
-	if (SPI_execute(psprintf("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", spool_files),
+	if (SPI_execute(psprintf("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE",
+							 mig_qualified_name("spool_files")),
 					false, 0) < 0)
 		elog(ERROR, "could not lock spool_files");
+}
+
+/*
+ * 1. Lock.  One sync at a time: the counters need every command of the
+ * batch.  Waiting for this lock is safe, nothing else is held yet.  The
+ * worker then takes the tables it writes without waiting: should a DROP
+ * EXTENSION hold one, the batch gives way at once instead of waiting for a
+ * lock while holding one the DROP needs.
+ */
+static void
+lock_tables(MigSpoolPass *pass)
+{
+	lock_spool_files();
 	if (pass->nowait &&
 		(SPI_execute(psprintf("LOCK TABLE %s, %s IN ROW EXCLUSIVE MODE NOWAIT",
 							  mig_qualified_name("actions"), mig_qualified_name("commands")),
@@ -419,22 +424,32 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 							  mig_qualified_name("agents")),
 					 false, 0) < 0))
 		elog(ERROR, "could not lock the tables");
+}
 
-	/* what spool_files knows of these files */
-	if (ranged)
+/*
+ * 2. What spool_files knows of these files: the rows of the part of
+ * directory dir the batch covers (paths > lo and <= hi, hi NULL for the
+ * rest of the directory), or, without lo, the rows of the files' paths.
+ * Sorted by path; false when there is nothing to look up.
+ */
+static bool
+lookup_rows(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
+			const char *lo, const char *hi)
+{
+	Datum		values[3];
+
+	if (lo != NULL)
 	{
 		char	   *dir_end = spool_path(pass->spool, psprintf("%s0", mig_spool_dirs[dir]));
-		Datum		values[3];
 
-		values[0] = CStringGetTextDatum(range_lo);
-		values[1] = CStringGetTextDatum(range_hi ? range_hi : dir_end);
+		values[0] = CStringGetTextDatum(lo);
+		values[1] = CStringGetTextDatum(hi ? hi : dir_end);
 		values[2] = CStringGetTextDatum(dir_end);
 		mig_run_plan(&plans, ST_LOOKUP_RANGE, values, NULL, false, 0);
 	}
 	else if (n > 0)
 	{
 		MigArray	paths;
-		Datum		values[1];
 
 		mig_array_init(&paths, TEXTOID, n);
 		for (int i = 0; i < n; i++)
@@ -443,9 +458,19 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 		mig_run_plan(&plans, ST_LOOKUP_PATHS, values, NULL, false, 0);
 	}
 	else
-		return;
+		return false;
+	return true;
+}
 
-	/* merge the rows (sorted) with the files (sorted) */
+/*
+ * Merge the rows looked up (sorted) with the files (sorted).  In a range,
+ * a row that names no listed file is for a file gone since: into gone.
+ */
+static void
+merge_rows(SpoolFile *files, int n, bool ranged, MigArray *gone)
+{
+	int			fi = 0;
+
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -472,29 +497,36 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 			fi++;
 		}
 		else if (ranged)
-			mig_array_add_text(&gone, path);	/* listed no more: the file went away */
+			mig_array_add_text(gone, path); /* listed no more: the file went away */
 	}
+}
 
-	/* read, parse and validate */
+/* 3. read, parse and validate, each file in the directory the pass opened */
+static void
+examine_files(MigSpoolPass *pass, SpoolFile *files, int n)
+{
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		mig_spool_examine_file(&files[i], pass->dirs[MIG_SPOOL_ID_DIR(files[i].dir)].fd,
 							   pass->max_bytes, &pass->file_fd);
 	}
+}
 
-	mig_spool_resolve_agents(files, n);
-	mig_spool_store_batch(files, n, pass->schema_version, &notes);
-	mig_spool_record_files(pass->spool, files, n, &gone);
-
-	notes.removed = gone.n;
+/*
+ * 6. count the outcomes, for the pass and, what changed since
+ * spool_files last said, for NOTIFY
+ */
+static void
+count_outcomes(MigSpoolPass *pass, SpoolFile *files, int n, BatchNotes *notes)
+{
 	for (int i = 0; i < n; i++)
 	{
 		switch (files[i].outcome)
 		{
 			case OUT_INGESTED:
 				pass->counts.ingested++;
-				notes.ingested++;
+				notes->ingested++;
 				break;
 			case OUT_UNCHANGED:
 			case OUT_SKIPPED:
@@ -503,12 +535,12 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 			case OUT_DEFERRED:
 				pass->counts.deferred++;
 				if (!files[i].has_row || !files[i].row_deferred)
-					notes.deferred++;
+					notes->deferred++;
 				break;
 			case OUT_FAILED:
 				pass->counts.failed++;
 				if (!files[i].has_row || !files[i].row_failed)
-					notes.failed++;
+					notes->failed++;
 				break;
 			case OUT_VANISHED:
 				continue;
@@ -518,6 +550,40 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 		}
 		pass->counts.scanned++;
 	}
+}
+
+/*
+ * Process files[0..n-1], sorted by path, in the caller's SPI connection.
+ * For a batch of a full pass, range_lo/range_hi bound the part of its
+ * directory the batch covers (paths > lo and <= hi, hi NULL for the rest
+ * of the directory): rows there that name no listed file are for files
+ * gone since, and are deleted.  For named files, both are NULL and rows
+ * are looked up by path.
+ */
+static void
+run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
+		  const char *range_lo, const char *range_hi)
+{
+	MigArray	gone;
+	BatchNotes	notes;
+
+	memset(&notes, 0, sizeof(notes));
+	mig_array_init(&gone, TEXTOID, n + 16);
+	pass->schema_version = mig_schema_version();
+
+	lock_tables(pass);
+	if (!lookup_rows(pass, files, n, dir, range_lo, range_hi))
+		return;
+	merge_rows(files, n, range_lo != NULL, &gone);
+	examine_files(pass, files, n);
+
+	/* 4. store what the files hold; 5. record the files (spoolstore.c) */
+	mig_spool_resolve_agents(files, n);
+	mig_spool_store_batch(files, n, pass->schema_version, &notes);
+	mig_spool_record_files(pass->spool, files, n, &gone);
+
+	count_outcomes(pass, files, n, &notes);
+	notes.removed = gone.n;
 	pass->counts.removed += gone.n;
 	mig_spool_notify(&notes);
 }
@@ -557,12 +623,7 @@ mig_spool_pass_begin(const char *spool, bool full, MemoryContext parent)
 void
 mig_spool_pass_end(MigSpoolPass *pass)
 {
-	if (pass->listing != NULL)
-	{
-		closedir(pass->listing);
-		ReleaseExternalFD();
-		pass->listing = NULL;
-	}
+	close_listing(pass);
 	mig_spool_release_fd(&pass->file_fd);
 	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
 		mig_spool_release_fd(&pass->dirs[i].fd);
@@ -606,12 +667,6 @@ void
 mig_spool_pass_nowait(MigSpoolPass *pass)
 {
 	pass->nowait = true;
-}
-
-const char *
-mig_spool_pass_spool(MigSpoolPass *pass)
-{
-	return pass->spool;
 }
 
 /* files known to be waiting in this pass (the rest of a full pass is not) */
@@ -670,7 +725,6 @@ mig_spool_pass_add_deferred(MigSpoolPass *pass, const char *after, int limit)
 		char	   *dir = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
 		char	   *path = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3);
 		char	   *slash = strrchr(path, '/');
-
 		int			d = mig_spool_dir_find(kind, dir);
 
 		if (d >= 0)
@@ -699,6 +753,87 @@ cmp_items(const void *a, const void *b)
 }
 
 /*
+ * A listing of the open directory pd through a descriptor of its own
+ * (a dup, which closedir closes), reported to fd.c; false with errno set.
+ */
+static bool
+open_listing(MigSpoolPass *pass, PassDir *pd)
+{
+	int			fd;
+	int			save;
+
+	if (!AcquireExternalFD())
+		return false;
+	fd = dup(pd->fd);
+	if (fd >= 0 && (pass->listing = fdopendir(fd)) == NULL)
+	{
+		save = errno;
+		close(fd);
+		errno = save;
+	}
+	if (pass->listing == NULL)
+	{
+		save = errno;
+		ReleaseExternalFD();
+		errno = save;
+		return false;
+	}
+	/* the copy shares its offset with the directory's descriptor */
+	rewinddir(pass->listing);
+	return true;
+}
+
+/* the spool files of the listing into pass->names; false with errno set */
+static bool
+read_listing(MigSpoolPass *pass)
+{
+	int			max = 256;
+	struct dirent *de;
+
+	pass->names = palloc(sizeof(char *) * max);
+	for (;;)
+	{
+		errno = 0;
+		de = readdir(pass->listing);
+		if (de == NULL)
+			break;
+		if (!mig_spool_name_ok(de->d_name))
+			continue;
+		if (pass->nnames == max)
+		{
+			max *= 2;
+			pass->names = repalloc(pass->names, sizeof(char *) * max);
+		}
+		pass->names[pass->nnames++] = pstrdup(de->d_name);
+	}
+	return errno == 0;
+}
+
+/*
+ * Directory d could not be listed (errno): why, in its problem, the pass's
+ * problem for the worker and a WARNING; its rows are kept.
+ */
+static void
+listing_failed(MigSpoolPass *pass, int d, PassDir *pd)
+{
+	int			save = errno;
+	char	   *path = spool_path(pass->spool, mig_spool_dirs[d]);
+
+	errno = save;
+	pd->problem = psprintf("could not read the directory: %m");
+	errno = save;
+	pass->problem = psprintf("could not read spool directory \"%s\": %m", path);
+	errno = save;
+	ereport(WARNING,
+			(errcode_for_file_access(),
+			 errmsg("could not read spool directory \"%s\": %m", path),
+			 errdetail("Nothing under it is read; the rows of its files in spool_files are kept.")));
+	close_listing(pass);
+	mig_spool_release_fd(&pd->fd);
+	pass->nnames = 0;
+}
+
+/*
  * List directory d of a full pass into pass->names, sorted, through its
  * descriptor: true if it was listed.  One that does not exist, cannot be
  * entered or cannot be read is not listed, and its rows are left alone: a
@@ -709,10 +844,8 @@ static bool
 list_dir(MigSpoolPass *pass, int d)
 {
 	PassDir    *pd = &pass->dirs[MIG_SPOOL_ID_DIR(d)];
-	struct dirent *de;
-	int			max = 256;
-	int			fd;
 	MemoryContext old;
+	bool		listed;
 
 	pass->names = NULL;
 	pass->nnames = 0;
@@ -721,77 +854,17 @@ list_dir(MigSpoolPass *pass, int d)
 	if (pass_dir_fd(pass, MIG_SPOOL_ID_DIR(d)) < 0)
 		return false;
 
-	/* a descriptor of its own for the listing, which closedir closes */
 	old = MemoryContextSwitchTo(pass->cxt);
-	pass->names = palloc(sizeof(char *) * max);
-	if (AcquireExternalFD())
+	listed = open_listing(pass, pd) && read_listing(pass);
+	if (listed)
 	{
-		int			save;
-
-		fd = dup(pd->fd);
-		if (fd >= 0 && (pass->listing = fdopendir(fd)) == NULL)
-		{
-			save = errno;
-			close(fd);
-			errno = save;
-		}
-		if (pass->listing == NULL)
-		{
-			save = errno;
-			ReleaseExternalFD();
-			errno = save;
-		}
+		close_listing(pass);
+		qsort(pass->names, pass->nnames, sizeof(char *), cmp_names);
 	}
-	if (pass->listing != NULL)
-	{
-		/* the copy shares its offset with the directory's descriptor */
-		rewinddir(pass->listing);
-		for (;;)
-		{
-			errno = 0;
-			de = readdir(pass->listing);
-			if (de == NULL)
-				break;
-			if (!mig_spool_name_ok(de->d_name))
-				continue;
-			if (pass->nnames == max)
-			{
-				max *= 2;
-				pass->names = repalloc(pass->names, sizeof(char *) * max);
-			}
-			pass->names[pass->nnames++] = pstrdup(de->d_name);
-		}
-	}
-	if (pass->listing == NULL || errno != 0)
-	{
-		char	   *path = spool_path(pass->spool, mig_spool_dirs[d]);
-		int			save = errno;
-
-		pd->problem = psprintf("could not read the directory: %m");
-		errno = save;
-		pass->problem = psprintf("could not read spool directory \"%s\": %m", path);
-		errno = save;
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not read spool directory \"%s\": %m", path),
-				 errdetail("Nothing under it is read; the rows of its files in spool_files are kept.")));
-		if (pass->listing != NULL)
-		{
-			closedir(pass->listing);
-			ReleaseExternalFD();
-			pass->listing = NULL;
-		}
-		mig_spool_release_fd(&pd->fd);
-		pass->nnames = 0;
-		MemoryContextSwitchTo(old);
-		return false;
-	}
-	closedir(pass->listing);
-	ReleaseExternalFD();
-	pass->listing = NULL;
-	qsort(pass->names, pass->nnames, sizeof(char *), cmp_names);
+	else
+		listing_failed(pass, d, pd);
 	MemoryContextSwitchTo(old);
-	return true;
+	return listed;
 }
 
 /*
@@ -803,14 +876,11 @@ list_dir(MigSpoolPass *pass, int d)
 static void
 record_dir(MigSpoolPass *pass, int d)
 {
-	const char *spool_files = mig_qualified_name("spool_files");
 	const char *problem = pass->dirs[MIG_SPOOL_ID_DIR(d)].problem;
 	BatchNotes	notes;
 
 	memset(&notes, 0, sizeof(notes));
-	if (SPI_execute(psprintf("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", spool_files),
-					false, 0) < 0)
-		elog(ERROR, "could not lock spool_files");
+	lock_spool_files();
 	mig_spool_record_dir(pass->spool, spool_path(pass->spool, mig_spool_dirs[d]), d, problem,
 						 &notes);
 	if (problem == NULL)
@@ -836,118 +906,110 @@ record_dir_alone(MigSpoolPass *pass, int d)
 	MemoryContextSwitchTo(old);
 }
 
-/*
- * Run the pass's next batch in the current transaction.  Returns false when
- * the pass has nothing left to do.
- */
-bool
-mig_spool_pass_step(MigSpoolPass *pass)
+/* on to the next directory of a full pass that can be listed; false: done */
+static bool
+next_listed_dir(MigSpoolPass *pass)
 {
-	MemoryContext old;
+	while (pass->dir_done)
+	{
+		if (pass->dir + 1 >= MIG_SPOOL_NDIRS)
+			return false;
+		pass->dir++;
+		pass->dir_done = !list_dir(pass, pass->dir);
+		if (pass->dir_done)
+			record_dir_alone(pass, pass->dir);
+	}
+	return true;
+}
+
+/*
+ * The next batch of a full pass: the next names of the directory being
+ * listed, with the range of paths it covers, and, with the directory's
+ * first batch, the directory's own row.  False when the pass is done.
+ */
+static bool
+step_full(MigSpoolPass *pass)
+{
+	int			dir;
+	int			n;
 	SpoolFile  *files;
-	int			n = 0;
+	char	   *lo;
+	char	   *hi = NULL;
+	bool		first;
+	bool		last;
+	int			spi;
+
+	if (!next_listed_dir(pass))
+		return false;
+	dir = pass->dir;
+	n = Min(pass->batch_size, pass->nnames - pass->pos);
+	first = pass->pos == 0;
+	last = pass->pos + n == pass->nnames;
+	files = palloc0(sizeof(SpoolFile) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		files[i].dir = dir;
+		files[i].name = pass->names[pass->pos + i];
+		files[i].path = file_path(pass->spool, dir, files[i].name);
+	}
+	lo = pass->range_lo ? pass->range_lo :
+		spool_path(pass->spool, psprintf("%s/", mig_spool_dirs[dir]));
+	if (!last)
+		hi = files[n - 1].path;
+
+	spi = mig_spi_connect();
+	MemoryContextSwitchTo(pass->batch_cxt);
+	run_batch(pass, files, n, dir, lo, hi);
+	if (first)
+		record_dir(pass, dir);
+	mig_spi_finish(spi);
+
+	pass->pos += n;
+	if (last)
+	{
+		pass->dir_done = true;
+		mig_spool_release_fd(&pass->dirs[MIG_SPOOL_ID_DIR(dir)].fd);
+		pfree(pass->names);
+		pass->names = NULL;
+		pass->nnames = pass->pos = 0;
+		pass->range_lo = NULL;
+	}
+	else
+		pass->range_lo = MemoryContextStrdup(pass->cxt, hi);
+	return !(last && pass->dir == MIG_SPOOL_NDIRS - 1);
+}
+
+/* the named files, sorted by path, duplicates dropped */
+static void
+sort_items(MigSpoolPass *pass)
+{
+	int			m = 0;
+
+	qsort(pass->items, pass->nitems, sizeof(SpoolName), cmp_items);
+	for (int i = 0; i < pass->nitems; i++)
+	{
+		if (m > 0 && pass->items[m - 1].dir == pass->items[i].dir &&
+			strcmp(pass->items[m - 1].name, pass->items[i].name) == 0)
+			continue;
+		pass->items[m++] = pass->items[i];
+	}
+	pass->nitems = m;
+	pass->sorted = true;
+}
+
+/* the next batch of a pass over named files; false when none is left */
+static bool
+step_named(MigSpoolPass *pass)
+{
+	SpoolFile  *files;
+	int			n;
 	int			m = 0;
 	int			spi;
 
-	if (GetDatabaseEncoding() != PG_UTF8 && GetDatabaseEncoding() != PG_SQL_ASCII)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("the spool sync needs a UTF8 database"),
-				 errdetail("MIG's files are UTF-8; this database's encoding is %s.",
-						   GetDatabaseEncodingName())));
-
-	MemoryContextReset(pass->batch_cxt);
-	old = MemoryContextSwitchTo(pass->batch_cxt);
-
-	/* the spool, opened once: what cannot be opened deletes nothing */
-	if ((pass->full || pass->itempos < pass->nitems) && !open_root(pass))
-	{
-		pass->itempos = pass->nitems;
-		MemoryContextSwitchTo(old);
-		return false;
-	}
-
-	if (pass->full)
-	{
-		int			dir;
-		char	   *lo;
-		char	   *hi = NULL;
-		bool		last;
-		bool		first;
-
-		/* on to the next directory that can be listed */
-		while (pass->dir_done)
-		{
-			if (pass->dir + 1 >= MIG_SPOOL_NDIRS)
-			{
-				MemoryContextSwitchTo(old);
-				return false;
-			}
-			pass->dir++;
-			pass->dir_done = !list_dir(pass, pass->dir);
-			if (pass->dir_done)
-				record_dir_alone(pass, pass->dir);
-		}
-		dir = pass->dir;
-		n = Min(pass->batch_size, pass->nnames - pass->pos);
-		first = pass->pos == 0;
-		last = pass->pos + n == pass->nnames;
-		files = palloc0(sizeof(SpoolFile) * Max(n, 1));
-		for (int i = 0; i < n; i++)
-		{
-			files[i].dir = dir;
-			files[i].name = pass->names[pass->pos + i];
-			files[i].path = file_path(pass->spool, dir, files[i].name);
-		}
-		lo = pass->range_lo ? pass->range_lo :
-			spool_path(pass->spool, psprintf("%s/", mig_spool_dirs[dir]));
-		if (!last)
-			hi = files[n - 1].path;
-
-		spi = mig_spi_connect();
-		MemoryContextSwitchTo(pass->batch_cxt);
-		run_batch(pass, files, n, dir, lo, hi);
-		if (first)
-			record_dir(pass, dir);
-		mig_spi_finish(spi);
-
-		pass->pos += n;
-		if (last)
-		{
-			pass->dir_done = true;
-			mig_spool_release_fd(&pass->dirs[MIG_SPOOL_ID_DIR(dir)].fd);
-			pfree(pass->names);
-			pass->names = NULL;
-			pass->nnames = pass->pos = 0;
-			pass->range_lo = NULL;
-		}
-		else
-			pass->range_lo = MemoryContextStrdup(pass->cxt, hi);
-		MemoryContextSwitchTo(old);
-		return !(last && pass->dir == MIG_SPOOL_NDIRS - 1);
-	}
-
-	/* named files: sorted by path, duplicates dropped */
 	if (!pass->sorted)
-	{
-		int			m = 0;
-
-		qsort(pass->items, pass->nitems, sizeof(SpoolName), cmp_items);
-		for (int i = 0; i < pass->nitems; i++)
-		{
-			if (m > 0 && pass->items[m - 1].dir == pass->items[i].dir &&
-				strcmp(pass->items[m - 1].name, pass->items[i].name) == 0)
-				continue;
-			pass->items[m++] = pass->items[i];
-		}
-		pass->nitems = m;
-		pass->sorted = true;
-	}
+		sort_items(pass);
 	if (pass->itempos >= pass->nitems)
-	{
-		MemoryContextSwitchTo(old);
 		return false;
-	}
 	n = Min(pass->batch_size, pass->nitems - pass->itempos);
 	files = palloc0(sizeof(SpoolFile) * n);
 	for (int i = 0; i < n; i++)
@@ -973,8 +1035,41 @@ mig_spool_pass_step(MigSpoolPass *pass)
 	}
 
 	pass->itempos += n;
-	MemoryContextSwitchTo(old);
 	return pass->itempos < pass->nitems;
+}
+
+/*
+ * Run the pass's next batch in the current transaction.  Returns false when
+ * the pass has nothing left to do.
+ */
+bool
+mig_spool_pass_step(MigSpoolPass *pass)
+{
+	MemoryContext old;
+	bool		more;
+
+	if (GetDatabaseEncoding() != PG_UTF8 && GetDatabaseEncoding() != PG_SQL_ASCII)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the spool sync needs a UTF8 database"),
+				 errdetail("MIG's files are UTF-8; this database's encoding is %s.",
+						   GetDatabaseEncodingName())));
+
+	MemoryContextReset(pass->batch_cxt);
+	old = MemoryContextSwitchTo(pass->batch_cxt);
+
+	/* the spool, opened once: what cannot be opened deletes nothing */
+	if ((pass->full || pass->itempos < pass->nitems) && !open_root(pass))
+	{
+		pass->itempos = pass->nitems;
+		more = false;
+	}
+	else if (pass->full)
+		more = step_full(pass);
+	else
+		more = step_named(pass);
+	MemoryContextSwitchTo(old);
+	return more;
 }
 
 /* deferred and failed files of a spool, for the worker's status */

@@ -8,6 +8,7 @@
 #ifndef SPOOL_H
 #define SPOOL_H
 
+/* the directories (mig_spool_dirs, ...) and mig_spool_name_ok, for the worker */
 #include "lifecycle.h"
 #include "spoolfile.h"
 
@@ -37,7 +38,6 @@ extern char *mig_spool_pass_add_deferred(MigSpoolPass *pass, const char *after,
 										 int limit);
 extern bool mig_spool_pass_step(MigSpoolPass *pass);
 extern const MigSpoolCounts *mig_spool_pass_counts(MigSpoolPass *pass);
-extern const char *mig_spool_pass_spool(MigSpoolPass *pass);
 extern int64 mig_spool_pass_backlog(MigSpoolPass *pass);
 extern void mig_spool_pass_end(MigSpoolPass *pass);
 extern void mig_spool_attention(const char *spool, int64 *deferred, int64 *failed);
