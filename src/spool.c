@@ -107,9 +107,10 @@ struct MigSpoolPass
 	bool		sorted;
 
 	/*
-	 * The descriptors the pass holds, each reported to fd.c and closed by
-	 * mig_spool_pass_end whatever happened: the directories (indexed as
-	 * MigSpoolDirId), a listing under way and a file being read.
+	 * The descriptors the pass holds, each reported to PostgreSQL
+	 * (AcquireExternalFD) and closed by mig_spool_pass_end whatever
+	 * happened: the directories (indexed as MigSpoolDirId), a listing under
+	 * way and a file being read.
 	 */
 	PassDir		dirs[MIG_SPOOL_NIDS];
 	int			root_errno;		/* the root could not be opened: errno */
@@ -163,8 +164,9 @@ mig_spool_id_name(int id)
  * may hold symbolic links), or name in the open directory parent, never
  * through a symbolic link: O_NOFOLLOW guards only the last component of a
  * path, and walking by descriptor makes every component a last one.  The
- * descriptor is reported to fd.c (close it with mig_spool_close_dir); -1
- * with errno set if it could not be opened.  *id is what was opened.
+ * descriptor is reported to PostgreSQL (close it with
+ * mig_spool_close_dir); -1 with errno set if it could not be opened.  *id
+ * is what was opened.
  */
 int
 mig_spool_open_dir(int parent, const char *name, MigSpoolDirId *id)
@@ -754,7 +756,8 @@ cmp_items(const void *a, const void *b)
 
 /*
  * A listing of the open directory pd through a descriptor of its own
- * (a dup, which closedir closes), reported to fd.c; false with errno set.
+ * (a dup, which closedir closes), reported to PostgreSQL; false with errno
+ * set.
  */
 static bool
 open_listing(MigSpoolPass *pass, PassDir *pd)

@@ -386,7 +386,8 @@ mig_spool_fail_file(SpoolFile *f, bool retry, char *error)
 
 /*
  * Open name in directory dirfd (-1: name is a path), the descriptor
- * reported to fd.c; -1 with errno set if it could not be opened.
+ * reported to PostgreSQL (AcquireExternalFD); -1 with errno set if it
+ * could not be opened.
  */
 int
 mig_spool_openat(int dirfd, const char *name, int flags)
@@ -406,7 +407,7 @@ mig_spool_openat(int dirfd, const char *name, int flags)
 	return fd;
 }
 
-/* close a descriptor reported to fd.c, and forget it */
+/* close a descriptor reported to PostgreSQL, and forget it */
 void
 mig_spool_release_fd(int *fd)
 {

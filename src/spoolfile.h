@@ -99,7 +99,7 @@ extern bool mig_spool_name_ok(const char *name);
 extern void mig_spool_examine_file(SpoolFile *f, int dirfd, int64 max_bytes, int *fd);
 extern void mig_spool_fail_file(SpoolFile *f, bool retry, char *error);
 
-/* descriptors reported to fd.c, for the files and directories of a pass */
+/* descriptors reported to PostgreSQL, for a pass's files and directories */
 extern int	mig_spool_openat(int dirfd, const char *name, int flags);
 extern void mig_spool_release_fd(int *fd);
 extern const char *mig_spool_file_type(mode_t mode);
