@@ -4,7 +4,7 @@
  *	  The counters of an action (sentctr, returnedctr, donectr,
  *	  cancelledctr, failedctr, timeoutctr) always equal what commands holds
  *	  for it.  The rule, which statuses each counter counts, is written once
- *	  (COUNTERS below) and applied two ways:
+ *	  (counters_sql below) and applied two ways:
  *
  *	  - as deltas: statement triggers on commands (mig 1.1) read the
  *		statement's transition tables, count the old rows -1 and the new
@@ -26,7 +26,8 @@
  *	  counters are derived data, not the caller's to grant), a
  *	  security-restricted operation under the pinned search_path.
  *
- *	  Not here: the spool sync that writes commands (spool.c).
+ *	  Not here: the spool sync that writes commands (spoolstore.c); which
+ *	  statuses are final (lifecycle.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -38,6 +39,7 @@
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -48,25 +50,42 @@
 #include "utils/tuplestore.h"
 
 #include "counters.h"
+#include "lifecycle.h"
 #include "schema.h"
 #include "sql.h"
 #include "utils.h"
 
+/* count the rows where cond holds, each with weight w, as column name */
+static void
+count_if(StringInfo buf, const char *w, const char *cond, const char *name)
+{
+	appendStringInfo(buf, "%scoalesce(sum(CASE WHEN %s THEN %s ELSE 0 END), 0)::int AS %s",
+					 buf->len > 0 ? ", " : "", cond, w, name);
+}
+
 /*
- * The rule: a command counts in sentctr; in returnedctr once its status is
- * not prepared or sent; in donectr as success (done in older MIG); in
+ * The rule: a command counts in sentctr; in returnedctr once it has come
+ * back, its status final (not one of those lifecycle.c ranks below final:
+ * prepared, sent); in donectr as success (done in older MIG); in
  * cancelledctr, failedctr, timeoutctr as those.  w is the weight of the
  * row whose status is s: 1 to count commands, -1/+1 for deltas.
  */
-#define COUNT_IF(w, cond) \
-	"coalesce(sum(CASE WHEN " cond " THEN " w " ELSE 0 END), 0)::int"
-#define COUNTERS(w, s) \
-	COUNT_IF(w, "true") " AS sent, " \
-	COUNT_IF(w, s " NOT IN ('prepared', 'sent')") " AS returned, " \
-	COUNT_IF(w, s " IN ('done', 'success')") " AS done, " \
-	COUNT_IF(w, s " = 'cancelled'") " AS cancelled, " \
-	COUNT_IF(w, s " = 'failed'") " AS failed, " \
-	COUNT_IF(w, s " = 'timeout'") " AS timeout"
+static char *
+counters_sql(const char *w, const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	count_if(&buf, w, "true", "sent");
+	count_if(&buf, w, psprintf("%s NOT IN (%s)", s, mig_status_unfinished_sql(MIG_KIND_COMMAND)),
+			 "returned");
+	count_if(&buf, w, psprintf("%s IN ('done', 'success')", s), "done");
+	count_if(&buf, w, psprintf("%s = 'cancelled'", s), "cancelled");
+	count_if(&buf, w, psprintf("%s = 'failed'", s), "failed");
+	count_if(&buf, w, psprintf("%s = 'timeout'", s), "timeout");
+	return buf.data;
+}
+
 #define COUNTER_COLUMNS \
 	"(sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr)"
 #define COUNTER_VALUES \
@@ -103,10 +122,10 @@ statement_sql(int which, Oid *types, int *nargsp)
 			sql = psprintf("UPDATE %s AS a SET " COUNTER_COLUMNS " = "
 						   "(n.sent, n.returned, n.done, n.cancelled, n.failed, n.timeout) "
 						   "FROM unnest($1::numeric[]) AS t(id), LATERAL (SELECT "
-						   COUNTERS("1", "c.status") " FROM %s AS c WHERE c.actionid = t.id) AS n "
+						   "%s FROM %s AS c WHERE c.actionid = t.id) AS n "
 						   "WHERE a.id = t.id AND " COUNTER_VALUES " IS DISTINCT FROM "
 						   "(n.sent, n.returned, n.done, n.cancelled, n.failed, n.timeout)",
-						   a, c);
+						   a, counters_sql("1", "c.status"), c);
 			break;
 		case C_ADD:
 			sql = psprintf("UPDATE %s AS a SET " COUNTER_COLUMNS " = "
@@ -116,11 +135,12 @@ statement_sql(int which, Oid *types, int *nargsp)
 						   "coalesce(a.cancelledctr, 0) + d.cancelled, "
 						   "coalesce(a.failedctr, 0) + d.failed, "
 						   "coalesce(a.timeoutctr, 0) + d.timeout) "
-						   "FROM (SELECT t.id, " COUNTERS("t.w", "t.status") " "
+						   "FROM (SELECT t.id, %s "
 						   "FROM unnest($1::numeric[], $2::text[], $3::int[]) AS t(id, status, w) "
 						   "GROUP BY t.id) AS d "
 						   "WHERE a.id = d.id AND (d.sent, d.returned, d.done, d.cancelled, "
-						   "d.failed, d.timeout) <> (0, 0, 0, 0, 0, 0)", a);
+						   "d.failed, d.timeout) <> (0, 0, 0, 0, 0, 0)",
+						   a, counters_sql("t.w", "t.status"));
 			nargs = 3;
 			break;
 		case C_ZERO:

@@ -1,10 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * spool.c
- *	  One pass over MIG's spool: list the eight directories, read each file,
- *	  parse and validate it, and upsert what it holds into actions and
- *	  commands, recording every file in spool_files.  Data flows one way:
- *	  file -> read -> parse -> validate -> upsert.
+ *	  The passes over MIG's spool, one code path for mig_spool_sync() and
+ *	  the worker: walk the spool by descriptor, list its eight directories
+ *	  (a full pass) or take the files named to it (the worker's inotify
+ *	  events, the deferred files), and run them in batches of
+ *	  mig.batch_size files.  A batch is: lock, look up what spool_files
+ *	  knows of its files, read and validate every file that is new or
+ *	  changed (spoolfile.c), write what they hold and record them
+ *	  (spoolstore.c), count.  Data flows one way: file -> read -> parse ->
+ *	  validate -> upsert.
  *
  *	  A pass walks the spool by descriptor: the root opened once, each
  *	  directory and file opened by its name in its parent's descriptor,
@@ -15,17 +20,13 @@
  *	  worker (worker.c) runs the same pass, one batch of mig.batch_size files
  *	  per transaction, and also passes over just the files inotify named.
  *
- *	  A batch is: look up what spool_files knows of its files (taking the
- *	  table's SHARE ROW EXCLUSIVE lock, so that two syncs never interleave),
- *	  read and validate every file that is new or changed, look up the agents
- *	  of the commands, then write actions, commands and the actions'
- *	  counters in one subtransaction.  Should the database refuse that (a
- *	  trigger, a constraint), every file of the batch is written again in a
- *	  subtransaction of its own, so that only the file at fault fails.
+ *	  Each batch takes spool_files' SHARE ROW EXCLUSIVE lock first, so
+ *	  that two syncs never interleave.
  *
- *	  Not here: the worker's process, inotify and shared memory (worker.c),
- *	  agents' heartbeats (agent.c), reading JSON (jsondoc.c), RFC 3339
- *	  timestamps (json.c).
+ *	  Not here: reading, parsing and validating one file (spoolfile.c),
+ *	  writing a batch (spoolstore.c), the directories and statuses
+ *	  (lifecycle.c), the worker's process, inotify and shared memory
+ *	  (worker.c), agents' heartbeats (agent.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -35,177 +36,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
-#include "commands/extension.h"
 #include "executor/spi.h"
 #include "funcapi.h"
-#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/acl.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/numeric.h"
-#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "mig.h"
-#include "counters.h"
-#include "gotime.h"
-#include "jsondoc.h"
 #include "schema.h"
 #include "spool.h"
+#include "spoolfile.h"
+#include "spoolstore.h"
 #include "sql.h"
 #include "utils.h"
-
-/* the eight directories, in the order a pass visits them */
-const char *const mig_spool_dirs[MIG_SPOOL_NDIRS] = {
-	"action/new", "action/inflight", "action/done", "action/invalid",
-	"command/ready", "command/inflight", "command/returned", "command/done"
-};
-static const char *const dir_leaf[MIG_SPOOL_NDIRS] = {
-	"new", "inflight", "done", "invalid", "ready", "inflight", "returned", "done"
-};
-
-/*
- * The status a directory gives a file that has none, and the least status a
- * file there has (see effective status below).  returned/ and done/ have no
- * default: a command there must say how it ended.
- */
-static const char *const dir_status[MIG_SPOOL_NDIRS] = {
-	"pending", "inflight", "completed", "invalid", "prepared", "sent", NULL, NULL
-};
-
-#define DIR_HOLDS_ACTIONS(d) ((d) < 4)
-#define DIR_ACTION_NEW 0
-
-/*
- * Where a status stands in its lifecycle.  An action goes
- * preparing/pending -> inflight -> a final status; a command prepared ->
- * sent -> a final status.  Anything outside MIG's names is final.  A row
- * never moves to a lower rank; NULL (a row written by hand) is below all.
- */
-static int
-action_rank(const char *status)
-{
-	if (status == NULL)
-		return -1;
-	if (strcmp(status, "preparing") == 0 || strcmp(status, "pending") == 0)
-		return 0;
-	if (strcmp(status, "inflight") == 0)
-		return 1;
-	return 2;
-}
-
-static int
-command_rank(const char *status)
-{
-	if (status == NULL)
-		return -1;
-	if (strcmp(status, "prepared") == 0)
-		return 0;
-	if (strcmp(status, "sent") == 0)
-		return 1;
-	return 2;
-}
-
-/* the same ranks in SQL, for ON CONFLICT ... WHERE */
-#define ACTION_RANK_SQL(x) \
-	"(CASE WHEN " x " IS NULL THEN -1 WHEN " x " IN ('preparing', 'pending') THEN 0 " \
-	"WHEN " x " = 'inflight' THEN 1 ELSE 2 END)"
-#define COMMAND_RANK_SQL(x) \
-	"(CASE WHEN " x " IS NULL THEN -1 WHEN " x " = 'prepared' THEN 0 " \
-	"WHEN " x " = 'sent' THEN 1 ELSE 2 END)"
-
-typedef enum Outcome
-{
-	OUT_NONE,					/* read and valid, not yet written */
-	OUT_INGESTED,				/* its content is now in the tables */
-	OUT_UNCHANGED,				/* read, but the tables already held as much */
-	OUT_DEFERRED,				/* waiting for an id or an agent */
-	OUT_FAILED,					/* bad file: see error */
-	OUT_SKIPPED,				/* same (inode, size, mtime) as before: not read */
-	OUT_VANISHED				/* gone since the listing: moved on */
-} Outcome;
-
-static const char *const outcome_name[] = {
-	NULL, "ingested", "unchanged", "deferred", "failed", NULL, NULL
-};
-
-/* An action as a file or a command holds it. */
-typedef struct ParsedAction
-{
-	int64		id;				/* 0: none yet */
-	char	   *name;
-	char	   *target;
-	text	   *description;	/* verbatim JSON, or NULL */
-	text	   *threat;
-	text	   *operations;
-	text	   *pgpsignatures;
-	TimestampTz validfrom;
-	TimestampTz expireafter;
-	TimestampTz starttime;
-	TimestampTz finishtime;
-	TimestampTz lastupdatetime;
-	bool		has_starttime;
-	bool		has_finishtime;
-	bool		has_lastupdatetime;
-	char	   *status;			/* as written; NULL if none */
-	bool		has_syntaxversion;
-	int32		syntaxversion;
-} ParsedAction;
-
-typedef struct ParsedCommand
-{
-	int64		id;
-	ParsedAction action;		/* the embedded copy */
-	int64		agent_id;		/* 0: identify the agent by queueloc */
-	char	   *agent_name;
-	char	   *agent_queueloc;
-	char	   *status;			/* effective */
-	text	   *results;
-	TimestampTz starttime;
-	TimestampTz finishtime;
-	bool		has_finishtime;
-	Datum		agentid;		/* numeric, once the agent is found */
-} ParsedCommand;
-
-typedef struct SpoolFile
-{
-	int			dir;
-	char	   *name;
-	char	   *path;
-
-	/* what spool_files held for it */
-	bool		has_row;
-	bool		row_stat;		/* the row has (inode, size, mtime) */
-	int64		row_inode;
-	int64		row_size;
-	TimestampTz row_mtime;
-	bool		row_deferred;
-	bool		row_failed;
-
-	/* what this pass saw */
-	bool		stat_known;
-	int64		inode;
-	int64		size;
-	TimestampTz mtime;
-
-	Outcome		outcome;
-	char	   *error;
-	bool		retry;			/* not the content's fault: retry every pass */
-	int64		objectid;
-
-	ParsedAction *action;		/* an action file */
-	char	   *action_status;	/* its effective status */
-	ParsedCommand *command;		/* a command file */
-} SpoolFile;
 
 /* a directory of the spool as a pass found it (see mig_spool_open_dir) */
 typedef struct PassDir
@@ -223,20 +72,11 @@ typedef struct SpoolName
 	char	   *name;
 } SpoolName;
 
-/* the statements of a batch, prepared once per pass */
+/* the statements of a pass, their plans kept (see plans) */
 typedef enum Stmt
 {
 	ST_LOOKUP_RANGE,
 	ST_LOOKUP_PATHS,
-	ST_AGENT_IDS,
-	ST_AGENT_LOCS,
-	ST_ACTIONS,
-	ST_EMBEDDED,
-	ST_COMMANDS,
-	ST_FILES_INSERT,
-	ST_FILES_UPDATE,
-	ST_FILES_DELETE,
-	ST_NOTIFY,
 	NUM_STMTS
 } Stmt;
 
@@ -267,9 +107,10 @@ struct MigSpoolPass
 	bool		sorted;
 
 	/*
-	 * The descriptors the pass holds, each reported to fd.c and closed by
-	 * mig_spool_pass_end whatever happened: the directories (indexed as
-	 * MigSpoolDirId), a listing under way and a file being read.
+	 * The descriptors the pass holds, each reported to PostgreSQL
+	 * (AcquireExternalFD) and closed by mig_spool_pass_end whatever
+	 * happened: the directories (indexed as MigSpoolDirId), a listing under
+	 * way and a file being read.
 	 */
 	PassDir		dirs[MIG_SPOOL_NIDS];
 	int			root_errno;		/* the root could not be opened: errno */
@@ -280,56 +121,8 @@ struct MigSpoolPass
 	MigSpoolCounts counts;
 };
 
-/*
- * The plans of the batch's statements, made on first use and kept while
- * the extension is the same one (its OID): the worker runs a pass for
- * every few files that arrive, and planning them each time would cost more
- * than the work.
- */
-static Oid	plans_extension = InvalidOid;
-static SPIPlanPtr plans[NUM_STMTS];
-
-void
-mig_spool_forget_plans(void)
-{
-	for (int i = 0; i < NUM_STMTS; i++)
-	{
-		if (plans[i] != NULL)
-			SPI_freeplan(plans[i]);
-		plans[i] = NULL;
-	}
-	plans_extension = InvalidOid;
-}
-
-static void
-check_plans(void)
-{
-	Oid			extoid = get_extension_oid("mig", false);
-
-	if (extoid != plans_extension)
-	{
-		mig_spool_forget_plans();
-		plans_extension = extoid;
-	}
-}
-
-/* what one batch changed, for NOTIFY */
-typedef struct BatchNotes
-{
-	int64		ingested;
-	int64		deferred;
-	int64		failed;
-	int64		removed;
-	int			nactions;
-	int64		actions[32];
-	bool		more_actions;
-} BatchNotes;
-
-static void note_action(BatchNotes *notes, int64 id);
-
-
 /* ------------------------------------------------------------------------
- * Paths and names
+ * Paths
  * ------------------------------------------------------------------------
  */
 
@@ -350,494 +143,10 @@ file_path(const char *spool, int dir, const char *name)
 	return psprintf("%s/%s/%s", spool, mig_spool_dirs[dir], name);
 }
 
-/*
- * Whether a directory entry is a spool file: "*.json", or a name without a
- * dot (what the scheduler drops in command/returned is named by its GenID
- * alone); never a hidden name, nor "*.fail" and the like; and a name the
- * database can store.
- */
-bool
-mig_spool_name_ok(const char *name)
-{
-	size_t		len = strlen(name);
-
-	if (len == 0 || len > 255 || name[0] == '.')
-		return false;
-	if (strchr(name, '.') != NULL &&
-		(len <= 5 || strcmp(name + len - 5, ".json") != 0))
-		return false;
-	return pg_verifymbstr(name, len, true);
-}
-
-/* ------------------------------------------------------------------------
- * Parsing and validating actions and commands
- * ------------------------------------------------------------------------
- */
-
-static bool
-parse_action(MigJsonDoc *doc, int obj, const char *prefix, ParsedAction *pa, char **error)
-{
-	bool		unset;
-	bool		present;
-	int64		v;
-
-	memset(pa, 0, sizeof(*pa));
-	if (!mig_json_get_id(doc, obj, prefix, "id", &pa->id, error) ||
-		!mig_json_get_string(doc, obj, prefix, "name", 2048, true, &pa->name, error) ||
-		!mig_json_get_string(doc, obj, prefix, "target", 2048, true, &pa->target, error) ||
-		!mig_json_get_verbatim(doc, obj, prefix, "description", MIG_JSON_OBJECT, false,
-							   &pa->description, error) ||
-		!mig_json_get_verbatim(doc, obj, prefix, "threat", MIG_JSON_OBJECT, false,
-							   &pa->threat, error) ||
-		!mig_json_get_verbatim(doc, obj, prefix, "operations", MIG_JSON_ARRAY, false,
-							   &pa->operations, error) ||
-		!mig_json_get_verbatim(doc, obj, prefix, "pgpsignatures", MIG_JSON_ARRAY, true,
-							   &pa->pgpsignatures, error) ||
-		!mig_json_get_time(doc, obj, prefix, "validfrom", true, &pa->validfrom, &unset, error) ||
-		!mig_json_get_time(doc, obj, prefix, "expireafter", true, &pa->expireafter, &unset, error) ||
-		!mig_json_get_time(doc, obj, prefix, "starttime", false, &pa->starttime, &unset, error))
-		return false;
-	pa->has_starttime = !unset;
-	if (!mig_json_get_time(doc, obj, prefix, "finishtime", false, &pa->finishtime, &unset, error))
-		return false;
-	pa->has_finishtime = !unset;
-	if (!mig_json_get_time(doc, obj, prefix, "lastupdatetime", false, &pa->lastupdatetime,
-						   &unset, error))
-		return false;
-	pa->has_lastupdatetime = !unset;
-	if (!mig_json_get_string(doc, obj, prefix, "status", 256, false, &pa->status, error))
-		return false;
-	if (pa->status != NULL && pa->status[0] == '\0')
-		pa->status = NULL;
-	if (!mig_json_get_int(doc, obj, prefix, "syntaxversion", 0, PG_INT32_MAX, &present, &v, error))
-		return false;
-	pa->has_syntaxversion = present;
-	pa->syntaxversion = (int32) v;
-	return true;
-}
-
-/*
- * The status a file gives its row: the status it holds, raised to the
- * status of its directory when that is further on in the lifecycle (MIG
- * moves an action file from inflight/ to done/ without rewriting it).
- */
-static const char *
-effective_status(int dir, const char *written)
-{
-	const char *floor = dir_status[dir];
-	int			(*rank) (const char *) = DIR_HOLDS_ACTIONS(dir) ? action_rank : command_rank;
-
-	if (written == NULL)
-		return floor;
-	if (floor != NULL && rank(written) < rank(floor))
-		return floor;
-	return written;
-}
-
-static void
-parse_action_file(SpoolFile *f, MigJsonDoc *doc)
-{
-	int			inner;
-	int			obj = 0;
-	char	   *wrapper_status = NULL;
-	char	   *error = NULL;
-	ParsedAction *pa = palloc(sizeof(ParsedAction));
-	const char *prefix = "";
-
-	/*
-	 * The wrapped form: {"action": {...}, "status": ..., "starttime": ...,
-	 * "finishtime": ..., "lastupdatetime": ..., "commandids": [...],
-	 * "counters": {...}}.
-	 */
-	if (!mig_json_get_object(doc, 0, "", "action", &inner, &error))
-		goto fail;
-	if (inner >= 0)
-	{
-		if (!mig_json_get_string(doc, 0, "", "status", 256, false, &wrapper_status, &error))
-			goto fail;
-		obj = inner;
-		prefix = "action.";
-	}
-
-	if (!parse_action(doc, obj, prefix, pa, &error))
-		goto fail;
-	if (inner >= 0)
-	{
-		/* the wrapper's status and times are the scheduler's: they win */
-		TimestampTz t;
-		bool		unset;
-
-		if (wrapper_status != NULL && wrapper_status[0] != '\0')
-			pa->status = wrapper_status;
-		if (!mig_json_get_time(doc, 0, "", "starttime", false, &t, &unset, &error))
-			goto fail;
-		if (!unset)
-		{
-			pa->starttime = t;
-			pa->has_starttime = true;
-		}
-		if (!mig_json_get_time(doc, 0, "", "finishtime", false, &t, &unset, &error))
-			goto fail;
-		if (!unset)
-		{
-			pa->finishtime = t;
-			pa->has_finishtime = true;
-		}
-		if (!mig_json_get_time(doc, 0, "", "lastupdatetime", false, &t, &unset, &error))
-			goto fail;
-		if (!unset)
-		{
-			pa->lastupdatetime = t;
-			pa->has_lastupdatetime = true;
-		}
-	}
-
-	f->action = pa;
-	f->action_status = (char *) effective_status(f->dir, pa->status);
-	f->objectid = pa->id;
-	if (pa->id == 0)
-	{
-		if (f->dir == DIR_ACTION_NEW)
-		{
-			f->outcome = OUT_DEFERRED;
-			f->error = pstrdup("the action has no id yet: the scheduler gives it one");
-			f->action = NULL;
-			return;
-		}
-		error = psprintf("field \"%sid\" is missing: an action outside new/ must have an id",
-						 prefix);
-		goto fail;
-	}
-	f->outcome = OUT_NONE;
-	return;
-
-fail:
-	f->outcome = OUT_FAILED;
-	f->error = error;
-	f->action = NULL;
-}
-
-static void
-parse_command_file(SpoolFile *f, MigJsonDoc *doc)
-{
-	ParsedCommand *pc = palloc0(sizeof(ParsedCommand));
-	char	   *error = NULL;
-	int			action;
-	int			agent;
-	bool		unset;
-	char	   *status;
-
-	if (!mig_json_get_id(doc, 0, "", "id", &pc->id, &error))
-		goto fail;
-	if (pc->id == 0)
-	{
-		error = pstrdup("field \"id\" is missing or 0: a command must have a positive id");
-		goto fail;
-	}
-	f->objectid = pc->id;
-
-	/* the embedded action */
-	if (!mig_json_get_object(doc, 0, "", "action", &action, &error))
-		goto fail;
-	if (action < 0)
-	{
-		error = pstrdup("field \"action\" is missing");
-		goto fail;
-	}
-	if (!parse_action(doc, action, "action.", &pc->action, &error))
-		goto fail;
-	if (pc->action.id == 0)
-	{
-		error = pstrdup("field \"action.id\" is missing or 0: a command's action must have a positive id");
-		goto fail;
-	}
-
-	/* the agent: {"agent": {...}} or "agentname" and "agentqueueloc" */
-	if (!mig_json_get_object(doc, 0, "", "agent", &agent, &error))
-		goto fail;
-	if (agent >= 0)
-	{
-		if (!mig_json_get_id(doc, agent, "agent.", "id", &pc->agent_id, &error) ||
-			!mig_json_get_string(doc, agent, "agent.", "name", 2048, true, &pc->agent_name, &error) ||
-			!mig_json_get_string(doc, agent, "agent.", "queueloc", 2048, true,
-								 &pc->agent_queueloc, &error))
-			goto fail;
-	}
-	else if (mig_json_has(doc, 0, "agentname") || mig_json_has(doc, 0, "agentqueueloc"))
-	{
-		if (!mig_json_get_string(doc, 0, "", "agentname", 2048, true, &pc->agent_name, &error) ||
-			!mig_json_get_string(doc, 0, "", "agentqueueloc", 2048, true, &pc->agent_queueloc,
-								 &error))
-			goto fail;
-	}
-	else
-	{
-		error = pstrdup("the command names no agent: neither \"agent\" nor \"agentname\" and \"agentqueueloc\"");
-		goto fail;
-	}
-	if (pc->agent_id == 0 && pc->agent_queueloc[0] == '\0')
-	{
-		error = pstrdup("the command's agent has neither an id nor a queue location");
-		goto fail;
-	}
-
-	if (!mig_json_get_string(doc, 0, "", "status", 256, false, &status, &error))
-		goto fail;
-	if (status != NULL && status[0] == '\0')
-		status = NULL;
-	pc->status = (char *) effective_status(f->dir, status);
-	if (pc->status == NULL)
-	{
-		error = psprintf("field \"status\" is missing: a command in %s/ must say how it ended",
-						 dir_leaf[f->dir]);
-		goto fail;
-	}
-
-	if (!mig_json_get_verbatim(doc, 0, "", "results", MIG_JSON_ARRAY, false, &pc->results, &error) ||
-		!mig_json_get_time(doc, 0, "", "starttime", false, &pc->starttime, &unset, &error) ||
-		!mig_json_get_time(doc, 0, "", "finishtime", false, &pc->finishtime, &unset, &error))
-		goto fail;
-	pc->has_finishtime = !unset;
-
-	f->command = pc;
-	f->outcome = OUT_NONE;
-	return;
-
-fail:
-	f->outcome = OUT_FAILED;
-	f->error = error;
-}
-
-/* validate the bytes, parse them, and hand the document to its kind */
-static void
-parse_file(SpoolFile *f, char *buf, size_t len)
-{
-	MigJsonDoc *doc;
-	char	   *error = NULL;
-	int			valid;
-
-	if (len == 0)
-	{
-		f->outcome = OUT_FAILED;
-		f->error = pstrdup("the file is empty");
-		return;
-	}
-	valid = pg_encoding_verifymbstr(PG_UTF8, buf, len);
-	if (valid < (int) len)
-	{
-		f->outcome = OUT_FAILED;
-		if (buf[valid] == '\0')
-			f->error = psprintf("the file holds a NUL byte at offset %d", valid);
-		else
-			f->error = psprintf("the file is not valid UTF-8 at offset %d", valid);
-		return;
-	}
-	doc = mig_json_parse(buf, len, &error);
-	if (doc == NULL)
-	{
-		f->outcome = OUT_FAILED;
-		f->error = error;
-		return;
-	}
-	if (DIR_HOLDS_ACTIONS(f->dir))
-		parse_action_file(f, doc);
-	else
-		parse_command_file(f, doc);
-}
-
-/* ------------------------------------------------------------------------
- * Reading a file
- * ------------------------------------------------------------------------
- */
-
-static TimestampTz
-stat_mtime(const struct stat *st)
-{
-	return mig_unix_to_timestamptz(st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
-}
-
-static const char *
-file_type_name(mode_t mode)
-{
-	if (S_ISLNK(mode))
-		return "a symbolic link (not followed)";
-	if (S_ISDIR(mode))
-		return "a directory";
-	if (S_ISFIFO(mode))
-		return "a FIFO";
-	if (S_ISCHR(mode))
-		return "a character device";
-	if (S_ISBLK(mode))
-		return "a block device";
-	if (S_ISSOCK(mode))
-		return "a socket";
-	return "not a regular file";
-}
-
-static void
-set_stat(SpoolFile *f, const struct stat *st)
-{
-	f->stat_known = true;
-	f->inode = (int64) st->st_ino;
-	f->size = (int64) st->st_size;
-	f->mtime = stat_mtime(st);
-}
-
-static void
-fail_file(SpoolFile *f, bool retry, char *error)
-{
-	f->outcome = OUT_FAILED;
-	f->error = error;
-	f->retry = retry;
-}
-
-/* open name in directory dirfd, the descriptor reported to fd.c */
-static int
-reported_openat(int dirfd, const char *name, int flags)
-{
-	int			fd;
-	int			save;
-
-	if (!AcquireExternalFD())
-		return -1;				/* EMFILE */
-	fd = dirfd < 0 ? open(name, flags) : openat(dirfd, name, flags);
-	if (fd < 0)
-	{
-		save = errno;
-		ReleaseExternalFD();
-		errno = save;
-	}
-	return fd;
-}
-
-/* close a descriptor reported to fd.c, and forget it */
-static void
-release_fd(int *fd)
-{
-	if (*fd >= 0)
-	{
-		close(*fd);
-		ReleaseExternalFD();
-		*fd = -1;
-	}
-}
-
-/*
- * In the directory the pass opened for it: fstatat without following, skip
- * if unchanged, refuse what is not a regular file, openat without following
- * links or blocking, fstat the descriptor, read at most mig.max_file_size,
- * then parse.  Only the file's own name is resolved: the directory is the
- * one listed, whatever its path has become.
- */
-static void
-examine_file(MigSpoolPass *pass, SpoolFile *f)
-{
-	int			dirfd = pass->dirs[MIG_SPOOL_ID_DIR(f->dir)].fd;
-	int64		max_bytes = pass->max_bytes;
-	struct stat st;
-	char	   *buf;
-	size_t		cap,
-				len = 0;
-
-	Assert(dirfd >= 0 && pass->file_fd < 0);
-	if (fstatat(dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-	{
-		if (errno == ENOENT || errno == ENOTDIR)
-			f->outcome = OUT_VANISHED;
-		else
-			fail_file(f, true, psprintf("could not stat the file: %m"));
-		return;
-	}
-	set_stat(f, &st);
-	if (f->has_row && f->row_stat && !f->row_deferred &&
-		f->row_inode == f->inode && f->row_size == f->size && f->row_mtime == f->mtime)
-	{
-		f->outcome = OUT_SKIPPED;
-		return;
-	}
-	if (!S_ISREG(st.st_mode))
-	{
-		fail_file(f, false, psprintf("the file is %s", file_type_name(st.st_mode)));
-		return;
-	}
-	if (st.st_size > max_bytes)
-	{
-		fail_file(f, false, psprintf("the file is " INT64_FORMAT " bytes, more than mig.max_file_size (" INT64_FORMAT " kB)",
-									 (int64) st.st_size, max_bytes / 1024));
-		return;
-	}
-
-	/* in the pass, so that an error before the close cannot leak it */
-	pass->file_fd = reported_openat(dirfd, f->name,
-									O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | PG_BINARY);
-	if (pass->file_fd < 0)
-	{
-		if (errno == ENOENT)
-			f->outcome = OUT_VANISHED;
-		else if (errno == ELOOP)
-			fail_file(f, false, pstrdup("the file is a symbolic link (not followed)"));
-		else
-			fail_file(f, true, psprintf("could not open the file: %m"));
-		return;
-	}
-	if (fstat(pass->file_fd, &st) < 0)
-	{
-		fail_file(f, true, psprintf("could not stat the open file: %m"));
-		release_fd(&pass->file_fd);
-		return;
-	}
-	set_stat(f, &st);
-	if (!S_ISREG(st.st_mode))
-	{
-		fail_file(f, false, psprintf("the file is %s", file_type_name(st.st_mode)));
-		release_fd(&pass->file_fd);
-		return;
-	}
-
-	/* read to the end, one byte past the limit at most */
-	cap = Min((int64) st.st_size, max_bytes) + 1;
-	buf = palloc(cap + 1);
-	for (;;)
-	{
-		ssize_t		n;
-
-		if (len == cap)
-		{
-			if ((int64) cap > max_bytes)
-				break;
-			cap = Min((int64) cap * 2, max_bytes + 1);
-			buf = repalloc(buf, cap + 1);
-		}
-		n = read(pass->file_fd, buf + len, cap - len);
-		if (n < 0)
-		{
-			if (errno == EINTR)
-				continue;
-			fail_file(f, true, psprintf("could not read the file: %m"));
-			release_fd(&pass->file_fd);
-			return;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	release_fd(&pass->file_fd);
-	if ((int64) len > max_bytes)
-	{
-		fail_file(f, false, psprintf("the file is more than mig.max_file_size (" INT64_FORMAT " kB)",
-									 max_bytes / 1024));
-		return;
-	}
-	buf[len] = '\0';
-	parse_file(f, buf, len);
-}
-
 /* ------------------------------------------------------------------------
  * The spool's directories, by descriptor
  * ------------------------------------------------------------------------
  */
-
-const char *const mig_spool_kinds[2] = {"action", "command"};
 
 /* the name of directory id in its parent; the root has none */
 const char *
@@ -847,7 +156,7 @@ mig_spool_id_name(int id)
 		return NULL;
 	if (id < MIG_SPOOL_ID_DIR(0))
 		return mig_spool_kinds[id - 1];
-	return dir_leaf[id - MIG_SPOOL_ID_DIR(0)];
+	return mig_spool_lifecycle[id - MIG_SPOOL_ID_DIR(0)].leaf;
 }
 
 /*
@@ -855,8 +164,9 @@ mig_spool_id_name(int id)
  * may hold symbolic links), or name in the open directory parent, never
  * through a symbolic link: O_NOFOLLOW guards only the last component of a
  * path, and walking by descriptor makes every component a last one.  The
- * descriptor is reported to fd.c (close it with mig_spool_close_dir); -1
- * with errno set if it could not be opened.  *id is what was opened.
+ * descriptor is reported to PostgreSQL (close it with
+ * mig_spool_close_dir); -1 with errno set if it could not be opened.  *id
+ * is what was opened.
  */
 int
 mig_spool_open_dir(int parent, const char *name, MigSpoolDirId *id)
@@ -865,9 +175,9 @@ mig_spool_open_dir(int parent, const char *name, MigSpoolDirId *id)
 	struct stat st;
 
 	if (parent < 0)
-		fd = reported_openat(-1, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fd = mig_spool_openat(-1, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	else
-		fd = reported_openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd = mig_spool_openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0 && id != NULL)
 	{
 		memset(id, 0, sizeof(MigSpoolDirId));
@@ -883,62 +193,34 @@ mig_spool_open_dir(int parent, const char *name, MigSpoolDirId *id)
 void
 mig_spool_close_dir(int fd)
 {
-	release_fd(&fd);
+	mig_spool_release_fd(&fd);
 }
 
 /* what a path that should be a directory is instead */
 static const char *
 not_dir_name(mode_t mode)
 {
-	return S_ISREG(mode) ? "a regular file" : file_type_name(mode);
+	return S_ISREG(mode) ? "a regular file" : mig_spool_file_type(mode);
 }
 
 /*
- * The descriptor of directory id (a kind, or one of the eight), opened on
- * first use in the pass: the root must be open.  -1 when it cannot be
- * entered: nothing under it is read, and the rows of its files are kept.
- * One that does not exist is no error; one that is a symbolic link, not a
- * directory, or cannot be opened gets its reason in dirs[id].problem (the
- * eight directories under a kind that cannot be entered get the kind's),
- * and, in a full pass, a WARNING and the pass's problem for the worker.
+ * Directory id could not be opened in parent (open_errno, not ENOENT):
+ * why, in dirs[id].problem, and, in a full pass, a WARNING and the pass's
+ * problem for the worker.  One gone since is no problem: as if it never
+ * was.
  */
-static int
-pass_dir_fd(MigSpoolPass *pass, int id)
+static void
+dir_problem(MigSpoolPass *pass, int id, int parent, int open_errno)
 {
 	PassDir    *pd = &pass->dirs[id];
 	bool		kind = id < MIG_SPOOL_ID_DIR(0);
 	const char *name = mig_spool_id_name(id);
-	int			parent;
-	int			open_errno;
-	int			stat_ret;
-	int			stat_errno;
-	struct stat st;
-	char	   *path;
-	MemoryContext old;
-
-	Assert(id != MIG_SPOOL_ID_ROOT && pass->dirs[MIG_SPOOL_ID_ROOT].fd >= 0);
-	if (pd->tried)
-		return pd->fd;
-	pd->tried = true;
-	parent = kind ? pass->dirs[MIG_SPOOL_ID_ROOT].fd :
-		pass_dir_fd(pass, MIG_SPOOL_ID_KIND(id - MIG_SPOOL_ID_DIR(0)));
-	if (parent < 0)
-	{
-		pd->problem = pass->dirs[MIG_SPOOL_ID_KIND(id - MIG_SPOOL_ID_DIR(0))].problem;
-		return -1;
-	}
-	pd->fd = mig_spool_open_dir(parent, name, &pd->id);
-	if (pd->fd >= 0)
-		return pd->fd;
-	open_errno = errno;
-	if (open_errno == ENOENT)
-		return -1;
-
-	old = MemoryContextSwitchTo(pass->cxt);
-	path = kind ? spool_path(pass->spool, name) :
+	char	   *path = kind ? spool_path(pass->spool, name) :
 		spool_path(pass->spool, mig_spool_dirs[id - MIG_SPOOL_ID_DIR(0)]);
-	stat_ret = fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW);
-	stat_errno = errno;
+	struct stat st;
+	int			stat_ret = fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW);
+	int			stat_errno = errno;
+
 	if (stat_ret == 0 && !S_ISDIR(st.st_mode))
 	{
 		const char *what = not_dir_name(st.st_mode);
@@ -974,6 +256,46 @@ pass_dir_fd(MigSpoolPass *pass, int id)
 					 errdetail("Nothing under it is read; the rows of its files in spool_files are kept.")));
 		}
 	}
+}
+
+/*
+ * The descriptor of directory id (a kind, or one of the eight), opened on
+ * first use in the pass: the root must be open.  -1 when it cannot be
+ * entered: nothing under it is read, and the rows of its files are kept.
+ * One that does not exist is no error; one that is a symbolic link, not a
+ * directory, or cannot be opened gets its reason in dirs[id].problem (the
+ * eight directories under a kind that cannot be entered get the kind's),
+ * and, in a full pass, a WARNING and the pass's problem for the worker.
+ */
+static int
+pass_dir_fd(MigSpoolPass *pass, int id)
+{
+	PassDir    *pd = &pass->dirs[id];
+	bool		kind = id < MIG_SPOOL_ID_DIR(0);
+	int			parent;
+	int			open_errno;
+	MemoryContext old;
+
+	Assert(id != MIG_SPOOL_ID_ROOT && pass->dirs[MIG_SPOOL_ID_ROOT].fd >= 0);
+	if (pd->tried)
+		return pd->fd;
+	pd->tried = true;
+	parent = kind ? pass->dirs[MIG_SPOOL_ID_ROOT].fd :
+		pass_dir_fd(pass, MIG_SPOOL_ID_KIND(id - MIG_SPOOL_ID_DIR(0)));
+	if (parent < 0)
+	{
+		pd->problem = pass->dirs[MIG_SPOOL_ID_KIND(id - MIG_SPOOL_ID_DIR(0))].problem;
+		return -1;
+	}
+	pd->fd = mig_spool_open_dir(parent, mig_spool_id_name(id), &pd->id);
+	if (pd->fd >= 0)
+		return pd->fd;
+	open_errno = errno;
+	if (open_errno == ENOENT)
+		return -1;
+
+	old = MemoryContextSwitchTo(pass->cxt);
+	dir_problem(pass, id, parent, open_errno);
 	MemoryContextSwitchTo(old);
 	return -1;
 }
@@ -994,126 +316,64 @@ open_root(MigSpoolPass *pass)
 	return root->fd >= 0;
 }
 
+/* close the listing under way, if any */
+static void
+close_listing(MigSpoolPass *pass)
+{
+	if (pass->listing != NULL)
+	{
+		closedir(pass->listing);
+		ReleaseExternalFD();
+		pass->listing = NULL;
+	}
+}
+
 /* ------------------------------------------------------------------------
- * SPI helpers
+ * The lookups' plans
  * ------------------------------------------------------------------------
  */
 
-typedef struct ArrayCol
+/* the statement which, for the plan cache (sql.h) */
+static char *
+stmt_sql(int which, Oid *types, int *nargs)
 {
-	Oid			elemtype;
-	Datum	   *values;
-	bool	   *nulls;
-	int			n;
-	int			cap;
-} ArrayCol;
+	const char *files = mig_qualified_name("spool_files");
 
-static void
-col_init(ArrayCol *c, Oid elemtype, int cap)
-{
-	c->elemtype = elemtype;
-	c->cap = Max(cap, 1);
-	c->values = palloc(sizeof(Datum) * c->cap);
-	c->nulls = palloc(sizeof(bool) * c->cap);
-	c->n = 0;
-}
-
-static void
-col_add(ArrayCol *c, Datum value, bool isnull)
-{
-	if (c->n == c->cap)
+	switch ((Stmt) which)
 	{
-		c->cap *= 2;
-		c->values = repalloc(c->values, sizeof(Datum) * c->cap);
-		c->nulls = repalloc(c->nulls, sizeof(bool) * c->cap);
+		case ST_LOOKUP_RANGE:
+			types[0] = types[1] = types[2] = TEXTOID;
+			*nargs = 3;
+			return psprintf("SELECT path, inode, size, mtime, outcome FROM %s "
+							"WHERE path > $1 COLLATE \"C\" AND path <= $2 COLLATE \"C\" "
+							"AND path < $3 COLLATE \"C\" ORDER BY path", files);
+		case ST_LOOKUP_PATHS:
+			types[0] = TEXTARRAYOID;
+			*nargs = 1;
+			return psprintf("SELECT f.path, f.inode, f.size, f.mtime, f.outcome "
+							"FROM unnest($1::text[]) AS t(p) "
+							"JOIN %s AS f ON f.path = t.p COLLATE \"C\" ORDER BY f.path",
+							files);
+		case NUM_STMTS:
+			break;
 	}
-	c->values[c->n] = isnull ? (Datum) 0 : value;
-	c->nulls[c->n] = isnull;
-	c->n++;
-}
-
-static void
-col_text(ArrayCol *c, const char *s)
-{
-	col_add(c, s ? CStringGetTextDatum(s) : (Datum) 0, s == NULL);
-}
-
-static void
-col_varlena(ArrayCol *c, text *t)
-{
-	col_add(c, PointerGetDatum(t), t == NULL);
-}
-
-static void
-col_numeric(ArrayCol *c, int64 v)
-{
-	col_add(c, NumericGetDatum(int64_to_numeric(v)), false);
-}
-
-static void
-col_time(ArrayCol *c, TimestampTz t, bool isnull)
-{
-	col_add(c, TimestampTzGetDatum(t), isnull);
-}
-
-static Datum
-col_array(ArrayCol *c)
-{
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			dims[1];
-	int			lbs[1];
-
-	get_typlenbyvalalign(c->elemtype, &typlen, &typbyval, &typalign);
-	dims[0] = c->n;
-	lbs[0] = 1;
-	return PointerGetDatum(construct_md_array(c->values, c->nulls, 1, dims, lbs,
-											  c->elemtype, typlen, typbyval, typalign));
+	elog(ERROR, "unknown spool statement %d", which);
+	return NULL;				/* keep compiler quiet */
 }
 
 /*
- * Run one of the batch's statements.  Its plan is made on first use and
- * kept (see plans), and it is generic: a plan made for the values would
- * have the planner look at every element of the arrays, for every batch.
- * sql is only read the first time.
+ * The plans of the batch's lookups, made on first use and kept while the
+ * extension's relations are the same (sql.h), generic, as the writes'
+ * (spoolstore.c).
  */
-static int
-run_stmt(MigSpoolPass *pass, Stmt which, const char *sql, int nargs, Oid *types,
-		 Datum *values, const char *nulls)
+static MigPlans plans = MIG_PLANS(NUM_STMTS, stmt_sql, CURSOR_OPT_GENERIC_PLAN);
+
+/* the plans of a pass's statements; the worker forgets them after an error */
+void
+mig_spool_forget_plans(void)
 {
-	SPIPlanPtr	plan = plans[which];
-	int			ret;
-
-	if (plan == NULL)
-	{
-		plan = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		plans[which] = plan;
-	}
-	ret = SPI_execute_plan(plan, values, nulls, false, 0);
-	if (ret < 0)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	return ret;
-}
-
-/* run a statement whose parameters are the arrays cols[0..n-1] */
-static int
-exec_arrays(MigSpoolPass *pass, Stmt which, const char *sql, ArrayCol *cols, int ncols)
-{
-	Oid			types[16];
-	Datum		values[16];
-
-	Assert(ncols <= 16);
-	for (int i = 0; i < ncols; i++)
-	{
-		types[i] = get_array_type(cols[i].elemtype);
-		values[i] = col_array(&cols[i]);
-	}
-	return run_stmt(pass, which, sql, ncols, types, values, NULL);
+	mig_forget_plans(&plans);
+	mig_spool_store_forget_plans();
 }
 
 static int64
@@ -1124,643 +384,6 @@ spi_int64(int row, int col, bool *isnull)
 	if (*isnull)
 		return 0;
 	return DatumGetInt64(d);
-}
-
-/* a numeric result column that holds an id this pass wrote */
-static int64
-spi_id(int row, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
-
-	if (isnull)
-		return 0;
-	return DatumGetInt64(DirectFunctionCall1(numeric_int8, d));
-}
-
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
-static bool
-id_in(const int64 *ids, int n, int64 id)
-{
-	return bsearch(&id, ids, n, sizeof(int64), cmp_int64) != NULL;
-}
-
-/* the ids RETURNING gave back, sorted */
-static int64 *
-returned_ids(int col, int *n)
-{
-	int64	   *ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
-
-	for (uint64 i = 0; i < SPI_processed; i++)
-		ids[i] = spi_id(i, col);
-	*n = (int) SPI_processed;
-	qsort(ids, *n, sizeof(int64), cmp_int64);
-	return ids;
-}
-
-/* ------------------------------------------------------------------------
- * Writing a batch
- * ------------------------------------------------------------------------
- */
-
-/*
- * Files holding the same action or command: the one furthest on in the
- * lifecycle wins, then the one in the later directory, then the later name.
- * Candidates sort by id, then in that order, so that the winner of each id
- * is the last of its run.
- */
-typedef struct Candidate
-{
-	int64		id;
-	int			rank;
-	SpoolFile  *file;
-} Candidate;
-
-static int
-cmp_candidates(const void *a, const void *b)
-{
-	const Candidate *x = a;
-	const Candidate *y = b;
-
-	if (x->id != y->id)
-		return x->id < y->id ? -1 : 1;
-	if (x->rank != y->rank)
-		return x->rank - y->rank;
-	if (x->file->dir != y->file->dir)
-		return x->file->dir - y->file->dir;
-	return strcmp(x->file->name, y->file->name);
-}
-
-/* keep the winner of each id in cands[0..n-1]; the others are unchanged */
-static int
-pick_winners(Candidate *cands, int n, SpoolFile **winners)
-{
-	int			nwin = 0;
-
-	qsort(cands, n, sizeof(Candidate), cmp_candidates);
-	for (int i = 0; i < n; i++)
-	{
-		if (i + 1 < n && cands[i + 1].id == cands[i].id)
-			cands[i].file->outcome = OUT_UNCHANGED;
-		else
-			winners[nwin++] = cands[i].file;
-	}
-	return nwin;
-}
-
-static void
-add_action_cols(ArrayCol *cols, ParsedAction *pa, const char *status)
-{
-	col_numeric(&cols[0], pa->id);
-	col_text(&cols[1], pa->name);
-	col_text(&cols[2], pa->target);
-	col_varlena(&cols[3], pa->description);
-	col_varlena(&cols[4], pa->threat);
-	col_varlena(&cols[5], pa->operations);
-	col_time(&cols[6], pa->validfrom, false);
-	col_time(&cols[7], pa->expireafter, false);
-	col_time(&cols[8], pa->starttime, !pa->has_starttime);
-	col_time(&cols[9], pa->finishtime, !pa->has_finishtime);
-	col_time(&cols[10], pa->lastupdatetime, !pa->has_lastupdatetime);
-	col_text(&cols[11], status);
-	col_varlena(&cols[12], pa->pgpsignatures);
-	col_add(&cols[13], Int32GetDatum(pa->syntaxversion), !pa->has_syntaxversion);
-}
-
-static void
-init_action_cols(ArrayCol *cols, int n)
-{
-	static const Oid types[14] = {
-		NUMERICOID, TEXTOID, TEXTOID, JSONOID, JSONOID, JSONOID, TIMESTAMPTZOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
-		JSONOID, INT4OID
-	};
-
-	for (int i = 0; i < 14; i++)
-		col_init(&cols[i], types[i], n);
-}
-
-#define ACTION_COLUMNS \
-	"id, name, target, description, threat, operations, validfrom, expireafter, " \
-	"starttime, finishtime, lastupdatetime, status, pgpsignatures, syntaxversion"
-#define ACTION_UNNEST \
-	"unnest($1::numeric[], $2::text[], $3::text[], $4::json[], $5::json[], $6::json[], " \
-	"$7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], " \
-	"$11::timestamptz[], $12::text[], $13::json[], $14::int4[]) AS u(" ACTION_COLUMNS ")"
-
-/*
- * Write the actions, commands and counters of files[0..n-1] (those still
- * OUT_NONE), setting each one's outcome.  Runs inside a subtransaction of
- * the caller's: any error leaves nothing behind.
- */
-static void
-store_files(MigSpoolPass *pass, SpoolFile **files, int n, BatchNotes *notes)
-{
-	const char *actions = mig_qualified_name("actions");
-	const char *commands = mig_qualified_name("commands");
-	ArrayCol	cols[14];
-	SpoolFile **winners = palloc(sizeof(SpoolFile *) * Max(n, 1));
-	Candidate  *cands = palloc(sizeof(Candidate) * Max(n, 1));
-	int			ncand;
-	int			nwin;
-	int64	   *file_action_ids = palloc(sizeof(int64) * Max(n, 1));
-	int			nfile_action_ids = 0;
-	int64	   *touched = palloc(sizeof(int64) * Max(n, 1));
-	int			ntouched = 0;
-	int64	   *written;
-	int			nwritten;
-
-	/* 1. action files: one per id, the furthest on in its lifecycle */
-	ncand = 0;
-	for (int i = 0; i < n; i++)
-	{
-		if (files[i]->outcome != OUT_NONE || files[i]->action == NULL)
-			continue;
-		cands[ncand].id = files[i]->action->id;
-		cands[ncand].rank = action_rank(files[i]->action_status);
-		cands[ncand].file = files[i];
-		ncand++;
-	}
-	nwin = pick_winners(cands, ncand, winners);
-	if (nwin > 0)
-	{
-		init_action_cols(cols, nwin);
-		for (int i = 0; i < nwin; i++)
-		{
-			add_action_cols(cols, winners[i]->action, winners[i]->action_status);
-			file_action_ids[nfile_action_ids++] = winners[i]->action->id;
-		}
-		exec_arrays(pass, ST_ACTIONS, psprintf("INSERT INTO %s AS a (" ACTION_COLUMNS ", "
-							 "sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
-							 "SELECT u.*, 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
-							 "ON CONFLICT (id) DO UPDATE SET "
-							 "name = excluded.name, target = excluded.target, "
-							 "description = coalesce(excluded.description, a.description), "
-							 "threat = coalesce(excluded.threat, a.threat), "
-							 "operations = coalesce(excluded.operations, a.operations), "
-							 "validfrom = excluded.validfrom, expireafter = excluded.expireafter, "
-							 "starttime = coalesce(excluded.starttime, a.starttime), "
-							 "finishtime = coalesce(excluded.finishtime, a.finishtime), "
-							 "lastupdatetime = coalesce(excluded.lastupdatetime, a.lastupdatetime), "
-							 "status = excluded.status, "
-							 "pgpsignatures = coalesce(excluded.pgpsignatures, a.pgpsignatures), "
-							 "syntaxversion = coalesce(excluded.syntaxversion, a.syntaxversion) "
-							 "WHERE " ACTION_RANK_SQL("excluded.status") " >= " ACTION_RANK_SQL("a.status") " "
-							 "AND (a.name, a.target, a.description::text, a.threat::text, "
-							 "a.operations::text, a.validfrom, a.expireafter, a.starttime, "
-							 "a.finishtime, a.lastupdatetime, a.status, a.pgpsignatures::text, "
-							 "a.syntaxversion) IS DISTINCT FROM "
-							 "(excluded.name, excluded.target, "
-							 "coalesce(excluded.description, a.description)::text, "
-							 "coalesce(excluded.threat, a.threat)::text, "
-							 "coalesce(excluded.operations, a.operations)::text, "
-							 "excluded.validfrom, excluded.expireafter, "
-							 "coalesce(excluded.starttime, a.starttime), "
-							 "coalesce(excluded.finishtime, a.finishtime), "
-							 "coalesce(excluded.lastupdatetime, a.lastupdatetime), "
-							 "excluded.status::varchar, "
-							 "coalesce(excluded.pgpsignatures, a.pgpsignatures)::text, "
-							 "coalesce(excluded.syntaxversion, a.syntaxversion)) "
-							 "RETURNING id", actions),
-					cols, 14);
-		written = returned_ids(1, &nwritten);
-		for (int i = 0; i < nwin; i++)
-		{
-			if (id_in(written, nwritten, winners[i]->action->id))
-			{
-				winners[i]->outcome = OUT_INGESTED;
-				touched[ntouched++] = winners[i]->action->id;
-			}
-			else
-				winners[i]->outcome = OUT_UNCHANGED;
-		}
-		qsort(file_action_ids, nfile_action_ids, sizeof(int64), cmp_int64);
-	}
-
-	/* 2. the actions commands embed, where no row exists yet */
-	ncand = 0;
-	for (int i = 0; i < n; i++)
-	{
-		if (files[i]->outcome != OUT_NONE || files[i]->command == NULL)
-			continue;
-		if (id_in(file_action_ids, nfile_action_ids, files[i]->command->action.id))
-			continue;
-		cands[ncand].id = files[i]->command->action.id;
-		cands[ncand].rank = 0;
-		cands[ncand].file = files[i];
-		ncand++;
-	}
-	qsort(cands, ncand, sizeof(Candidate), cmp_candidates);
-	nwin = 0;
-	for (int i = 0; i < ncand; i++)
-		if (i == 0 || cands[i].id != cands[i - 1].id)
-			winners[nwin++] = cands[i].file;
-	if (nwin > 0)
-	{
-		init_action_cols(cols, nwin);
-		for (int i = 0; i < nwin; i++)
-		{
-			ParsedAction *pa = &winners[i]->command->action;
-
-			/* a command exists, so its action is at least in flight */
-			add_action_cols(cols, pa,
-							action_rank(pa->status) < 1 ? "inflight" : pa->status);
-		}
-		exec_arrays(pass, ST_EMBEDDED, psprintf("INSERT INTO %s (" ACTION_COLUMNS ", "
-							 "sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
-							 "SELECT u.*, 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
-							 "ON CONFLICT (id) DO NOTHING RETURNING id", actions),
-					cols, 14);
-		for (uint64 i = 0; i < SPI_processed; i++)
-			note_action(notes, spi_id(i, 1));
-	}
-
-	/* 3. commands: one per id, the furthest on in its lifecycle */
-	ncand = 0;
-	for (int i = 0; i < n; i++)
-	{
-		if (files[i]->outcome != OUT_NONE || files[i]->command == NULL)
-			continue;
-		cands[ncand].id = files[i]->command->id;
-		cands[ncand].rank = command_rank(files[i]->command->status);
-		cands[ncand].file = files[i];
-		ncand++;
-	}
-	nwin = pick_winners(cands, ncand, winners);
-	if (nwin > 0)
-	{
-		static const Oid types[7] = {
-			NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID, JSONOID, TIMESTAMPTZOID, TIMESTAMPTZOID
-		};
-
-		for (int i = 0; i < 7; i++)
-			col_init(&cols[i], types[i], nwin);
-		for (int i = 0; i < nwin; i++)
-		{
-			ParsedCommand *pc = winners[i]->command;
-
-			col_numeric(&cols[0], pc->id);
-			col_numeric(&cols[1], pc->action.id);
-			col_add(&cols[2], pc->agentid, false);
-			col_text(&cols[3], pc->status);
-			col_varlena(&cols[4], pc->results);
-			col_time(&cols[5], pc->starttime, false);
-			col_time(&cols[6], pc->finishtime, !pc->has_finishtime);
-		}
-		exec_arrays(pass, ST_COMMANDS, psprintf("INSERT INTO %s AS c "
-							 "(id, actionid, agentid, status, results, starttime, finishtime) "
-							 "SELECT * FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], "
-							 "$4::text[], $5::json[], $6::timestamptz[], $7::timestamptz[]) "
-							 "ON CONFLICT (id) DO UPDATE SET "
-							 "actionid = excluded.actionid, agentid = excluded.agentid, "
-							 "status = excluded.status, "
-							 "results = coalesce(excluded.results, c.results), "
-							 "starttime = excluded.starttime, "
-							 "finishtime = coalesce(excluded.finishtime, c.finishtime) "
-							 "WHERE " COMMAND_RANK_SQL("excluded.status") " >= " COMMAND_RANK_SQL("c.status") " "
-							 "AND (c.actionid, c.agentid, c.status, c.results::text, c.starttime, "
-							 "c.finishtime) IS DISTINCT FROM (excluded.actionid, excluded.agentid, "
-							 "excluded.status::varchar, coalesce(excluded.results, c.results)::text, "
-							 "excluded.starttime, coalesce(excluded.finishtime, c.finishtime)) "
-							 "RETURNING id", commands),
-					cols, 7);
-		written = returned_ids(1, &nwritten);
-		for (int i = 0; i < nwin; i++)
-		{
-			if (id_in(written, nwritten, winners[i]->command->id))
-			{
-				winners[i]->outcome = OUT_INGESTED;
-				touched[ntouched++] = winners[i]->command->action.id;
-			}
-			else
-				winners[i]->outcome = OUT_UNCHANGED;
-		}
-	}
-
-	/*
-	 * 4. the counters of every action whose commands changed: the triggers
-	 * on commands recount them (mig 1.1); a database still on 1.0 has none
-	 */
-	if (ntouched > 0)
-	{
-		qsort(touched, ntouched, sizeof(int64), cmp_int64);
-		col_init(&cols[0], NUMERICOID, ntouched);
-		for (int i = 0; i < ntouched; i++)
-		{
-			if (i > 0 && touched[i] == touched[i - 1])
-				continue;
-			col_numeric(&cols[0], touched[i]);
-			note_action(notes, touched[i]);
-		}
-		if (pass->schema_version < 101)
-			mig_recount_actions(col_array(&cols[0]));
-	}
-}
-
-/*
- * Store the batch's files in one subtransaction; if the database refuses,
- * store them one by one, each in its own, so that only the file at fault
- * fails (and is retried on every pass: the fault may be passing).
- */
-static void
-store_batch(MigSpoolPass *pass, SpoolFile *files, int n, BatchNotes *notes)
-{
-	SpoolFile **todo = palloc(sizeof(SpoolFile *) * Max(n, 1));
-	int			ntodo = 0;
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	BatchNotes	saved = *notes;
-	volatile bool ok = false;
-
-	for (int i = 0; i < n; i++)
-		if (files[i].outcome == OUT_NONE)
-			todo[ntodo++] = &files[i];
-	if (ntodo == 0)
-		return;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
-	{
-		store_files(pass, todo, ntodo, notes);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-		ok = true;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcontext);
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_END_TRY();
-	if (ok)
-		return;
-
-	/* one by one */
-	*notes = saved;
-	for (int i = 0; i < ntodo; i++)
-		todo[i]->outcome = OUT_NONE;
-	for (int i = 0; i < ntodo; i++)
-	{
-		SpoolFile  *f = todo[i];
-
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(oldcontext);
-		PG_TRY();
-		{
-			store_files(pass, &f, 1, notes);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcontext);
-			CurrentResourceOwner = oldowner;
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(oldcontext);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcontext);
-			CurrentResourceOwner = oldowner;
-			fail_file(f, true, psprintf("the database refused the file: %s", edata->message));
-			FreeErrorData(edata);
-		}
-		PG_END_TRY();
-	}
-}
-
-/* find each command's agent: by id when the file gives one, else by queueloc */
-static void
-resolve_agents(MigSpoolPass *pass, SpoolFile *files, int n)
-{
-	const char *agents = mig_qualified_name("agents");
-	ArrayCol	ids,
-				locs;
-	int64	   *known_ids;
-	int			nknown = 0;
-	char	  **known_locs;
-	Datum	   *known_loc_ids;
-	int			nlocs = 0;
-
-	int64	   *want = palloc(sizeof(int64) * Max(n, 1));
-	int			nwant = 0;
-
-	col_init(&ids, NUMERICOID, n);
-	col_init(&locs, TEXTOID, n);
-	for (int i = 0; i < n; i++)
-	{
-		ParsedCommand *pc = files[i].command;
-
-		if (files[i].outcome != OUT_NONE || pc == NULL)
-			continue;
-		if (pc->agent_id > 0)
-			want[nwant++] = pc->agent_id;
-		else
-			col_text(&locs, pc->agent_queueloc);
-	}
-	qsort(want, nwant, sizeof(int64), cmp_int64);
-	for (int i = 0; i < nwant; i++)
-		if (i == 0 || want[i] != want[i - 1])
-			col_numeric(&ids, want[i]);
-	if (ids.n == 0 && locs.n == 0)
-		return;
-
-	known_ids = palloc(sizeof(int64) * Max(ids.n, 1));
-	if (ids.n > 0)
-	{
-		exec_arrays(pass, ST_AGENT_IDS,
-					psprintf("SELECT a.id FROM unnest($1::numeric[]) AS t(id) "
-							 "JOIN %s AS a ON a.id = t.id", agents),
-					&ids, 1);
-		for (uint64 i = 0; i < SPI_processed; i++)
-			known_ids[nknown++] = spi_id(i, 1);
-		qsort(known_ids, nknown, sizeof(int64), cmp_int64);
-	}
-	known_locs = palloc(sizeof(char *) * Max(locs.n, 1));
-	known_loc_ids = palloc(sizeof(Datum) * Max(locs.n, 1));
-	if (locs.n > 0)
-	{
-		/* one agent per queue location: the one heard from last */
-		exec_arrays(pass, ST_AGENT_LOCS,
-					psprintf("SELECT DISTINCT ON (a.queueloc) a.queueloc::text, a.id "
-							 "FROM (SELECT DISTINCT q FROM unnest($1::text[]) AS q) AS t "
-							 "JOIN %s AS a ON a.queueloc = t.q "
-							 "ORDER BY a.queueloc, a.heartbeattime DESC, a.id DESC", agents),
-					&locs, 1);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-
-			known_locs[nlocs] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-			known_loc_ids[nlocs] = datumCopy(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc, 2, &isnull),
-											 false, -1);
-			nlocs++;
-		}
-	}
-
-	for (int i = 0; i < n; i++)
-	{
-		ParsedCommand *pc = files[i].command;
-		bool		found = false;
-
-		if (files[i].outcome != OUT_NONE || pc == NULL)
-			continue;
-		if (pc->agent_id > 0)
-		{
-			found = id_in(known_ids, nknown, pc->agent_id);
-			if (found)
-				pc->agentid = NumericGetDatum(int64_to_numeric(pc->agent_id));
-		}
-		else
-		{
-			for (int j = 0; j < nlocs && !found; j++)
-			{
-				if (strcmp(known_locs[j], pc->agent_queueloc) == 0)
-				{
-					pc->agentid = known_loc_ids[j];
-					found = true;
-				}
-			}
-		}
-		if (!found)
-		{
-			files[i].outcome = OUT_DEFERRED;
-			if (pc->agent_id > 0)
-				files[i].error = psprintf("agent " INT64_FORMAT " (%s) is not in agents yet",
-										  pc->agent_id, pc->agent_name);
-			else
-				files[i].error = psprintf("no agent with queue location \"%s\" in agents yet",
-										  pc->agent_queueloc);
-		}
-	}
-}
-
-/*
- * Record every file read in spool_files, forget the ones that went away.
- * New rows are inserted, known ones updated: the batch holds the table's
- * SHARE ROW EXCLUSIVE lock, so the lookup it began with is still true.
- */
-static void
-record_files(MigSpoolPass *pass, SpoolFile *files, int n, ArrayCol *gone)
-{
-	const char *spool_files = mig_qualified_name("spool_files");
-	ArrayCol	cols[2][10];
-	static const Oid types[10] = {
-		TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID,
-		TEXTOID, TEXTOID, NUMERICOID
-	};
-
-	for (int k = 0; k < 2; k++)
-		for (int i = 0; i < 10; i++)
-			col_init(&cols[k][i], types[i], n);
-	for (int i = 0; i < n; i++)
-	{
-		SpoolFile  *f = &files[i];
-		ArrayCol   *c = cols[f->has_row ? 1 : 0];
-		bool		nostat;
-
-		if (f->outcome == OUT_VANISHED)
-		{
-			if (f->has_row)
-				col_text(gone, f->path);
-			continue;
-		}
-		if (f->outcome == OUT_SKIPPED)
-			continue;
-		Assert(f->outcome != OUT_NONE);
-		nostat = !f->stat_known || f->retry;
-		col_text(&c[0], f->path);
-		col_text(&c[1], pass->spool);
-		col_text(&c[2], DIR_HOLDS_ACTIONS(f->dir) ? "action" : "command");
-		col_text(&c[3], dir_leaf[f->dir]);
-		col_add(&c[4], Int64GetDatum(f->inode), nostat);
-		col_add(&c[5], Int64GetDatum(f->size), nostat);
-		col_time(&c[6], f->mtime, nostat);
-		col_text(&c[7], outcome_name[f->outcome]);
-		col_text(&c[8], f->error);
-		if (f->objectid > 0)
-			col_numeric(&c[9], f->objectid);
-		else
-			col_add(&c[9], (Datum) 0, true);
-	}
-	if (cols[0][0].n > 0)
-		exec_arrays(pass, ST_FILES_INSERT,
-					psprintf("INSERT INTO %s (path, spool, kind, dir, inode, size, mtime, "
-							 "outcome, error, objectid) "
-							 "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-							 "$5::int8[], $6::int8[], $7::timestamptz[], $8::text[], $9::text[], "
-							 "$10::numeric[])", spool_files),
-					cols[0], 10);
-	if (cols[1][0].n > 0)
-		exec_arrays(pass, ST_FILES_UPDATE,
-					psprintf("UPDATE %s AS f SET spool = u.spool, kind = u.kind, dir = u.dir, "
-							 "inode = u.inode, size = u.size, mtime = u.mtime, "
-							 "outcome = u.outcome, error = u.error, objectid = u.objectid, "
-							 "synced_at = now() "
-							 "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-							 "$5::int8[], $6::int8[], $7::timestamptz[], $8::text[], $9::text[], "
-							 "$10::numeric[]) AS u(path, spool, kind, dir, inode, size, mtime, "
-							 "outcome, error, objectid) "
-							 "WHERE f.path = u.path COLLATE \"C\" "
-							 "AND (f.inode, f.size, f.mtime, f.outcome, f.error, f.objectid) "
-							 "IS DISTINCT FROM (u.inode, u.size, u.mtime, u.outcome, u.error, u.objectid)",
-							 spool_files),
-					cols[1], 10);
-	if (gone->n > 0)
-		exec_arrays(pass, ST_FILES_DELETE,
-					psprintf("DELETE FROM %s AS f USING unnest($1::text[]) AS t(p) "
-							 "WHERE f.path = t.p COLLATE \"C\"", spool_files),
-					gone, 1);
-}
-
-static void
-note_action(BatchNotes *notes, int64 id)
-{
-	for (int i = 0; i < notes->nactions; i++)
-		if (notes->actions[i] == id)
-			return;
-	if (notes->nactions < (int) lengthof(notes->actions))
-		notes->actions[notes->nactions++] = id;
-	else
-		notes->more_actions = true;
-}
-
-/* NOTIFY mig_spool, '{"ingested": 3, ..., "actions": [...]}' */
-static void
-notify_batch(MigSpoolPass *pass, BatchNotes *notes)
-{
-	StringInfoData buf;
-	Oid			type = TEXTOID;
-	Datum		value;
-
-	if (notes->ingested == 0 && notes->deferred == 0 && notes->failed == 0 &&
-		notes->removed == 0)
-		return;
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"ingested\": " INT64_FORMAT ", \"deferred\": " INT64_FORMAT
-					 ", \"failed\": " INT64_FORMAT ", \"removed\": " INT64_FORMAT
-					 ", \"actions\": [",
-					 notes->ingested, notes->deferred, notes->failed, notes->removed);
-	for (int i = 0; i < notes->nactions; i++)
-		appendStringInfo(&buf, "%s" INT64_FORMAT, i > 0 ? ", " : "", notes->actions[i]);
-	appendStringInfo(&buf, "]%s}", notes->more_actions ? ", \"more_actions\": true" : "");
-	value = CStringGetTextDatum(buf.data);
-	run_stmt(pass, ST_NOTIFY, "SELECT pg_catalog.pg_notify('mig_spool', $1)", 1, &type,
-			 &value, NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -1774,38 +397,27 @@ cmp_path(const void *a, const void *b)
 	return strcmp(((const SpoolFile *) a)->path, ((const SpoolFile *) b)->path);
 }
 
-/*
- * Process files[0..n-1], sorted by path.  For a batch of a full pass,
- * range_lo/range_hi bound the part of its directory the batch covers (paths
- * > lo and <= hi, hi NULL for the rest of the directory): rows there that
- * name no listed file are for files gone since, and are deleted.  For named
- * files, both are NULL and rows are looked up by path.
- */
+/* one sync at a time: a batch, or a directory's row, holds this lock */
 static void
-run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
-		  const char *range_lo, const char *range_hi)
+lock_spool_files(void)
 {
-	const char *spool_files = mig_qualified_name("spool_files");
-	ArrayCol	gone;
-	BatchNotes	notes;
-	int			fi = 0;
-	bool		ranged = range_lo != NULL;
-
-	memset(&notes, 0, sizeof(notes));
-	col_init(&gone, TEXTOID, n + 16);
-	check_plans();
-	pass->schema_version = mig_schema_version();
-
-	/*
-	 * One sync at a time: the counters need every command of the batch.
-	 * Waiting for this lock is safe, nothing else is held yet.  The worker
-	 * then takes the tables it writes without waiting: should a DROP
-	 * EXTENSION hold one, the batch gives way at once instead of waiting
-	 * for a lock while holding one the DROP needs.
-	 */
-	if (SPI_execute(psprintf("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", spool_files),
+	if (SPI_execute(psprintf("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE",
+							 mig_qualified_name("spool_files")),
 					false, 0) < 0)
 		elog(ERROR, "could not lock spool_files");
+}
+
+/*
+ * 1. Lock.  One sync at a time: the counters need every command of the
+ * batch.  Waiting for this lock is safe, nothing else is held yet.  The
+ * worker then takes the tables it writes without waiting: should a DROP
+ * EXTENSION hold one, the batch gives way at once instead of waiting for a
+ * lock while holding one the DROP needs.
+ */
+static void
+lock_tables(MigSpoolPass *pass)
+{
+	lock_spool_files();
 	if (pass->nowait &&
 		(SPI_execute(psprintf("LOCK TABLE %s, %s IN ROW EXCLUSIVE MODE NOWAIT",
 							  mig_qualified_name("actions"), mig_qualified_name("commands")),
@@ -1814,41 +426,53 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 							  mig_qualified_name("agents")),
 					 false, 0) < 0))
 		elog(ERROR, "could not lock the tables");
+}
 
-	/* what spool_files knows of these files */
-	if (ranged)
+/*
+ * 2. What spool_files knows of these files: the rows of the part of
+ * directory dir the batch covers (paths > lo and <= hi, hi NULL for the
+ * rest of the directory), or, without lo, the rows of the files' paths.
+ * Sorted by path; false when there is nothing to look up.
+ */
+static bool
+lookup_rows(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
+			const char *lo, const char *hi)
+{
+	Datum		values[3];
+
+	if (lo != NULL)
 	{
 		char	   *dir_end = spool_path(pass->spool, psprintf("%s0", mig_spool_dirs[dir]));
-		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
-		Datum		values[3];
 
-		values[0] = CStringGetTextDatum(range_lo);
-		values[1] = CStringGetTextDatum(range_hi ? range_hi : dir_end);
+		values[0] = CStringGetTextDatum(lo);
+		values[1] = CStringGetTextDatum(hi ? hi : dir_end);
 		values[2] = CStringGetTextDatum(dir_end);
-		run_stmt(pass, ST_LOOKUP_RANGE,
-				 psprintf("SELECT path, inode, size, mtime, outcome FROM %s "
-						  "WHERE path > $1 COLLATE \"C\" AND path <= $2 COLLATE \"C\" "
-						  "AND path < $3 COLLATE \"C\" ORDER BY path", spool_files),
-				 3, types, values, NULL);
+		mig_run_plan(&plans, ST_LOOKUP_RANGE, values, NULL, false, 0);
 	}
 	else if (n > 0)
 	{
-		ArrayCol	paths;
+		MigArray	paths;
 
-		col_init(&paths, TEXTOID, n);
+		mig_array_init(&paths, TEXTOID, n);
 		for (int i = 0; i < n; i++)
-			col_text(&paths, files[i].path);
-		exec_arrays(pass, ST_LOOKUP_PATHS,
-					psprintf("SELECT f.path, f.inode, f.size, f.mtime, f.outcome "
-							 "FROM unnest($1::text[]) AS t(p) "
-							 "JOIN %s AS f ON f.path = t.p COLLATE \"C\" ORDER BY f.path",
-							 spool_files),
-					&paths, 1);
+			mig_array_add_text(&paths, files[i].path);
+		values[0] = mig_array_datum(&paths);
+		mig_run_plan(&plans, ST_LOOKUP_PATHS, values, NULL, false, 0);
 	}
 	else
-		return;
+		return false;
+	return true;
+}
 
-	/* merge the rows (sorted) with the files (sorted) */
+/*
+ * Merge the rows looked up (sorted) with the files (sorted).  In a range,
+ * a row that names no listed file is for a file gone since: into gone.
+ */
+static void
+merge_rows(SpoolFile *files, int n, bool ranged, MigArray *gone)
+{
+	int			fi = 0;
+
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -1875,28 +499,36 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 			fi++;
 		}
 		else if (ranged)
-			col_text(&gone, path);	/* listed no more: the file went away */
+			mig_array_add_text(gone, path); /* listed no more: the file went away */
 	}
+}
 
-	/* read, parse and validate */
+/* 3. read, parse and validate, each file in the directory the pass opened */
+static void
+examine_files(MigSpoolPass *pass, SpoolFile *files, int n)
+{
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		examine_file(pass, &files[i]);
+		mig_spool_examine_file(&files[i], pass->dirs[MIG_SPOOL_ID_DIR(files[i].dir)].fd,
+							   pass->max_bytes, &pass->file_fd);
 	}
+}
 
-	resolve_agents(pass, files, n);
-	store_batch(pass, files, n, &notes);
-	record_files(pass, files, n, &gone);
-
-	notes.removed = gone.n;
+/*
+ * 6. count the outcomes, for the pass and, what changed since
+ * spool_files last said, for NOTIFY
+ */
+static void
+count_outcomes(MigSpoolPass *pass, SpoolFile *files, int n, BatchNotes *notes)
+{
 	for (int i = 0; i < n; i++)
 	{
 		switch (files[i].outcome)
 		{
 			case OUT_INGESTED:
 				pass->counts.ingested++;
-				notes.ingested++;
+				notes->ingested++;
 				break;
 			case OUT_UNCHANGED:
 			case OUT_SKIPPED:
@@ -1905,12 +537,12 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 			case OUT_DEFERRED:
 				pass->counts.deferred++;
 				if (!files[i].has_row || !files[i].row_deferred)
-					notes.deferred++;
+					notes->deferred++;
 				break;
 			case OUT_FAILED:
 				pass->counts.failed++;
 				if (!files[i].has_row || !files[i].row_failed)
-					notes.failed++;
+					notes->failed++;
 				break;
 			case OUT_VANISHED:
 				continue;
@@ -1920,8 +552,42 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 		}
 		pass->counts.scanned++;
 	}
+}
+
+/*
+ * Process files[0..n-1], sorted by path, in the caller's SPI connection.
+ * For a batch of a full pass, range_lo/range_hi bound the part of its
+ * directory the batch covers (paths > lo and <= hi, hi NULL for the rest
+ * of the directory): rows there that name no listed file are for files
+ * gone since, and are deleted.  For named files, both are NULL and rows
+ * are looked up by path.
+ */
+static void
+run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
+		  const char *range_lo, const char *range_hi)
+{
+	MigArray	gone;
+	BatchNotes	notes;
+
+	memset(&notes, 0, sizeof(notes));
+	mig_array_init(&gone, TEXTOID, n + 16);
+	pass->schema_version = mig_schema_version();
+
+	lock_tables(pass);
+	if (!lookup_rows(pass, files, n, dir, range_lo, range_hi))
+		return;
+	merge_rows(files, n, range_lo != NULL, &gone);
+	examine_files(pass, files, n);
+
+	/* 4. store what the files hold; 5. record the files (spoolstore.c) */
+	mig_spool_resolve_agents(files, n);
+	mig_spool_store_batch(files, n, pass->schema_version, &notes);
+	mig_spool_record_files(pass->spool, files, n, &gone);
+
+	count_outcomes(pass, files, n, &notes);
+	notes.removed = gone.n;
 	pass->counts.removed += gone.n;
-	notify_batch(pass, &notes);
+	mig_spool_notify(&notes);
 }
 
 /* ------------------------------------------------------------------------
@@ -1959,15 +625,10 @@ mig_spool_pass_begin(const char *spool, bool full, MemoryContext parent)
 void
 mig_spool_pass_end(MigSpoolPass *pass)
 {
-	if (pass->listing != NULL)
-	{
-		closedir(pass->listing);
-		ReleaseExternalFD();
-		pass->listing = NULL;
-	}
-	release_fd(&pass->file_fd);
+	close_listing(pass);
+	mig_spool_release_fd(&pass->file_fd);
 	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
-		release_fd(&pass->dirs[i].fd);
+		mig_spool_release_fd(&pass->dirs[i].fd);
 	MemoryContextDelete(pass->cxt);
 }
 
@@ -2008,12 +669,6 @@ void
 mig_spool_pass_nowait(MigSpoolPass *pass)
 {
 	pass->nowait = true;
-}
-
-const char *
-mig_spool_pass_spool(MigSpoolPass *pass)
-{
-	return pass->spool;
 }
 
 /* files known to be waiting in this pass (the rest of a full pass is not) */
@@ -2072,16 +727,10 @@ mig_spool_pass_add_deferred(MigSpoolPass *pass, const char *after, int limit)
 		char	   *dir = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
 		char	   *path = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3);
 		char	   *slash = strrchr(path, '/');
+		int			d = mig_spool_dir_find(kind, dir);
 
-		for (int d = 0; d < MIG_SPOOL_NDIRS; d++)
-		{
-			if (strcmp(dir_leaf[d], dir) == 0 &&
-				(DIR_HOLDS_ACTIONS(d) == (strcmp(kind, "action") == 0)))
-			{
-				mig_spool_pass_add(pass, d, slash + 1);
-				break;
-			}
-		}
+		if (d >= 0)
+			mig_spool_pass_add(pass, d, slash + 1);
 		if (r + 1 == (uint64) limit)
 			last = MemoryContextStrdup(pass->cxt, path);
 	}
@@ -2106,6 +755,88 @@ cmp_items(const void *a, const void *b)
 }
 
 /*
+ * A listing of the open directory pd through a descriptor of its own
+ * (a dup, which closedir closes), reported to PostgreSQL; false with errno
+ * set.
+ */
+static bool
+open_listing(MigSpoolPass *pass, PassDir *pd)
+{
+	int			fd;
+	int			save;
+
+	if (!AcquireExternalFD())
+		return false;
+	fd = dup(pd->fd);
+	if (fd >= 0 && (pass->listing = fdopendir(fd)) == NULL)
+	{
+		save = errno;
+		close(fd);
+		errno = save;
+	}
+	if (pass->listing == NULL)
+	{
+		save = errno;
+		ReleaseExternalFD();
+		errno = save;
+		return false;
+	}
+	/* the copy shares its offset with the directory's descriptor */
+	rewinddir(pass->listing);
+	return true;
+}
+
+/* the spool files of the listing into pass->names; false with errno set */
+static bool
+read_listing(MigSpoolPass *pass)
+{
+	int			max = 256;
+	struct dirent *de;
+
+	pass->names = palloc(sizeof(char *) * max);
+	for (;;)
+	{
+		errno = 0;
+		de = readdir(pass->listing);
+		if (de == NULL)
+			break;
+		if (!mig_spool_name_ok(de->d_name))
+			continue;
+		if (pass->nnames == max)
+		{
+			max *= 2;
+			pass->names = repalloc(pass->names, sizeof(char *) * max);
+		}
+		pass->names[pass->nnames++] = pstrdup(de->d_name);
+	}
+	return errno == 0;
+}
+
+/*
+ * Directory d could not be listed (errno): why, in its problem, the pass's
+ * problem for the worker and a WARNING; its rows are kept.
+ */
+static void
+listing_failed(MigSpoolPass *pass, int d, PassDir *pd)
+{
+	int			save = errno;
+	char	   *path = spool_path(pass->spool, mig_spool_dirs[d]);
+
+	errno = save;
+	pd->problem = psprintf("could not read the directory: %m");
+	errno = save;
+	pass->problem = psprintf("could not read spool directory \"%s\": %m", path);
+	errno = save;
+	ereport(WARNING,
+			(errcode_for_file_access(),
+			 errmsg("could not read spool directory \"%s\": %m", path),
+			 errdetail("Nothing under it is read; the rows of its files in spool_files are kept.")));
+	close_listing(pass);
+	mig_spool_release_fd(&pd->fd);
+	pass->nnames = 0;
+}
+
+/*
  * List directory d of a full pass into pass->names, sorted, through its
  * descriptor: true if it was listed.  One that does not exist, cannot be
  * entered or cannot be read is not listed, and its rows are left alone: a
@@ -2116,10 +847,8 @@ static bool
 list_dir(MigSpoolPass *pass, int d)
 {
 	PassDir    *pd = &pass->dirs[MIG_SPOOL_ID_DIR(d)];
-	struct dirent *de;
-	int			max = 256;
-	int			fd;
 	MemoryContext old;
+	bool		listed;
 
 	pass->names = NULL;
 	pass->nnames = 0;
@@ -2128,143 +857,43 @@ list_dir(MigSpoolPass *pass, int d)
 	if (pass_dir_fd(pass, MIG_SPOOL_ID_DIR(d)) < 0)
 		return false;
 
-	/* a descriptor of its own for the listing, which closedir closes */
 	old = MemoryContextSwitchTo(pass->cxt);
-	pass->names = palloc(sizeof(char *) * max);
-	if (AcquireExternalFD())
+	listed = open_listing(pass, pd) && read_listing(pass);
+	if (listed)
 	{
-		int			save;
-
-		fd = dup(pd->fd);
-		if (fd >= 0 && (pass->listing = fdopendir(fd)) == NULL)
-		{
-			save = errno;
-			close(fd);
-			errno = save;
-		}
-		if (pass->listing == NULL)
-		{
-			save = errno;
-			ReleaseExternalFD();
-			errno = save;
-		}
+		close_listing(pass);
+		qsort(pass->names, pass->nnames, sizeof(char *), cmp_names);
 	}
-	if (pass->listing != NULL)
-	{
-		/* the copy shares its offset with the directory's descriptor */
-		rewinddir(pass->listing);
-		for (;;)
-		{
-			errno = 0;
-			de = readdir(pass->listing);
-			if (de == NULL)
-				break;
-			if (!mig_spool_name_ok(de->d_name))
-				continue;
-			if (pass->nnames == max)
-			{
-				max *= 2;
-				pass->names = repalloc(pass->names, sizeof(char *) * max);
-			}
-			pass->names[pass->nnames++] = pstrdup(de->d_name);
-		}
-	}
-	if (pass->listing == NULL || errno != 0)
-	{
-		char	   *path = spool_path(pass->spool, mig_spool_dirs[d]);
-		int			save = errno;
-
-		pd->problem = psprintf("could not read the directory: %m");
-		errno = save;
-		pass->problem = psprintf("could not read spool directory \"%s\": %m", path);
-		errno = save;
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not read spool directory \"%s\": %m", path),
-				 errdetail("Nothing under it is read; the rows of its files in spool_files are kept.")));
-		if (pass->listing != NULL)
-		{
-			closedir(pass->listing);
-			ReleaseExternalFD();
-			pass->listing = NULL;
-		}
-		release_fd(&pd->fd);
-		pass->nnames = 0;
-		MemoryContextSwitchTo(old);
-		return false;
-	}
-	closedir(pass->listing);
-	ReleaseExternalFD();
-	pass->listing = NULL;
-	qsort(pass->names, pass->nnames, sizeof(char *), cmp_names);
+	else
+		listing_failed(pass, d, pd);
 	MemoryContextSwitchTo(old);
-	return true;
+	return listed;
 }
 
 /*
  * The row of directory d itself in spool_files (path <spool>/command/ready):
  * a failed row saying why while it cannot be entered, counted as one failed
- * file; none once it can, or no longer exists.  The rows of its files are
- * the batches' business.  Runs in a full pass, connected to SPI, under the
- * same lock as a batch.
+ * file; none once it can, or no longer exists (spoolstore.c).  Runs in a
+ * full pass, connected to SPI, under the same lock as a batch.
  */
 static void
 record_dir(MigSpoolPass *pass, int d)
 {
-	const char *spool_files = mig_qualified_name("spool_files");
 	const char *problem = pass->dirs[MIG_SPOOL_ID_DIR(d)].problem;
-	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[5];
 	BatchNotes	notes;
 
 	memset(&notes, 0, sizeof(notes));
-	check_plans();
-	if (SPI_execute(psprintf("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", spool_files),
-					false, 0) < 0)
-		elog(ERROR, "could not lock spool_files");
-	values[0] = CStringGetTextDatum(spool_path(pass->spool, mig_spool_dirs[d]));
+	lock_spool_files();
+	mig_spool_record_dir(pass->spool, spool_path(pass->spool, mig_spool_dirs[d]), d, problem,
+						 &notes);
 	if (problem == NULL)
-	{
-		if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE path = $1", spool_files),
-								  1, types, values, NULL, false, 0) < 0)
-			elog(ERROR, "could not delete from spool_files");
-		notes.removed = SPI_processed;
-		pass->counts.removed += SPI_processed;
-	}
+		pass->counts.removed += notes.removed;
 	else
 	{
-		values[1] = CStringGetTextDatum(pass->spool);
-		values[2] = CStringGetTextDatum(DIR_HOLDS_ACTIONS(d) ? "action" : "command");
-		values[3] = CStringGetTextDatum(dir_leaf[d]);
-		values[4] = CStringGetTextDatum(problem);
-		if (SPI_execute_with_args(psprintf("SELECT outcome FROM %s WHERE path = $1", spool_files),
-								  1, types, values, NULL, false, 0) < 0)
-			elog(ERROR, "could not read spool_files");
-		if (SPI_processed == 0)
-		{
-			if (SPI_execute_with_args(psprintf("INSERT INTO %s (path, spool, kind, dir, outcome, error) "
-											   "VALUES ($1, $2, $3, $4, 'failed', $5)", spool_files),
-									  5, types, values, NULL, false, 0) < 0)
-				elog(ERROR, "could not insert into spool_files");
-			notes.failed = 1;
-		}
-		else
-		{
-			if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "failed") != 0)
-				notes.failed = 1;
-			if (SPI_execute_with_args(psprintf("UPDATE %s SET spool = $2, kind = $3, dir = $4, "
-											   "inode = NULL, size = NULL, mtime = NULL, "
-											   "outcome = 'failed', error = $5, objectid = NULL, "
-											   "synced_at = now() WHERE path = $1 AND "
-											   "(outcome <> 'failed' OR error IS DISTINCT FROM $5 "
-											   "OR spool <> $2)", spool_files),
-									  5, types, values, NULL, false, 0) < 0)
-				elog(ERROR, "could not update spool_files");
-		}
 		pass->counts.failed++;
 		pass->counts.scanned++;
 	}
-	notify_batch(pass, &notes);
+	mig_spool_notify(&notes);
 }
 
 /* record_dir in a connection to SPI of its own */
@@ -2280,118 +909,110 @@ record_dir_alone(MigSpoolPass *pass, int d)
 	MemoryContextSwitchTo(old);
 }
 
-/*
- * Run the pass's next batch in the current transaction.  Returns false when
- * the pass has nothing left to do.
- */
-bool
-mig_spool_pass_step(MigSpoolPass *pass)
+/* on to the next directory of a full pass that can be listed; false: done */
+static bool
+next_listed_dir(MigSpoolPass *pass)
 {
-	MemoryContext old;
+	while (pass->dir_done)
+	{
+		if (pass->dir + 1 >= MIG_SPOOL_NDIRS)
+			return false;
+		pass->dir++;
+		pass->dir_done = !list_dir(pass, pass->dir);
+		if (pass->dir_done)
+			record_dir_alone(pass, pass->dir);
+	}
+	return true;
+}
+
+/*
+ * The next batch of a full pass: the next names of the directory being
+ * listed, with the range of paths it covers, and, with the directory's
+ * first batch, the directory's own row.  False when the pass is done.
+ */
+static bool
+step_full(MigSpoolPass *pass)
+{
+	int			dir;
+	int			n;
 	SpoolFile  *files;
-	int			n = 0;
+	char	   *lo;
+	char	   *hi = NULL;
+	bool		first;
+	bool		last;
+	int			spi;
+
+	if (!next_listed_dir(pass))
+		return false;
+	dir = pass->dir;
+	n = Min(pass->batch_size, pass->nnames - pass->pos);
+	first = pass->pos == 0;
+	last = pass->pos + n == pass->nnames;
+	files = palloc0(sizeof(SpoolFile) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		files[i].dir = dir;
+		files[i].name = pass->names[pass->pos + i];
+		files[i].path = file_path(pass->spool, dir, files[i].name);
+	}
+	lo = pass->range_lo ? pass->range_lo :
+		spool_path(pass->spool, psprintf("%s/", mig_spool_dirs[dir]));
+	if (!last)
+		hi = files[n - 1].path;
+
+	spi = mig_spi_connect();
+	MemoryContextSwitchTo(pass->batch_cxt);
+	run_batch(pass, files, n, dir, lo, hi);
+	if (first)
+		record_dir(pass, dir);
+	mig_spi_finish(spi);
+
+	pass->pos += n;
+	if (last)
+	{
+		pass->dir_done = true;
+		mig_spool_release_fd(&pass->dirs[MIG_SPOOL_ID_DIR(dir)].fd);
+		pfree(pass->names);
+		pass->names = NULL;
+		pass->nnames = pass->pos = 0;
+		pass->range_lo = NULL;
+	}
+	else
+		pass->range_lo = MemoryContextStrdup(pass->cxt, hi);
+	return !(last && pass->dir == MIG_SPOOL_NDIRS - 1);
+}
+
+/* the named files, sorted by path, duplicates dropped */
+static void
+sort_items(MigSpoolPass *pass)
+{
+	int			m = 0;
+
+	qsort(pass->items, pass->nitems, sizeof(SpoolName), cmp_items);
+	for (int i = 0; i < pass->nitems; i++)
+	{
+		if (m > 0 && pass->items[m - 1].dir == pass->items[i].dir &&
+			strcmp(pass->items[m - 1].name, pass->items[i].name) == 0)
+			continue;
+		pass->items[m++] = pass->items[i];
+	}
+	pass->nitems = m;
+	pass->sorted = true;
+}
+
+/* the next batch of a pass over named files; false when none is left */
+static bool
+step_named(MigSpoolPass *pass)
+{
+	SpoolFile  *files;
+	int			n;
 	int			m = 0;
 	int			spi;
 
-	if (GetDatabaseEncoding() != PG_UTF8 && GetDatabaseEncoding() != PG_SQL_ASCII)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("the spool sync needs a UTF8 database"),
-				 errdetail("MIG's files are UTF-8; this database's encoding is %s.",
-						   GetDatabaseEncodingName())));
-
-	MemoryContextReset(pass->batch_cxt);
-	old = MemoryContextSwitchTo(pass->batch_cxt);
-
-	/* the spool, opened once: what cannot be opened deletes nothing */
-	if ((pass->full || pass->itempos < pass->nitems) && !open_root(pass))
-	{
-		pass->itempos = pass->nitems;
-		MemoryContextSwitchTo(old);
-		return false;
-	}
-
-	if (pass->full)
-	{
-		int			dir;
-		char	   *lo;
-		char	   *hi = NULL;
-		bool		last;
-		bool		first;
-
-		/* on to the next directory that can be listed */
-		while (pass->dir_done)
-		{
-			if (pass->dir + 1 >= MIG_SPOOL_NDIRS)
-			{
-				MemoryContextSwitchTo(old);
-				return false;
-			}
-			pass->dir++;
-			pass->dir_done = !list_dir(pass, pass->dir);
-			if (pass->dir_done)
-				record_dir_alone(pass, pass->dir);
-		}
-		dir = pass->dir;
-		n = Min(pass->batch_size, pass->nnames - pass->pos);
-		first = pass->pos == 0;
-		last = pass->pos + n == pass->nnames;
-		files = palloc0(sizeof(SpoolFile) * Max(n, 1));
-		for (int i = 0; i < n; i++)
-		{
-			files[i].dir = dir;
-			files[i].name = pass->names[pass->pos + i];
-			files[i].path = file_path(pass->spool, dir, files[i].name);
-		}
-		lo = pass->range_lo ? pass->range_lo :
-			spool_path(pass->spool, psprintf("%s/", mig_spool_dirs[dir]));
-		if (!last)
-			hi = files[n - 1].path;
-
-		spi = mig_spi_connect();
-		MemoryContextSwitchTo(pass->batch_cxt);
-		run_batch(pass, files, n, dir, lo, hi);
-		if (first)
-			record_dir(pass, dir);
-		mig_spi_finish(spi);
-
-		pass->pos += n;
-		if (last)
-		{
-			pass->dir_done = true;
-			release_fd(&pass->dirs[MIG_SPOOL_ID_DIR(dir)].fd);
-			pfree(pass->names);
-			pass->names = NULL;
-			pass->nnames = pass->pos = 0;
-			pass->range_lo = NULL;
-		}
-		else
-			pass->range_lo = MemoryContextStrdup(pass->cxt, hi);
-		MemoryContextSwitchTo(old);
-		return !(last && pass->dir == MIG_SPOOL_NDIRS - 1);
-	}
-
-	/* named files: sorted by path, duplicates dropped */
 	if (!pass->sorted)
-	{
-		int			m = 0;
-
-		qsort(pass->items, pass->nitems, sizeof(SpoolName), cmp_items);
-		for (int i = 0; i < pass->nitems; i++)
-		{
-			if (m > 0 && pass->items[m - 1].dir == pass->items[i].dir &&
-				strcmp(pass->items[m - 1].name, pass->items[i].name) == 0)
-				continue;
-			pass->items[m++] = pass->items[i];
-		}
-		pass->nitems = m;
-		pass->sorted = true;
-	}
+		sort_items(pass);
 	if (pass->itempos >= pass->nitems)
-	{
-		MemoryContextSwitchTo(old);
 		return false;
-	}
 	n = Min(pass->batch_size, pass->nitems - pass->itempos);
 	files = palloc0(sizeof(SpoolFile) * n);
 	for (int i = 0; i < n; i++)
@@ -2417,8 +1038,41 @@ mig_spool_pass_step(MigSpoolPass *pass)
 	}
 
 	pass->itempos += n;
-	MemoryContextSwitchTo(old);
 	return pass->itempos < pass->nitems;
+}
+
+/*
+ * Run the pass's next batch in the current transaction.  Returns false when
+ * the pass has nothing left to do.
+ */
+bool
+mig_spool_pass_step(MigSpoolPass *pass)
+{
+	MemoryContext old;
+	bool		more;
+
+	if (GetDatabaseEncoding() != PG_UTF8 && GetDatabaseEncoding() != PG_SQL_ASCII)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the spool sync needs a UTF8 database"),
+				 errdetail("MIG's files are UTF-8; this database's encoding is %s.",
+						   GetDatabaseEncodingName())));
+
+	MemoryContextReset(pass->batch_cxt);
+	old = MemoryContextSwitchTo(pass->batch_cxt);
+
+	/* the spool, opened once: what cannot be opened deletes nothing */
+	if ((pass->full || pass->itempos < pass->nitems) && !open_root(pass))
+	{
+		pass->itempos = pass->nitems;
+		more = false;
+	}
+	else if (pass->full)
+		more = step_full(pass);
+	else
+		more = step_named(pass);
+	MemoryContextSwitchTo(old);
+	return more;
 }
 
 /* deferred and failed files of a spool, for the worker's status */

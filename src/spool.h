@@ -8,6 +8,9 @@
 #ifndef SPOOL_H
 #define SPOOL_H
 
+/* the directories (mig_spool_dirs, ...) and mig_spool_name_ok, for the worker */
+#include "lifecycle.h"
+#include "spoolfile.h"
 
 /*
  * The spool pass (spool.c), one code path for mig_spool_sync() and the
@@ -15,9 +18,6 @@
  * files named with mig_spool_pass_add(); each mig_spool_pass_step() runs one
  * batch of mig.batch_size files in the current transaction.
  */
-#define MIG_SPOOL_NDIRS 8
-extern const char *const mig_spool_dirs[MIG_SPOOL_NDIRS];	/* "action/new", ... */
-
 typedef struct MigSpoolPass MigSpoolPass;
 typedef struct MigSpoolCounts
 {
@@ -38,10 +38,8 @@ extern char *mig_spool_pass_add_deferred(MigSpoolPass *pass, const char *after,
 										 int limit);
 extern bool mig_spool_pass_step(MigSpoolPass *pass);
 extern const MigSpoolCounts *mig_spool_pass_counts(MigSpoolPass *pass);
-extern const char *mig_spool_pass_spool(MigSpoolPass *pass);
 extern int64 mig_spool_pass_backlog(MigSpoolPass *pass);
 extern void mig_spool_pass_end(MigSpoolPass *pass);
-extern bool mig_spool_name_ok(const char *name);
 extern void mig_spool_attention(const char *spool, int64 *deferred, int64 *failed);
 extern void mig_spool_check_privilege(void);
 
@@ -54,11 +52,10 @@ extern void mig_spool_check_privilege(void);
  * it with what its passes opened.  Ids index the root, the two kinds, then
  * the eight directories; a MigSpoolDirId with ino 0 is unknown.
  */
-#define MIG_SPOOL_NIDS (3 + MIG_SPOOL_NDIRS)
+#define MIG_SPOOL_NIDS (1 + MIG_SPOOL_NKINDS + MIG_SPOOL_NDIRS)
 #define MIG_SPOOL_ID_ROOT 0
-#define MIG_SPOOL_ID_KIND(d) (1 + (d) / 4)	/* of directory d */
-#define MIG_SPOOL_ID_DIR(d) (3 + (d))
-extern const char *const mig_spool_kinds[2];	/* "action", "command" */
+#define MIG_SPOOL_ID_KIND(d) (1 + (int) mig_spool_lifecycle[d].kind)	/* of directory d */
+#define MIG_SPOOL_ID_DIR(d) (1 + MIG_SPOOL_NKINDS + (d))
 
 typedef struct MigSpoolDirId
 {

@@ -1,0 +1,900 @@
+/*-------------------------------------------------------------------------
+ *
+ * spoolstore.c
+ *	  Writing a batch of spool files: what the files hold into actions and
+ *	  commands, and every file into spool_files.  The files arrive read,
+ *	  parsed and validated (spoolfile.c); the caller holds spool_files'
+ *	  SHARE ROW EXCLUSIVE lock and an SPI connection (spool.c).
+ *
+ *	  A batch is written set-wise, one statement per table, with the
+ *	  columns passed as arrays (MigArray, utils.h) to saved generic plans:
+ *	  first the commands' agents are looked up (a command whose agent is
+ *	  not known yet is deferred); then, in one subtransaction, the action
+ *	  files, the actions commands embed where no row exists yet, the
+ *	  commands, and, for a database still on mig 1.0, the counters of the
+ *	  actions touched (counters.c; 1.1 has triggers for that).  A file
+ *	  updates a row only if its status is at least as far on in the
+ *	  lifecycle (the ON CONFLICT ... WHERE of the statements, by the ranks
+ *	  of lifecycle.c).  Should the database refuse the batch (a trigger, a
+ *	  constraint), every file is written again in a subtransaction of its
+ *	  own, so that only the file at fault fails.  Then every file is
+ *	  recorded in spool_files, and NOTIFY mig_spool says what changed.
+ *
+ *	  Not here: reading files (spoolfile.c), walking the spool, listing
+ *	  and locking (spool.c), the directories and statuses (lifecycle.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+
+#include "counters.h"
+#include "lifecycle.h"
+#include "schema.h"
+#include "spoolstore.h"
+#include "sql.h"
+
+/* spool_files.outcome of what a batch records */
+static const char *const outcome_name[] = {
+	[OUT_INGESTED] = "ingested",
+	[OUT_UNCHANGED] = "unchanged",
+	[OUT_DEFERRED] = "deferred",
+	[OUT_FAILED] = "failed",
+	[OUT_VANISHED] = NULL
+};
+
+/* ------------------------------------------------------------------------
+ * The statements
+ * ------------------------------------------------------------------------
+ */
+
+typedef enum Stmt
+{
+	ST_AGENT_IDS,
+	ST_AGENT_LOCS,
+	ST_ACTIONS,
+	ST_EMBEDDED,
+	ST_COMMANDS,
+	ST_FILES_INSERT,
+	ST_FILES_UPDATE,
+	ST_FILES_DELETE,
+	ST_DIR_DELETE,
+	ST_DIR_OUTCOME,
+	ST_DIR_INSERT,
+	ST_DIR_UPDATE,
+	ST_NOTIFY,
+	NUM_STMTS
+} Stmt;
+
+/*
+ * The element types of the statements' array parameters: an action's
+ * columns, a command's, a spool_files row's.
+ */
+static const Oid action_types[14] = {
+	NUMERICOID, TEXTOID, TEXTOID, JSONOID, JSONOID, JSONOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
+	JSONOID, INT4OID
+};
+static const Oid command_types[7] = {
+	NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID, JSONOID, TIMESTAMPTZOID, TIMESTAMPTZOID
+};
+static const Oid file_types[10] = {
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID,
+	TEXTOID, TEXTOID, NUMERICOID
+};
+
+#define ACTION_COLUMNS \
+	"id, name, target, description, threat, operations, validfrom, expireafter, " \
+	"starttime, finishtime, lastupdatetime, status, pgpsignatures, syntaxversion"
+#define ACTION_UNNEST \
+	"unnest($1::numeric[], $2::text[], $3::text[], $4::json[], $5::json[], $6::json[], " \
+	"$7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], " \
+	"$11::timestamptz[], $12::text[], $13::json[], $14::int4[]) AS u(" ACTION_COLUMNS ")"
+#define FILE_UNNEST \
+	"unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], " \
+	"$7::timestamptz[], $8::text[], $9::text[], $10::numeric[])"
+
+/* the parameters are arrays of these element types */
+static void
+array_params(const Oid *elemtypes, int n, Oid *types, int *nargs)
+{
+	for (int i = 0; i < n; i++)
+		types[i] = get_array_type(elemtypes[i]);
+	*nargs = n;
+}
+
+/* actions: a file's action replaces the row unless the row is further on */
+static char *
+actions_sql(void)
+{
+	return psprintf("INSERT INTO %s AS a (" ACTION_COLUMNS ", "
+					"sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
+					"SELECT u.*, 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
+					"ON CONFLICT (id) DO UPDATE SET "
+					"name = excluded.name, target = excluded.target, "
+					"description = coalesce(excluded.description, a.description), "
+					"threat = coalesce(excluded.threat, a.threat), "
+					"operations = coalesce(excluded.operations, a.operations), "
+					"validfrom = excluded.validfrom, expireafter = excluded.expireafter, "
+					"starttime = coalesce(excluded.starttime, a.starttime), "
+					"finishtime = coalesce(excluded.finishtime, a.finishtime), "
+					"lastupdatetime = coalesce(excluded.lastupdatetime, a.lastupdatetime), "
+					"status = excluded.status, "
+					"pgpsignatures = coalesce(excluded.pgpsignatures, a.pgpsignatures), "
+					"syntaxversion = coalesce(excluded.syntaxversion, a.syntaxversion) "
+					"WHERE %s >= %s "
+					"AND (a.name, a.target, a.description::text, a.threat::text, "
+					"a.operations::text, a.validfrom, a.expireafter, a.starttime, "
+					"a.finishtime, a.lastupdatetime, a.status, a.pgpsignatures::text, "
+					"a.syntaxversion) IS DISTINCT FROM "
+					"(excluded.name, excluded.target, "
+					"coalesce(excluded.description, a.description)::text, "
+					"coalesce(excluded.threat, a.threat)::text, "
+					"coalesce(excluded.operations, a.operations)::text, "
+					"excluded.validfrom, excluded.expireafter, "
+					"coalesce(excluded.starttime, a.starttime), "
+					"coalesce(excluded.finishtime, a.finishtime), "
+					"coalesce(excluded.lastupdatetime, a.lastupdatetime), "
+					"excluded.status::varchar, "
+					"coalesce(excluded.pgpsignatures, a.pgpsignatures)::text, "
+					"coalesce(excluded.syntaxversion, a.syntaxversion)) "
+					"RETURNING id", mig_qualified_name("actions"),
+					mig_status_rank_sql(MIG_KIND_ACTION, "excluded.status"),
+					mig_status_rank_sql(MIG_KIND_ACTION, "a.status"));
+}
+
+/* commands: the same, by the commands' ranks */
+static char *
+commands_sql(void)
+{
+	return psprintf("INSERT INTO %s AS c "
+					"(id, actionid, agentid, status, results, starttime, finishtime) "
+					"SELECT * FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], "
+					"$4::text[], $5::json[], $6::timestamptz[], $7::timestamptz[]) "
+					"ON CONFLICT (id) DO UPDATE SET "
+					"actionid = excluded.actionid, agentid = excluded.agentid, "
+					"status = excluded.status, "
+					"results = coalesce(excluded.results, c.results), "
+					"starttime = excluded.starttime, "
+					"finishtime = coalesce(excluded.finishtime, c.finishtime) "
+					"WHERE %s >= %s "
+					"AND (c.actionid, c.agentid, c.status, c.results::text, c.starttime, "
+					"c.finishtime) IS DISTINCT FROM (excluded.actionid, excluded.agentid, "
+					"excluded.status::varchar, coalesce(excluded.results, c.results)::text, "
+					"excluded.starttime, coalesce(excluded.finishtime, c.finishtime)) "
+					"RETURNING id", mig_qualified_name("commands"),
+					mig_status_rank_sql(MIG_KIND_COMMAND, "excluded.status"),
+					mig_status_rank_sql(MIG_KIND_COMMAND, "c.status"));
+}
+
+/* the statement which, for the plan cache (sql.h) */
+static char *
+stmt_sql(int which, Oid *types, int *nargs)
+{
+	const char *files = mig_qualified_name("spool_files");
+	const char *agents = mig_qualified_name("agents");
+
+	/* text parameters, one unless said: a directory's row has five */
+	for (int i = 0; i < 5; i++)
+		types[i] = TEXTOID;
+	*nargs = 1;
+	switch ((Stmt) which)
+	{
+		case ST_AGENT_IDS:
+			types[0] = NUMERICARRAYOID;
+			return psprintf("SELECT a.id FROM unnest($1::numeric[]) AS t(id) "
+							"JOIN %s AS a ON a.id = t.id", agents);
+		case ST_AGENT_LOCS:
+			/* one agent per queue location: the one heard from last */
+			types[0] = TEXTARRAYOID;
+			return psprintf("SELECT DISTINCT ON (a.queueloc) a.queueloc::text, a.id "
+							"FROM (SELECT DISTINCT q FROM unnest($1::text[]) AS q) AS t "
+							"JOIN %s AS a ON a.queueloc = t.q "
+							"ORDER BY a.queueloc, a.heartbeattime DESC, a.id DESC", agents);
+		case ST_ACTIONS:
+			array_params(action_types, lengthof(action_types), types, nargs);
+			return actions_sql();
+		case ST_EMBEDDED:
+			array_params(action_types, lengthof(action_types), types, nargs);
+			return psprintf("INSERT INTO %s (" ACTION_COLUMNS ", "
+							"sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
+							"SELECT u.*, 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
+							"ON CONFLICT (id) DO NOTHING RETURNING id",
+							mig_qualified_name("actions"));
+		case ST_COMMANDS:
+			array_params(command_types, lengthof(command_types), types, nargs);
+			return commands_sql();
+		case ST_FILES_INSERT:
+			array_params(file_types, lengthof(file_types), types, nargs);
+			return psprintf("INSERT INTO %s (path, spool, kind, dir, inode, size, mtime, "
+							"outcome, error, objectid) SELECT * FROM " FILE_UNNEST, files);
+		case ST_FILES_UPDATE:
+			array_params(file_types, lengthof(file_types), types, nargs);
+			return psprintf("UPDATE %s AS f SET spool = u.spool, kind = u.kind, dir = u.dir, "
+							"inode = u.inode, size = u.size, mtime = u.mtime, "
+							"outcome = u.outcome, error = u.error, objectid = u.objectid, "
+							"synced_at = now() "
+							"FROM " FILE_UNNEST " AS u(path, spool, kind, dir, inode, size, "
+							"mtime, outcome, error, objectid) "
+							"WHERE f.path = u.path COLLATE \"C\" "
+							"AND (f.inode, f.size, f.mtime, f.outcome, f.error, f.objectid) "
+							"IS DISTINCT FROM (u.inode, u.size, u.mtime, u.outcome, u.error, "
+							"u.objectid)", files);
+		case ST_FILES_DELETE:
+			types[0] = TEXTARRAYOID;
+			return psprintf("DELETE FROM %s AS f USING unnest($1::text[]) AS t(p) "
+							"WHERE f.path = t.p COLLATE \"C\"", files);
+		case ST_DIR_DELETE:
+			return psprintf("DELETE FROM %s WHERE path = $1", files);
+		case ST_DIR_OUTCOME:
+			return psprintf("SELECT outcome FROM %s WHERE path = $1", files);
+		case ST_DIR_INSERT:
+			*nargs = 5;
+			return psprintf("INSERT INTO %s (path, spool, kind, dir, outcome, error) "
+							"VALUES ($1, $2, $3, $4, 'failed', $5)", files);
+		case ST_DIR_UPDATE:
+			*nargs = 5;
+			return psprintf("UPDATE %s SET spool = $2, kind = $3, dir = $4, "
+							"inode = NULL, size = NULL, mtime = NULL, "
+							"outcome = 'failed', error = $5, objectid = NULL, "
+							"synced_at = now() WHERE path = $1 AND "
+							"(outcome <> 'failed' OR error IS DISTINCT FROM $5 "
+							"OR spool <> $2)", files);
+		case ST_NOTIFY:
+			return pstrdup("SELECT pg_catalog.pg_notify('mig_spool', $1)");
+		case NUM_STMTS:
+			break;
+	}
+	elog(ERROR, "unknown spool statement %d", which);
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * The plans of the statements, made on first use and kept while the
+ * extension's relations are the same (sql.h): the worker runs a batch for
+ * every few files that arrive, and planning the statements each time would
+ * cost more than the work.  They are generic: a plan made for the values
+ * would have the planner look at every element of the arrays, every time.
+ */
+static MigPlans plans = MIG_PLANS(NUM_STMTS, stmt_sql, CURSOR_OPT_GENERIC_PLAN);
+
+void
+mig_spool_store_forget_plans(void)
+{
+	mig_forget_plans(&plans);
+}
+
+/* run statement which, whose parameters are the arrays cols[0..ncols-1] */
+static int
+run_arrays(Stmt which, MigArray *cols, int ncols)
+{
+	Datum		values[MIG_PLAN_MAX_ARGS];
+
+	Assert(ncols <= MIG_PLAN_MAX_ARGS);
+	for (int i = 0; i < ncols; i++)
+		values[i] = mig_array_datum(&cols[i]);
+	return mig_run_plan(&plans, which, values, NULL, false, 0);
+}
+
+/* a numeric result column that holds an id this batch wrote */
+static int64
+spi_id(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+
+	if (isnull)
+		return 0;
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8, d));
+}
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+static bool
+id_in(const int64 *ids, int n, int64 id)
+{
+	return bsearch(&id, ids, n, sizeof(int64), cmp_int64) != NULL;
+}
+
+/* the ids RETURNING gave back, sorted */
+static int64 *
+returned_ids(int col, int *n)
+{
+	int64	   *ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+		ids[i] = spi_id(i, col);
+	*n = (int) SPI_processed;
+	qsort(ids, *n, sizeof(int64), cmp_int64);
+	return ids;
+}
+
+static void
+note_action(BatchNotes *notes, int64 id)
+{
+	for (int i = 0; i < notes->nactions; i++)
+		if (notes->actions[i] == id)
+			return;
+	if (notes->nactions < (int) lengthof(notes->actions))
+		notes->actions[notes->nactions++] = id;
+	else
+		notes->more_actions = true;
+}
+
+/* ------------------------------------------------------------------------
+ * Writing what the files hold
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Files holding the same action or command: the one furthest on in the
+ * lifecycle wins, then the one in the later directory, then the later name.
+ * Candidates sort by id, then in that order, so that the winner of each id
+ * is the last of its run.
+ */
+typedef struct Candidate
+{
+	int64		id;
+	int			rank;
+	SpoolFile  *file;
+} Candidate;
+
+static int
+cmp_candidates(const void *a, const void *b)
+{
+	const Candidate *x = a;
+	const Candidate *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank - y->rank;
+	if (x->file->dir != y->file->dir)
+		return x->file->dir - y->file->dir;
+	return strcmp(x->file->name, y->file->name);
+}
+
+/* keep the winner of each id in cands[0..n-1]; the others are unchanged */
+static int
+pick_winners(Candidate *cands, int n, SpoolFile **winners)
+{
+	int			nwin = 0;
+
+	qsort(cands, n, sizeof(Candidate), cmp_candidates);
+	for (int i = 0; i < n; i++)
+	{
+		if (i + 1 < n && cands[i + 1].id == cands[i].id)
+			cands[i].file->outcome = OUT_UNCHANGED;
+		else
+			winners[nwin++] = cands[i].file;
+	}
+	return nwin;
+}
+
+static void
+add_action_cols(MigArray *cols, ParsedAction *pa, const char *status)
+{
+	mig_array_add_int64_numeric(&cols[0], pa->id);
+	mig_array_add_text(&cols[1], pa->name);
+	mig_array_add_text(&cols[2], pa->target);
+	mig_array_add_varlena(&cols[3], pa->description);
+	mig_array_add_varlena(&cols[4], pa->threat);
+	mig_array_add_varlena(&cols[5], pa->operations);
+	mig_array_add_time(&cols[6], pa->validfrom, false);
+	mig_array_add_time(&cols[7], pa->expireafter, false);
+	mig_array_add_time(&cols[8], pa->starttime, !pa->has_starttime);
+	mig_array_add_time(&cols[9], pa->finishtime, !pa->has_finishtime);
+	mig_array_add_time(&cols[10], pa->lastupdatetime, !pa->has_lastupdatetime);
+	mig_array_add_text(&cols[11], status);
+	mig_array_add_varlena(&cols[12], pa->pgpsignatures);
+	mig_array_add(&cols[13], Int32GetDatum(pa->syntaxversion), !pa->has_syntaxversion);
+}
+
+/* n rows of the columns of the given element types */
+static void
+init_cols(MigArray *cols, const Oid *types, int ncols, int n)
+{
+	for (int i = 0; i < ncols; i++)
+		mig_array_init(&cols[i], types[i], n);
+}
+
+/* the arguments of a store, and what its steps pass on */
+typedef struct Store
+{
+	SpoolFile **files;			/* those still OUT_NONE are written */
+	int			n;
+	int			schema_version;
+	BatchNotes *notes;
+
+	Candidate  *cands;			/* room for n */
+	SpoolFile **winners;		/* room for n */
+	int64	   *action_ids;		/* the actions of action files, sorted */
+	int			naction_ids;
+	int64	   *touched;		/* actions whose row or commands changed */
+	int			ntouched;
+} Store;
+
+/* 1. action files: one per id, the furthest on in its lifecycle */
+static void
+store_action_files(Store *st)
+{
+	MigArray	cols[lengthof(action_types)];
+	int			ncand = 0;
+	int			nwin;
+	int64	   *written;
+	int			nwritten;
+
+	for (int i = 0; i < st->n; i++)
+	{
+		SpoolFile  *f = st->files[i];
+
+		if (f->outcome != OUT_NONE || f->action == NULL)
+			continue;
+		st->cands[ncand].id = f->action->id;
+		st->cands[ncand].rank = mig_status_rank(MIG_KIND_ACTION, f->action_status);
+		st->cands[ncand].file = f;
+		ncand++;
+	}
+	nwin = pick_winners(st->cands, ncand, st->winners);
+	if (nwin == 0)
+		return;
+	init_cols(cols, action_types, lengthof(action_types), nwin);
+	for (int i = 0; i < nwin; i++)
+	{
+		add_action_cols(cols, st->winners[i]->action, st->winners[i]->action_status);
+		st->action_ids[st->naction_ids++] = st->winners[i]->action->id;
+	}
+	run_arrays(ST_ACTIONS, cols, lengthof(action_types));
+	written = returned_ids(1, &nwritten);
+	for (int i = 0; i < nwin; i++)
+	{
+		if (id_in(written, nwritten, st->winners[i]->action->id))
+		{
+			st->winners[i]->outcome = OUT_INGESTED;
+			st->touched[st->ntouched++] = st->winners[i]->action->id;
+		}
+		else
+			st->winners[i]->outcome = OUT_UNCHANGED;
+	}
+	qsort(st->action_ids, st->naction_ids, sizeof(int64), cmp_int64);
+}
+
+/*
+ * 2. the actions commands embed, where no row exists yet (the commands'
+ * foreign key needs it); an existing row is never overwritten from a copy
+ */
+static void
+store_embedded_actions(Store *st)
+{
+	MigArray	cols[lengthof(action_types)];
+	int			ncand = 0;
+	int			nwin = 0;
+
+	for (int i = 0; i < st->n; i++)
+	{
+		SpoolFile  *f = st->files[i];
+
+		if (f->outcome != OUT_NONE || f->command == NULL)
+			continue;
+		if (id_in(st->action_ids, st->naction_ids, f->command->action.id))
+			continue;
+		st->cands[ncand].id = f->command->action.id;
+		st->cands[ncand].rank = 0;
+		st->cands[ncand].file = f;
+		ncand++;
+	}
+	qsort(st->cands, ncand, sizeof(Candidate), cmp_candidates);
+	for (int i = 0; i < ncand; i++)
+		if (i == 0 || st->cands[i].id != st->cands[i - 1].id)
+			st->winners[nwin++] = st->cands[i].file;
+	if (nwin == 0)
+		return;
+	init_cols(cols, action_types, lengthof(action_types), nwin);
+	for (int i = 0; i < nwin; i++)
+	{
+		ParsedAction *pa = &st->winners[i]->command->action;
+
+		/* a command exists: its action is at least where inflight/ puts it */
+		add_action_cols(cols, pa, mig_effective_status(MIG_DIR_ACTION_INFLIGHT, pa->status));
+	}
+	run_arrays(ST_EMBEDDED, cols, lengthof(action_types));
+	for (uint64 i = 0; i < SPI_processed; i++)
+		note_action(st->notes, spi_id(i, 1));
+}
+
+/* 3. commands: one per id, the furthest on in its lifecycle */
+static void
+store_commands(Store *st)
+{
+	MigArray	cols[lengthof(command_types)];
+	int			ncand = 0;
+	int			nwin;
+	int64	   *written;
+	int			nwritten;
+
+	for (int i = 0; i < st->n; i++)
+	{
+		SpoolFile  *f = st->files[i];
+
+		if (f->outcome != OUT_NONE || f->command == NULL)
+			continue;
+		st->cands[ncand].id = f->command->id;
+		st->cands[ncand].rank = mig_status_rank(MIG_KIND_COMMAND, f->command->status);
+		st->cands[ncand].file = f;
+		ncand++;
+	}
+	nwin = pick_winners(st->cands, ncand, st->winners);
+	if (nwin == 0)
+		return;
+	init_cols(cols, command_types, lengthof(command_types), nwin);
+	for (int i = 0; i < nwin; i++)
+	{
+		ParsedCommand *pc = st->winners[i]->command;
+
+		mig_array_add_int64_numeric(&cols[0], pc->id);
+		mig_array_add_int64_numeric(&cols[1], pc->action.id);
+		mig_array_add(&cols[2], pc->agentid, false);
+		mig_array_add_text(&cols[3], pc->status);
+		mig_array_add_varlena(&cols[4], pc->results);
+		mig_array_add_time(&cols[5], pc->starttime, false);
+		mig_array_add_time(&cols[6], pc->finishtime, !pc->has_finishtime);
+	}
+	run_arrays(ST_COMMANDS, cols, lengthof(command_types));
+	written = returned_ids(1, &nwritten);
+	for (int i = 0; i < nwin; i++)
+	{
+		if (id_in(written, nwritten, st->winners[i]->command->id))
+		{
+			st->winners[i]->outcome = OUT_INGESTED;
+			st->touched[st->ntouched++] = st->winners[i]->command->action.id;
+		}
+		else
+			st->winners[i]->outcome = OUT_UNCHANGED;
+	}
+}
+
+/*
+ * 4. the actions touched, for NOTIFY; and their counters, which the
+ * triggers on commands keep (mig 1.1): a database still on 1.0 has none,
+ * so they are recounted here
+ */
+static void
+store_counters(Store *st)
+{
+	MigArray	ids;
+
+	if (st->ntouched == 0)
+		return;
+	qsort(st->touched, st->ntouched, sizeof(int64), cmp_int64);
+	mig_array_init(&ids, NUMERICOID, st->ntouched);
+	for (int i = 0; i < st->ntouched; i++)
+	{
+		if (i > 0 && st->touched[i] == st->touched[i - 1])
+			continue;
+		mig_array_add_int64_numeric(&ids, st->touched[i]);
+		note_action(st->notes, st->touched[i]);
+	}
+	if (st->schema_version < 101)
+		mig_recount_actions(mig_array_datum(&ids));
+}
+
+/*
+ * Write the actions, commands and counters of the store's files (those
+ * still OUT_NONE), setting each one's outcome.  Runs inside a
+ * subtransaction of the caller's (mig_try_subxact): an error leaves
+ * nothing behind.
+ */
+static void
+store_files(void *arg)
+{
+	Store	   *st = arg;
+	int			room = Max(st->n, 1);
+
+	st->cands = palloc(sizeof(Candidate) * room);
+	st->winners = palloc(sizeof(SpoolFile *) * room);
+	st->action_ids = palloc(sizeof(int64) * room);
+	st->naction_ids = 0;
+	st->touched = palloc(sizeof(int64) * room);
+	st->ntouched = 0;
+
+	store_action_files(st);
+	store_embedded_actions(st);
+	store_commands(st);
+	store_counters(st);
+}
+
+/*
+ * Store the batch's files in one subtransaction; if the database refuses,
+ * store them one by one, each in its own, so that only the file at fault
+ * fails (and is retried on every pass: the fault may be passing).
+ */
+void
+mig_spool_store_batch(SpoolFile *files, int n, int schema_version, BatchNotes *notes)
+{
+	SpoolFile **todo = palloc(sizeof(SpoolFile *) * Max(n, 1));
+	int			ntodo = 0;
+	BatchNotes	saved = *notes;
+	Store		st = {todo, 0, schema_version, notes};
+	ErrorData  *edata;
+
+	for (int i = 0; i < n; i++)
+		if (files[i].outcome == OUT_NONE)
+			todo[ntodo++] = &files[i];
+	if (ntodo == 0)
+		return;
+
+	st.n = ntodo;
+	edata = mig_try_subxact(store_files, &st);
+	if (edata == NULL)
+		return;
+	FreeErrorData(edata);
+
+	/* one by one */
+	*notes = saved;
+	for (int i = 0; i < ntodo; i++)
+		todo[i]->outcome = OUT_NONE;
+	for (int i = 0; i < ntodo; i++)
+	{
+		st.files = &todo[i];
+		st.n = 1;
+		edata = mig_try_subxact(store_files, &st);
+		if (edata != NULL)
+		{
+			mig_spool_fail_file(todo[i], true, psprintf("the database refused the file: %s",
+														edata->message));
+			FreeErrorData(edata);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * The commands' agents
+ * ------------------------------------------------------------------------
+ */
+
+/* the agents in agents that the batch's commands name */
+typedef struct KnownAgents
+{
+	int64	   *ids;			/* found by id, sorted */
+	int			nids;
+	char	  **locs;			/* queue locations found */
+	Datum	   *loc_ids;		/* the agent of each (numeric) */
+	int			nlocs;
+} KnownAgents;
+
+/* the agents the commands still OUT_NONE name: distinct ids; queue locations */
+static void
+wanted_agents(SpoolFile *files, int n, MigArray *ids, MigArray *locs)
+{
+	int64	   *want = palloc(sizeof(int64) * Max(n, 1));
+	int			nwant = 0;
+
+	mig_array_init(ids, NUMERICOID, n);
+	mig_array_init(locs, TEXTOID, n);
+	for (int i = 0; i < n; i++)
+	{
+		ParsedCommand *pc = files[i].command;
+
+		if (files[i].outcome != OUT_NONE || pc == NULL)
+			continue;
+		if (pc->agent_id > 0)
+			want[nwant++] = pc->agent_id;
+		else
+			mig_array_add_text(locs, pc->agent_queueloc);
+	}
+	qsort(want, nwant, sizeof(int64), cmp_int64);
+	for (int i = 0; i < nwant; i++)
+		if (i == 0 || want[i] != want[i - 1])
+			mig_array_add_int64_numeric(ids, want[i]);
+}
+
+/* look them up: by id, and per queue location the agent heard from last */
+static void
+find_agents(MigArray *ids, MigArray *locs, KnownAgents *known)
+{
+	known->ids = palloc(sizeof(int64) * Max(ids->n, 1));
+	known->nids = 0;
+	if (ids->n > 0)
+	{
+		run_arrays(ST_AGENT_IDS, ids, 1);
+		for (uint64 i = 0; i < SPI_processed; i++)
+			known->ids[known->nids++] = spi_id(i, 1);
+		qsort(known->ids, known->nids, sizeof(int64), cmp_int64);
+	}
+	known->locs = palloc(sizeof(char *) * Max(locs->n, 1));
+	known->loc_ids = palloc(sizeof(Datum) * Max(locs->n, 1));
+	known->nlocs = 0;
+	if (locs->n > 0)
+	{
+		run_arrays(ST_AGENT_LOCS, locs, 1);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			bool		isnull;
+
+			known->locs[known->nlocs] = SPI_getvalue(tup, SPI_tuptable->tupdesc, 1);
+			known->loc_ids[known->nlocs] =
+				datumCopy(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull), false, -1);
+			known->nlocs++;
+		}
+	}
+}
+
+/* set the command's agentid if its agent is known */
+static bool
+match_agent(ParsedCommand *pc, const KnownAgents *known)
+{
+	if (pc->agent_id > 0)
+	{
+		if (!id_in(known->ids, known->nids, pc->agent_id))
+			return false;
+		pc->agentid = NumericGetDatum(int64_to_numeric(pc->agent_id));
+		return true;
+	}
+	for (int j = 0; j < known->nlocs; j++)
+	{
+		if (strcmp(known->locs[j], pc->agent_queueloc) == 0)
+		{
+			pc->agentid = known->loc_ids[j];
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Find each command's agent: by id when the file gives one, else by queue
+ * location.  A command whose agent is not in agents yet is deferred.
+ */
+void
+mig_spool_resolve_agents(SpoolFile *files, int n)
+{
+	MigArray	ids,
+				locs;
+	KnownAgents known;
+
+	wanted_agents(files, n, &ids, &locs);
+	if (ids.n == 0 && locs.n == 0)
+		return;
+	find_agents(&ids, &locs, &known);
+	for (int i = 0; i < n; i++)
+	{
+		ParsedCommand *pc = files[i].command;
+
+		if (files[i].outcome != OUT_NONE || pc == NULL || match_agent(pc, &known))
+			continue;
+		files[i].outcome = OUT_DEFERRED;
+		if (pc->agent_id > 0)
+			files[i].error = psprintf("agent " INT64_FORMAT " (%s) is not in agents yet",
+									  pc->agent_id, pc->agent_name);
+		else
+			files[i].error = psprintf("no agent with queue location \"%s\" in agents yet",
+									  pc->agent_queueloc);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * spool_files and NOTIFY
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Record every file read in spool_files, forget the ones that went away.
+ * New rows are inserted, known ones updated: the batch holds the table's
+ * SHARE ROW EXCLUSIVE lock, so the lookup it began with is still true.
+ */
+void
+mig_spool_record_files(const char *spool, SpoolFile *files, int n, MigArray *gone)
+{
+	MigArray	cols[2][lengthof(file_types)];
+
+	for (int k = 0; k < 2; k++)
+		init_cols(cols[k], file_types, lengthof(file_types), n);
+	for (int i = 0; i < n; i++)
+	{
+		SpoolFile  *f = &files[i];
+		MigArray   *c = cols[f->has_row ? 1 : 0];
+		bool		nostat;
+
+		if (f->outcome == OUT_VANISHED)
+		{
+			if (f->has_row)
+				mig_array_add_text(gone, f->path);
+			continue;
+		}
+		if (f->outcome == OUT_SKIPPED)
+			continue;
+		Assert(f->outcome != OUT_NONE);
+		nostat = !f->stat_known || f->retry;
+		mig_array_add_text(&c[0], f->path);
+		mig_array_add_text(&c[1], spool);
+		mig_array_add_text(&c[2], mig_spool_kinds[mig_spool_lifecycle[f->dir].kind]);
+		mig_array_add_text(&c[3], mig_spool_lifecycle[f->dir].leaf);
+		mig_array_add(&c[4], Int64GetDatum(f->inode), nostat);
+		mig_array_add(&c[5], Int64GetDatum(f->size), nostat);
+		mig_array_add_time(&c[6], f->mtime, nostat);
+		mig_array_add_text(&c[7], outcome_name[f->outcome]);
+		mig_array_add_text(&c[8], f->error);
+		if (f->objectid > 0)
+			mig_array_add_int64_numeric(&c[9], f->objectid);
+		else
+			mig_array_add(&c[9], (Datum) 0, true);
+	}
+	if (cols[0][0].n > 0)
+		run_arrays(ST_FILES_INSERT, cols[0], lengthof(file_types));
+	if (cols[1][0].n > 0)
+		run_arrays(ST_FILES_UPDATE, cols[1], lengthof(file_types));
+	if (gone->n > 0)
+		run_arrays(ST_FILES_DELETE, gone, 1);
+}
+
+/*
+ * The row of directory dir itself in spool_files (path
+ * <spool>/command/ready): a failed row saying why while it cannot be
+ * entered (problem); none once it can, or no longer exists.  The rows of its files are the batches'
+ * business.  notes->removed or ->failed say what changed.
+ */
+void
+mig_spool_record_dir(const char *spool, const char *path, int dir, const char *problem,
+					 BatchNotes *notes)
+{
+	Datum		values[5];
+
+	values[0] = CStringGetTextDatum(path);
+	if (problem == NULL)
+	{
+		mig_run_plan(&plans, ST_DIR_DELETE, values, NULL, false, 0);
+		notes->removed = SPI_processed;
+		return;
+	}
+	values[1] = CStringGetTextDatum(spool);
+	values[2] = CStringGetTextDatum(mig_spool_kinds[mig_spool_lifecycle[dir].kind]);
+	values[3] = CStringGetTextDatum(mig_spool_lifecycle[dir].leaf);
+	values[4] = CStringGetTextDatum(problem);
+	mig_run_plan(&plans, ST_DIR_OUTCOME, values, NULL, false, 0);
+	if (SPI_processed == 0)
+	{
+		mig_run_plan(&plans, ST_DIR_INSERT, values, NULL, false, 0);
+		notes->failed = 1;
+		return;
+	}
+	if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "failed") != 0)
+		notes->failed = 1;
+	mig_run_plan(&plans, ST_DIR_UPDATE, values, NULL, false, 0);
+}
+
+/* NOTIFY mig_spool, '{"ingested": 3, ..., "actions": [...]}' */
+void
+mig_spool_notify(BatchNotes *notes)
+{
+	StringInfoData buf;
+	Datum		value;
+
+	if (notes->ingested == 0 && notes->deferred == 0 && notes->failed == 0 &&
+		notes->removed == 0)
+		return;
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"ingested\": " INT64_FORMAT ", \"deferred\": " INT64_FORMAT
+					 ", \"failed\": " INT64_FORMAT ", \"removed\": " INT64_FORMAT
+					 ", \"actions\": [",
+					 notes->ingested, notes->deferred, notes->failed, notes->removed);
+	for (int i = 0; i < notes->nactions; i++)
+		appendStringInfo(&buf, "%s" INT64_FORMAT, i > 0 ? ", " : "", notes->actions[i]);
+	appendStringInfo(&buf, "]%s}", notes->more_actions ? ", \"more_actions\": true" : "");
+	value = CStringGetTextDatum(buf.data);
+	mig_run_plan(&plans, ST_NOTIFY, &value, NULL, false, 0);
+}
