@@ -15,7 +15,10 @@ GPGME_CFLAGS := $(shell $(PKG_CONFIG) --cflags gpgme 2>/dev/null || gpgme-config
 GPGME_LIBS := $(shell $(PKG_CONFIG) --libs gpgme 2>/dev/null || gpgme-config --libs)
 
 PG_CPPFLAGS = -I$(srcdir)/src $(JANSSON_CFLAGS) $(GPGME_CFLAGS) -D_FILE_OFFSET_BITS=64
-PG_CFLAGS = $(if $(MIG_WERROR),-Werror)
+# Clean under -Wextra, as PostgreSQL is, but for its usual exceptions; CI
+# adds -Werror (MIG_WERROR=1).
+PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	-Wno-sign-compare $(if $(MIG_WERROR),-Werror)
 SHLIB_LINK = $(JANSSON_LIBS) $(GPGME_LIBS)
 
 # Tests: adding a test is adding a file.
