@@ -16,9 +16,7 @@
  *		never purged.  Each table goes in batches of mig.purge_batch rows;
  *		the counter triggers keep the actions' counters equal to what is
  *		left (counters.c);
- *	  - statistics: MIG's AgentsStats, computed in one pass over agents
- *		grouped by queue location instead of MIG's NOT IN subqueries, and
- *		kept in agents_stats.
+ *	  - statistics: MIG's AgentsStats (agentstats.c), kept in agents_stats.
  *
  *	  The SQL functions run in the caller's transaction; the worker runs
  *	  the same steps every mig.periodic_interval, each purge batch a
@@ -35,11 +33,14 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "access/xact.h"
 #include "miscadmin.h"
+#include "utils/snapmgr.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 #include "mig.h"
+#include "agentstats.h"
 #include "periodic.h"
 #include "schema.h"
 #include "sql.h"
@@ -56,7 +57,6 @@ enum
 {
 	P_IDLE,
 	P_OFFLINE,
-	P_STATS,
 	P_STATS_KEEP,
 	P_PURGE_COMMANDS,
 	P_COUNT_COMMANDS,
@@ -99,41 +99,6 @@ statement_sql(int which, Oid *types, int *nargsp)
 		case P_OFFLINE:
 			sql = psprintf("UPDATE %s SET status = " STATUS_OFFLINE
 						   " WHERE status = " STATUS_IDLE " AND heartbeattime < $1", agents);
-			types[nargs++] = TIMESTAMPTZOID;
-			break;
-		case P_STATS:
-
-			/*
-			 * One pass over agents by queue location; $1 is a day ago, $2 a
-			 * week ago (MIG's points in time).  Each column is MIG's query
-			 * of the same name in database/agents.go, made set-based.
-			 */
-			sql = psprintf("WITH q AS (SELECT queueloc, "
-						   "count(*) FILTER (WHERE status = " STATUS_ONLINE ") AS online, "
-						   "count(*) FILTER (WHERE status = " STATUS_IDLE ") AS idle, "
-						   "bool_or(heartbeattime > $2 AND heartbeattime < $1) AS seen_before, "
-						   "bool_or(starttime > $1) AS started_since, "
-						   "bool_or(heartbeattime > $2) AS heard_this_week "
-						   "FROM %1$s GROUP BY queueloc), "
-						   "v AS (SELECT a.version, "
-						   "count(*) FILTER (WHERE a.status = " STATUS_ONLINE ") AS online, "
-						   "count(*) FILTER (WHERE a.status = " STATUS_IDLE " AND q.online = 0) AS idle "
-						   "FROM %1$s AS a JOIN q USING (queueloc) "
-						   "WHERE a.status IN (" STATUS_ONLINE ", " STATUS_IDLE ") GROUP BY a.version) "
-						   "SELECT (SELECT coalesce(sum(online), 0) FROM v)::bigint, "
-						   "(SELECT coalesce(json_agg(json_build_object('version', version, 'count', online) "
-						   "ORDER BY version), '[]') FROM v WHERE online > 0), "
-						   "count(*) FILTER (WHERE online > 0), "
-						   "(SELECT coalesce(sum(idle), 0) FROM v)::bigint, "
-						   "(SELECT coalesce(json_agg(json_build_object('version', version, 'count', idle) "
-						   "ORDER BY version), '[]') FROM v WHERE idle > 0), "
-						   "count(*) FILTER (WHERE idle > 0 AND online = 0), "
-						   "count(*) FILTER (WHERE started_since AND NOT seen_before), "
-						   "count(*) FILTER (WHERE online > 1), "
-						   "count(*) FILTER (WHERE heard_this_week AND online + idle = 0), "
-						   "count(*) FILTER (WHERE online + idle > 1) "
-						   "FROM q", agents);
-			types[nargs++] = TIMESTAMPTZOID;
 			types[nargs++] = TIMESTAMPTZOID;
 			break;
 		case P_STATS_KEEP:
@@ -312,30 +277,12 @@ mig_purge_step(int t, bool dry_run, int64 limit)
 void
 mig_agents_stats_compute(Datum *values, bool *nulls, bool keep)
 {
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	Datum		args[11];
-	HeapTuple	row;
-
-	args[0] = TimestampTzGetDatum(now - INT64CONST(24) * USECS_PER_HOUR);
-	args[1] = TimestampTzGetDatum(now - INT64CONST(7 * 24) * USECS_PER_HOUR);
-	mig_run_plan(&plans, P_STATS, args, NULL, !keep, 0);
-	if (SPI_processed != 1)
-		elog(ERROR, "could not compute the agents' statistics");
-	row = SPI_tuptable->vals[0];
-	values[0] = TimestampTzGetDatum(now);
-	nulls[0] = false;
-	for (int i = 0; i < MIG_STATS_NCOLUMNS - 1; i++)
-		values[i + 1] = SPI_getbinval(row, SPI_tuptable->tupdesc, i + 1, &nulls[i + 1]);
-	for (int i = 0; i < MIG_STATS_NCOLUMNS; i++)
-		if (!nulls[i])
-			values[i] = SPI_datumTransfer(values[i], i == 2 || i == 5 ? false : true,
-										  i == 2 || i == 5 ? -1 : 8);
+	/* after the liveness of the same run: a snapshot that sees it */
+	CommandCounterIncrement();
+	mig_agents_stats_scan(GetCurrentTransactionStartTimestamp(), GetTransactionSnapshot(),
+						  values, nulls);
 	if (keep)
-	{
-		for (int i = 0; i < MIG_STATS_NCOLUMNS; i++)
-			args[i] = values[i];
-		mig_run_plan(&plans, P_STATS_KEEP, args, NULL, false, 0);
-	}
+		mig_run_plan(&plans, P_STATS_KEEP, values, NULL, false, 0);
 }
 
 /*
@@ -348,13 +295,11 @@ mig_agents_stats(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[MIG_STATS_NCOLUMNS];
 	bool		nulls[MIG_STATS_NCOLUMNS];
-	int			spi;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	spi = mig_spi_connect();
-	mig_agents_stats_compute(values, nulls, false);
-	mig_spi_finish(spi);
+	mig_agents_stats_scan(GetCurrentTransactionStartTimestamp(), GetActiveSnapshot(),
+						  values, nulls);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 

@@ -16,8 +16,7 @@
 #define MIG_PURGE_NTABLES 3
 extern const char *const mig_purge_tables[MIG_PURGE_NTABLES];
 
-/* the columns of mig_agents_stats() and agents_stats */
-#define MIG_STATS_NCOLUMNS 11
+#include "agentstats.h"
 
 #define MIG_PERIODIC_MAXTASKS 8
 
