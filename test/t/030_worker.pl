@@ -17,20 +17,10 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use MigSpool;
 
-my $node = PostgreSQL::Test::Cluster->new('worker');
-$node->init;
+my ($node, $spool) = mig_node('worker', rescan => '1h', batch => 50, extension => 1,
+	conf => "log_error_verbosity = verbose\n");
 my $base = $node->basedir;
-my $spool = "$base/spool";
 my $stage = "$base/stage";
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'mig'
-mig.spool_dir = '$spool'
-mig.rescan_interval = '1h'
-mig.batch_size = 50
-log_error_verbosity = verbose
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION mig');
 
 # no spool yet: one clear log line, no restart loop
 $node->poll_query_until('postgres',

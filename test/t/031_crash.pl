@@ -12,20 +12,10 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use MigSpool;
 
-my $node = PostgreSQL::Test::Cluster->new('crash');
-$node->init;
+my ($node, $spool) = mig_node('crash', rescan => '300ms', batch => 20, extension => 1,
+	conf => "restart_after_crash = on\n");
 my $base = $node->basedir;
-my $spool = "$base/spool";
 my $stage = "$base/stage";
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'mig'
-mig.spool_dir = '$spool'
-mig.rescan_interval = '300ms'
-mig.batch_size = 20
-restart_after_crash = on
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION mig');
 spool_dirs($spool);
 
 # every row takes a little while, so that a kill lands inside a batch

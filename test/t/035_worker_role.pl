@@ -14,20 +14,9 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use MigSpool;
 
-my $node = PostgreSQL::Test::Cluster->new('role');
-$node->init;
+my ($node, $spool) = mig_node('role', rescan => '1h', batch => 10, dirs => 1, extension => 1);
 my $base = $node->basedir;
-my $spool = "$base/spool";
 my $stage = "$base/stage";
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'mig'
-mig.spool_dir = '$spool'
-mig.rescan_interval = '1h'
-mig.batch_size = 10
-});
-spool_dirs($spool);
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION mig');
 $node->poll_query_until('postgres', "SELECT state = 'idle' FROM mig_worker_status")
   or die "the worker does not start";
 

@@ -16,17 +16,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use MigSpool;
 
-my $node = PostgreSQL::Test::Cluster->new('paths');
-$node->init;
+my ($node, $spool) = mig_node('paths', rescan => '1h', extension => 1);
 my $base = $node->basedir;
-my $spool = "$base/spool";
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'mig'
-mig.spool_dir = '$spool'
-mig.rescan_interval = '1h'
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION mig');
 spool_dirs($spool);
 $node->poll_query_until('postgres', "SELECT state = 'idle' FROM mig_worker_status")
   or die "the worker does not find its spool";
