@@ -93,12 +93,13 @@ typedef struct Versions
 	int			max;
 } Versions;
 
-static Version *
+/* the index of a version, added when new */
+static int
 version_of(Versions *vs, const char *version)
 {
 	for (int i = 0; i < vs->n; i++)
 		if (strcmp(vs->v[i].version, version) == 0)
-			return &vs->v[i];
+			return i;
 	if (vs->n == vs->max)
 	{
 		vs->max = Max(16, vs->max * 2);
@@ -107,14 +108,17 @@ version_of(Versions *vs, const char *version)
 	}
 	vs->v[vs->n].version = MemoryContextStrdup(vs->cxt, version);
 	vs->v[vs->n].online = vs->v[vs->n].idle = 0;
-	return &vs->v[vs->n++];
+	return vs->n++;
 }
 
-/* an idle agent's version and queue location, judged after the scan */
+/*
+ * An idle agent's version and queue location, judged after the scan (by
+ * index and key: the tables move their entries as they grow).
+ */
 typedef struct IdleAgent
 {
-	Version    *version;
-	Endpoint   *endpoint;
+	int			version;		/* index in Versions */
+	const char *queueloc;		/* an endpoint's key */
 } IdleAgent;
 
 /* versions sort as ORDER BY version does, in the database's collation */
@@ -212,15 +216,19 @@ take_row(TupleTableSlot *slot, const Columns *c, const Window *w, MemoryContext 
 	e->heard_this_week |= heartbeat > w->week_ago;
 	if (online)
 	{
+		/* version_of() may move vs->v: take the index first */
+		int			v = version_of(vs, TextDatumGetCString(slot_getattr(slot, c->version,
+																		&isnull)));
+
 		e->online++;
-		version_of(vs, TextDatumGetCString(slot_getattr(slot, c->version, &isnull)))->online++;
+		vs->v[v].online++;
 	}
 	else if (is_idle)
 	{
 		e->idle++;
 		idle->version = version_of(vs, TextDatumGetCString(slot_getattr(slot, c->version,
 																		 &isnull)));
-		idle->endpoint = e;
+		idle->queueloc = e->queueloc;
 		return true;
 	}
 	return false;
@@ -306,8 +314,8 @@ mig_agents_stats_scan(TimestampTz now, Snapshot snapshot, Datum *values, bool *n
 
 	/* the idle agents count where their queue location has no online one */
 	for (int64 i = 0; i < nidle; i++)
-		if (idle[i].endpoint->online == 0)
-			idle[i].version->idle++;
+		if (endpoints_lookup(eps, idle[i].queueloc)->online == 0)
+			vs.v[idle[i].version].idle++;
 	for (int i = 0; i < vs.n; i++)
 	{
 		online_agents += vs.v[i].online;

@@ -77,6 +77,33 @@ SELECT (s.online_agents, s.online_endpoints, s.idle_agents, s.idle_endpoints, s.
         m.multi_agents_endpoints, m.disappeared_endpoints, m.flapping_endpoints,
         m.online_agents_by_version, m.idle_agents_by_version) AS same_as_mig
   FROM s, mig m;
+-- many agents, versions and idle ones (the tables grow as they fill)
+INSERT INTO agents SELECT 1000 + i, 'host' || i, 'qq' || (i % 700), 'linux', 'v' || (i % 40), i,
+       now() - (i % 50) * interval '1 hour', NULL, now() - (i % 300) * interval '1 hour',
+       (ARRAY['online', 'idle', 'offline', 'idle'])[1 + i % 4]
+  FROM generate_series(1, 3000) i;
+SELECT (SELECT array[online_agents, idle_agents, online_endpoints, idle_endpoints, new_endpoints,
+                     multi_agents_endpoints, disappeared_endpoints, flapping_endpoints]
+          FROM mig_agents_stats()) =
+       array[(SELECT count(*) FROM agents WHERE status = 'online'),
+             (SELECT count(*) FROM agents WHERE status = 'idle' AND queueloc NOT IN (
+                SELECT queueloc FROM agents WHERE status = 'online')),
+             (SELECT COUNT(DISTINCT(queueloc)) FROM agents WHERE status = 'online'),
+             (SELECT COUNT(DISTINCT queueloc) FROM agents WHERE status = 'idle' AND queueloc NOT IN (
+                SELECT queueloc FROM agents WHERE status = 'online')),
+             (SELECT COUNT(DISTINCT queueloc) FROM agents WHERE queueloc NOT IN (
+                SELECT queueloc FROM agents WHERE heartbeattime > now() - interval '7 days'
+                AND heartbeattime < now() - interval '24 hours') AND starttime > now() - interval '24 hours'),
+             (SELECT count(*) FROM (SELECT queueloc FROM agents WHERE status = 'online'
+                GROUP BY queueloc HAVING count(*) > 1) x),
+             (SELECT COUNT(DISTINCT queueloc) FROM agents WHERE queueloc NOT IN (
+                SELECT queueloc FROM agents WHERE status IN ('idle', 'online'))
+                AND heartbeattime > now() - interval '7 days'),
+             (SELECT count(*) FROM (SELECT queueloc FROM agents WHERE status IN ('online', 'idle')
+                GROUP BY queueloc HAVING count(*) > 1) x)] AS many_same_as_mig,
+       (SELECT json_array_length(idle_agents_by_version) FROM mig_agents_stats()) AS idle_versions;
+DELETE FROM agents WHERE id > 1000;
+
 -- the periodic run keeps them
 SELECT count(*) AS kept, max(online_agents) AS online_agents FROM agents_stats;
 
