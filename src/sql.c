@@ -15,7 +15,9 @@
 #include "access/xact.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
@@ -55,6 +57,26 @@ void
 mig_unpin_search_path(int level)
 {
 	AtEOXact_GUC(true, level);
+}
+
+/*
+ * The path of SQL a caller wrote and mig runs with the caller's rights (an
+ * action's target, target.c): pg_catalog first, so that nothing planted
+ * shadows its functions, operators and types; then the extension's
+ * schema, so that MIG's unqualified relation names (agents, commands) are
+ * mig's; pg_temp last.  Undone by mig_unpin_search_path(level).
+ */
+int
+mig_pin_caller_sql_path(void)
+{
+	int			level = NewGUCNestLevel();
+	char	   *ext = get_namespace_name(get_rel_namespace(mig_relid("agents")));
+
+	(void) set_config_option("search_path",
+							 psprintf("pg_catalog, %s, pg_temp", quote_identifier(ext)),
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
 }
 
 /* SPI_connect under the pinned search_path; the level for mig_spi_finish */

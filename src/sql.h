@@ -18,6 +18,8 @@
  */
 extern int	mig_pin_search_path(void);
 extern void mig_unpin_search_path(int level);
+/* SQL a caller wrote, run as the caller: "pg_catalog, <mig's schema>, pg_temp" */
+extern int	mig_pin_caller_sql_path(void);
 extern int	mig_spi_connect(void);
 extern void mig_spi_finish(int level);
 
