@@ -60,6 +60,7 @@
 #include "canon.h"
 #include "schema.h"
 #include "utils.h"
+#include "authorize.h"
 #include "verify.h"
 
 /* the relations a decision reads, opened once per call */
@@ -428,6 +429,58 @@ decision_reason(ActionAcl *acl, int m, Datum agent, ModuleDecision *d)
 }
 
 /*
+ * One action, decided agent by agent with the reasons of
+ * mig_authorize_explain (for a plan of every targeted agent).
+ */
+struct MigAclAction
+{
+	AclRels		rels;
+	ActionAcl	acl;
+};
+
+MigAclAction *
+mig_acl_begin(Datum action)
+{
+	MigAclAction *a = palloc(sizeof(MigAclAction));
+
+	acl_open(&a->rels);
+	load_action(&a->rels, action, &a->acl);
+	return a;
+}
+
+/* whether the action may run on agent; when not, *reason says why first */
+bool
+mig_acl_decide(MigAclAction *a, Datum agent, char **reason)
+{
+	*reason = NULL;
+	if (a->acl.nmodules == 0)
+	{
+		*reason = psprintf("action %s has no operations", mig_numeric_text(a->acl.action));
+		return false;
+	}
+	for (int m = 0; m < a->acl.nmodules; m++)
+	{
+		ModuleDecision d;
+
+		decide_module(&a->rels, &a->acl, m, agent, &d);
+		if (!d.authorized)
+		{
+			*reason = psprintf("%s: %s", a->acl.modules[m],
+							   decision_reason(&a->acl, m, agent, &d));
+			return false;
+		}
+	}
+	return true;
+}
+
+void
+mig_acl_end(MigAclAction *a)
+{
+	acl_close(&a->rels);
+	pfree(a);
+}
+
+/*
  * mig_authorize(action_id numeric, agent_id numeric) -> boolean
  */
 PG_FUNCTION_INFO_V1(mig_authorize);
@@ -718,17 +771,15 @@ fleet_authorized(Fleet *f, int nmodules, AgentEntry *e)
 #define MIG_PROBE_AGENTS 256
 
 /*
- * mig_authorized_agents(action_id numeric, agent_ids numeric[] DEFAULT NULL)
- *	 -> SETOF numeric
- *
- * The agents (every agent when agent_ids is NULL) on which the action is
- * authorized; ids in agent_ids that are not agents are left out.
+ * The agents among agents[0..n-1] (every agent when agents is NULL) on
+ * which the action is authorized, each given to emit.  Each ACL table is
+ * read once through its indexes into a hash table keyed by agent, or, for
+ * few given agents, probed per agent.
  */
-PG_FUNCTION_INFO_V1(mig_authorized_agents);
-Datum
-mig_authorized_agents(PG_FUNCTION_ARGS)
+void
+mig_authorized_agents_each(Datum action, Datum *agents, int n,
+						   void (*emit) (Datum agent, void *arg), void *arg)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext work;
 	MemoryContext old;
 	AclRels		rels;
@@ -738,17 +789,12 @@ mig_authorized_agents(PG_FUNCTION_ARGS)
 	AgentEntry *e;
 	bool		probe = false;
 
-	/* a scalar result: the expected descriptor is its one column */
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	if (PG_ARGISNULL(0))
-		return (Datum) 0;
-
 	work = AllocSetContextCreate(CurrentMemoryContext, "mig_authorized_agents",
 								 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work);
 
 	acl_open(&rels);
-	load_action(&rels, PG_GETARG_DATUM(0), &acl);
+	load_action(&rels, action, &acl);
 
 	if (acl.nmodules == 0 || acl.signers->nsigners == 0)
 		goto done;				/* nothing can be authorized */
@@ -759,20 +805,13 @@ mig_authorized_agents(PG_FUNCTION_ARGS)
 	for (int m = 0; m < acl.nmodules; m++)
 		f.specific[m] = acl.module_ids[m] != (Datum) 0 ? r_add(&f, acl.module_ids[m]) : -1;
 	f.dflt = acl.default_id != (Datum) 0 ? r_add(&f, acl.default_id) : -1;
-	f.fixed = !PG_ARGISNULL(1);
+	f.fixed = agents != NULL;
 
 	if (f.fixed)
 	{
-		ArrayType  *ids = PG_GETARG_ARRAYTYPE_P(1);
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n;
-
-		deconstruct_array(ids, NUMERICOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 		f.agents = agenthash_create(work, Max(n, 16), NULL);
 		for (int i = 0; i < n; i++)
-			if (!nulls[i])
-				fleet_agent(&f, elems[i], true);
+			fleet_agent(&f, agents[i], true);
 		probe = f.agents->members <= MIG_PROBE_AGENTS;
 	}
 	else
@@ -796,19 +835,58 @@ mig_authorized_agents(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(old);
 	agenthash_start_iterate(f.agents, &it);
 	while ((e = agenthash_iterate(f.agents, &it)) != NULL)
-	{
 		if (fleet_authorized(&f, acl.nmodules, e))
-		{
-			bool		isnull = false;
-
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &e->agent, &isnull);
-		}
-	}
+			emit(e->agent, arg);
 	old = MemoryContextSwitchTo(work);
 
 done:
 	acl_close(&rels);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
+}
+
+/* an emit of mig_authorized_agents_each: a row of a one-column tuplestore */
+void
+mig_emit_agent_row(Datum agent, void *arg)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) arg;
+	bool		isnull = false;
+
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &agent, &isnull);
+}
+
+/*
+ * mig_authorized_agents(action_id numeric, agent_ids numeric[] DEFAULT NULL)
+ *	 -> SETOF numeric
+ *
+ * The agents (every agent when agent_ids is NULL) on which the action is
+ * authorized; ids in agent_ids that are not agents are left out.
+ */
+PG_FUNCTION_INFO_V1(mig_authorized_agents);
+Datum
+mig_authorized_agents(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum	   *agents = NULL;
+	int			n = 0;
+
+	/* a scalar result: the expected descriptor is its one column */
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	if (PG_ARGISNULL(0))
+		return (Datum) 0;
+	if (!PG_ARGISNULL(1))
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			nelems;
+
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), NUMERICOID, -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &nelems);
+		agents = palloc(sizeof(Datum) * Max(nelems, 1));
+		for (int i = 0; i < nelems; i++)
+			if (!nulls[i])
+				agents[n++] = elems[i];
+	}
+	mig_authorized_agents_each(PG_GETARG_DATUM(0), agents, n, mig_emit_agent_row, rsinfo);
 	return (Datum) 0;
 }
