@@ -126,3 +126,29 @@ CREATE VIEW mig_worker_status AS
 	  FROM mig_worker_state();
 REVOKE ALL ON mig_worker_status FROM PUBLIC;
 REVOKE ALL ON FUNCTION mig_worker_state() FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Targets (src/target.c): an action's target, a WHERE condition over the
+-- agents, checked by PostgreSQL's parser and analyzer before it runs (one
+-- condition, mig's relations only, pg_catalog's functions that change and
+-- read nothing outside them), run read-only as the caller within
+-- mig.target_timeout; and the plan of an action's commands.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mig_target_agents(target text) RETURNS SETOF numeric
+	AS 'MODULE_PATHNAME', 'mig_target_agents'
+	LANGUAGE C STABLE STRICT ROWS 1000;
+
+-- VOLATILE: the authorization may record a verification
+CREATE FUNCTION mig_action_targets(action_id numeric) RETURNS SETOF numeric
+	AS 'MODULE_PATHNAME', 'mig_action_targets'
+	LANGUAGE C VOLATILE STRICT ROWS 1000;
+
+CREATE FUNCTION mig_action_plan(action_id numeric)
+	RETURNS TABLE(agent_id numeric, agent_name text, queueloc text,
+				  authorized boolean, reason text)
+	AS 'MODULE_PATHNAME', 'mig_action_plan'
+	LANGUAGE C VOLATILE STRICT ROWS 1000;
+
+REVOKE ALL ON FUNCTION mig_target_agents(text), mig_action_targets(numeric),
+	mig_action_plan(numeric) FROM PUBLIC;

@@ -51,6 +51,7 @@ int			mig_command_retention = 0;
 int			mig_agent_retention = 0;
 int			mig_purge_batch = 10000;
 int			mig_periodic_interval = 87000;
+int			mig_target_timeout = 5000;
 
 void		_PG_init(void);
 
@@ -271,6 +272,17 @@ _PG_init(void)
 							0,
 							INT_MAX,
 							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mig.target_timeout",
+							"Longest an action's target may run.",
+							"0: no limit.",
+							&mig_target_timeout,
+							5000,
+							0,
+							INT_MAX,
+							PGC_USERSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 

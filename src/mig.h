@@ -27,5 +27,6 @@ extern int	mig_command_retention;	/* s; 0: forever */
 extern int	mig_agent_retention;	/* s; 0: forever */
 extern int	mig_purge_batch;		/* rows per batch */
 extern int	mig_periodic_interval;	/* ms; 0: off */
+extern int	mig_target_timeout;		/* ms; 0: no limit */
 
 #endif							/* MIG_H */

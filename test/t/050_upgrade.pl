@@ -2,7 +2,8 @@
 # every table, updated with ALTER EXTENSION mig UPDATE, has exactly the
 # objects of a database created at the current version (pg_dump
 # --schema-only and \dx+ mig compared), keeps every row, and has counters
-# that equal its commands.  Before the update, the new library serves the
+# that equal its commands, and its target functions serve the rows written
+# at 1.0.  Before the update, the new library serves the
 # 1.0 database: its spool sync keeps the counters as 1.0 did.
 use strict;
 use warnings;
@@ -89,6 +90,11 @@ $node->safe_psql('old',
 is($node->safe_psql('old', 'SELECT sentctr FROM actions WHERE id = 1000'),
 	'2', 'at 1.0 a command written by SQL is not counted');
 
+# 1.0 has no target functions; the library refuses nothing for lack of them
+my ($rc, $out, $err) = $node->psql('old', "SELECT mig_target_agents('true')");
+like($err, qr/function mig_target_agents\(unknown\) does not exist/,
+	'at 1.0 there is no mig_target_agents');
+
 my @tables = split ' ',
   'actions agents commands investigators signatures modules agtmodreq invagtmodperm '
   . 'verifications keyring spool_files agent_details';
@@ -119,6 +125,13 @@ is($node->safe_psql('old', 'SELECT sentctr FROM actions WHERE id = 1000'),
 is($node->safe_psql('old', 'SELECT valid FROM mig_verify_action(1)'), 't',
 	'the verification record carries over');
 is($node->safe_psql('old', 'SELECT mig_authorize(1, 7)'), 't', 'and the authorization');
+is($node->safe_psql('old',
+		"SELECT string_agg(a::text, ',' ORDER BY a) FROM mig_target_agents('tags->>''operator''=''IT''') a"),
+	'7', "1.1's targets read the agents and details written at 1.0");
+is($node->safe_psql('old',
+		"SELECT string_agg(format('%s %s %s', agent_id, authorized, coalesce(reason, '-')), '; ' ORDER BY agent_id) FROM mig_action_plan(1)"),
+	'1 f file: no ACL for module file or default on agent 1; 7 t -',
+	"and the plan of an action verified at 1.0");
 is($node->safe_psql('old', 'SELECT count(*) FROM mig_worker_status WHERE last_periodic_changed IS NULL'),
 	'1', "1.1's mig_worker_status has the periodic run's columns");
 
