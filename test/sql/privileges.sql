@@ -32,13 +32,16 @@ RESET ROLE;
 -- the grants documented in README.md
 GRANT SELECT, INSERT, UPDATE ON actions, commands, agents TO mig_scheduler;
 GRANT SELECT ON investigators, signatures, modules, agtmodreq, invagtmodperm TO mig_scheduler;
-GRANT SELECT ON actions, commands, agents, modules, signatures TO mig_investigator;
+GRANT SELECT ON agent_details TO mig_scheduler;
+GRANT SELECT ON actions, commands, agents, agent_details, modules, signatures TO mig_investigator;
 
 GRANT EXECUTE ON FUNCTION mig_action_string(json), mig_verify_action(numeric),
       mig_authorize(numeric, numeric), mig_authorize_explain(numeric, numeric),
-      mig_authorized_agents(numeric, numeric[]) TO mig_scheduler;
+      mig_authorized_agents(numeric, numeric[]), mig_target_agents(text),
+      mig_action_targets(numeric), mig_action_plan(numeric) TO mig_scheduler;
 GRANT EXECUTE ON FUNCTION mig_action_string(json), mig_key_fingerprint(text),
-      mig_verify_signature(text, text, text), mig_authorize_explain(numeric, numeric)
+      mig_verify_signature(text, text, text), mig_authorize_explain(numeric, numeric),
+      mig_target_agents(text), mig_action_plan(numeric)
       TO mig_investigator;
 
 SET ROLE mig_scheduler;
@@ -52,6 +55,11 @@ SELECT * FROM mig_verify_action(1);
 SELECT mig_authorize(1, 1), (SELECT count(*) FROM mig_authorized_agents(1)) AS agents;
 SELECT module, authorized, reason FROM mig_authorize_explain(1, 1);
 SELECT mig_key_fingerprint('x');
+-- the target functions read what the target reads, as the scheduler
+UPDATE actions SET target = 'os = ''linux''' WHERE id = 1;
+SELECT array(SELECT mig_target_agents('os = ''linux''')) AS targeted,
+       array(SELECT mig_action_targets(1)) AS planned;
+SELECT agent_id, authorized, reason FROM mig_action_plan(1);
 RESET ROLE;
 
 SET ROLE mig_investigator;
@@ -60,6 +68,10 @@ UPDATE agents SET status = 'offline';
 SELECT count(*) FROM invagtmodperm;
 SELECT module, authorized FROM mig_authorize_explain(1, 1);
 SELECT mig_authorize(1, 1);
+-- the dry run before launching
+SELECT agent_id, authorized, reason FROM mig_action_plan(1);
+SELECT array(SELECT mig_target_agents('status = ''online''')) AS targeted;
+SELECT mig_action_targets(1);
 RESET ROLE;
 
 DROP EXTENSION mig;
