@@ -3,10 +3,16 @@
 # through sudo).  Does nothing when every package is already installed.
 set -euo pipefail
 
+# The last line is the Debian package's (debian/, test/run's package suite):
+# debhelper and postgresql-server-dev-all (pg_buildext's dh add-on) are its
+# Build-Depends beyond mig's own; build-essential is what dpkg-buildpackage
+# checks for besides them (it brings dpkg-dev).  No fakeroot: debian/control
+# says Rules-Requires-Root: no.
 packages=(
 	postgresql-15 postgresql-server-dev-15
 	libjansson-dev libgpgme-dev gnupg pkg-config
 	make gcc libipc-run-perl golang-go
+	build-essential debhelper postgresql-server-dev-all
 )
 
 missing=()
