@@ -28,6 +28,10 @@
 # - "<!-- recipe: NAME -->" before a fence marks a role recipe of the
 #   Privileges section: test/sql/privileges.sql and
 #   test/t/035_worker_role.pl run those verbatim; this test runs them too.
+#
+# Last, pg_dump of the demo's database, restored into a new one, gives back
+# every row of the tables the extension registers with
+# pg_extension_config_dump (README's "Before DROP EXTENSION").
 use strict;
 use warnings;
 use FindBin;
@@ -129,6 +133,47 @@ foreach my $r (@recipes)
 ok($checked > 0 && $skipped <= 2, 'skips are rare');
 diag("README.md: $blocks sql blocks: $checked checked ($statements statements, "
 	  . "$compared outputs compared), $skipped skipped");
+
+# pg_dump keeps the rows of the extension's tables: those registered with
+# pg_extension_config_dump without a condition, and the values of its
+# sequences; the verification record (keyring, verifications: registered
+# "WHERE false") is dumped empty
+my $dump = $node->basedir . '/mig.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '-d', 'mig_demo', '-f', $dump ], 'pg_dump -Fc -d mig_demo');
+my %config = map { split /\|/, $_, 2 } split /\n/, $node->safe_psql('mig_demo', q{
+	SELECT c.relname, c.relkind::text || coalesce(t.cond, '')
+	  FROM pg_extension e, unnest(e.extconfig, e.extcondition) t(oid, cond), pg_class c
+	 WHERE e.extname = 'mig' AND c.oid = t.oid});
+my @tables = sort grep { $config{$_} =~ /^r/ } keys %config;
+my @kept = grep { $config{$_} eq 'r' } @tables;
+my @sequences = sort grep { $config{$_} eq 'S' } keys %config;
+is_deeply([ sort grep { $config{$_} ne 'r' && $config{$_} ne 'S' } keys %config ],
+	[ 'keyring', 'verifications' ], 'all but the record are dumped whole');
+my $list = `pg_restore -l $dump`;
+is_deeply([ sort map { /TABLE DATA \S+ (\S+) / ? ($1) : () } split /\n/, $list ],
+	\@tables, 'the dump has the data of every table the extension registers');
+is_deeply([ sort map { /SEQUENCE SET \S+ (\S+) / ? ($1) : () } split /\n/, $list ],
+	\@sequences, 'and the values of its sequences');
+$node->safe_psql('postgres', 'CREATE DATABASE mig_restored');
+$node->command_ok([ 'pg_restore', '-d', 'mig_restored', $dump ], 'pg_restore -d mig_restored');
+foreach my $t (@kept)
+{
+	my $q = "SELECT count(*), md5(string_agg(t::text, E'\\n' ORDER BY t::text)) FROM $t t";
+	is($node->safe_psql('mig_restored', $q), $node->safe_psql('mig_demo', $q),
+		"$t: restored as it was");
+}
+foreach my $s (@sequences)
+{
+	my $q = "SELECT last_value FROM $s";
+	cmp_ok($node->safe_psql('mig_restored', $q), '>=', $node->safe_psql('mig_demo', $q),
+		"$s: restored, never behind");
+}
+is($node->safe_psql('mig_restored', 'SELECT count(*) FROM verifications'), '0',
+	'the verification record is not restored');
+is( $node->safe_psql('mig_restored', q{
+	SELECT count(*) FROM actions a, mig_verify_action(a.id) v WHERE v.valid}),
+	$node->safe_psql('mig_demo', 'SELECT count(*) FROM signatures'),
+	'and the first verification writes it again');
 
 $node->stop;
 done_testing();
