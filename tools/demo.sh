@@ -59,59 +59,20 @@ mkdir -p "$dir"
 [ ${#as_owner[@]} -gt 0 ] && chown postgres: "$dir"
 bindir=$(${PG_CONFIG:-pg_config} --bindir)
 run "$bindir/initdb" -D "$data" -A trust -U postgres --no-instructions >/dev/null
-cat >>"$data/postgresql.conf" <<EOF
+{
+	cat <<EOF
 port = $port
 listen_addresses = ''
 unix_socket_directories = '$dir'
-shared_preload_libraries = 'mig'
-mig.database = 'mig_demo'
 mig.spool_dir = '$dir/spool'
-mig.rescan_interval = '2s'
 EOF
+	cat tools/demo.conf
+} >>"$data/postgresql.conf"
 run "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w start >/dev/null
-psql=("${as_owner[@]}" "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres)
-"${psql[@]}" -d postgres -c "CREATE DATABASE mig_demo"
-"${psql[@]}" -d mig_demo -c "CREATE EXTENSION mig"
-
 echo "== sample"
-fx=test/fixtures/authz
-"${psql[@]}" -d mig_demo -v ivan="$(cat $fx/ivan.pub)" -v judy="$(cat $fx/judy.pub)" \
-	-v a1="$(cat $fx/a1.json)" -v a1ivan="$(cat $fx/a1.ivan.asc)" \
-	-v a2="$(cat $fx/a2.json)" -v a2ivan="$(cat $fx/a2.ivan.asc)" -v a2judy="$(cat $fx/a2.judy.asc)" \
-	-f - <tools/demo.sql
-
-echo
-echo "== the spool: MIG's scheduler drops 3 actions and 30 commands into $dir/spool"
-# written by bench/mkspool as the scheduler writes them (a hidden name, then
-# a rename into place); the worker wakes on the renames
-"${as_owner[@]}" perl bench/mkspool "$dir/spool" 30 --actions 3 --agents 10 \
-	--first-id 5000 --heartbeats "$dir/heartbeats.jsonl" >/dev/null
-wait_for() {	# poll until the query says t (at most 30 s)
-	for _ in $(seq 150); do
-		[ "$("${psql[@]}" -d mig_demo -At -c "$1")" = t ] && return 0
-		sleep 0.2
-	done
-	echo "demo: timed out waiting for: $1" >&2
-	return 1
-}
-wait_for "SELECT count(*) = 33 FROM spool_files"
-"${psql[@]}" -d mig_demo -c "SELECT kind, dir, outcome, count(*) FROM spool_files GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
-echo "== the commands wait for their agents: their heartbeats arrive"
-"${psql[@]}" -d mig_demo -At -v hb="$(cat "$dir/heartbeats.jsonl")" <<'SQL' | tr '\n' ' '
-SELECT count(mig_agent_heartbeat(line::json)) || ' agents registered'
-  FROM regexp_split_to_table(:'hb', '\n') line WHERE line <> '';
-SQL
-echo
-wait_for "SELECT count(*) = 0 FROM spool_files WHERE outcome = 'deferred'"
-"${psql[@]}" -d mig_demo <<'SQL'
-\pset footer off
-SELECT kind, outcome, count(*) FROM spool_files GROUP BY 1, 2 ORDER BY 1, 2;
-SELECT id, name, status, sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr
-  FROM actions WHERE id >= 5000 ORDER BY id;
-SELECT actionid, status, count(*) FROM commands GROUP BY 1, 2 ORDER BY 1, 2;
-SELECT pid IS NOT NULL AS worker_running, state, last_pass IS NOT NULL AS has_passed, backlog, deferred, failed
-  FROM mig_worker_status;
-SQL
+# tools/demo-load: the sample, also what README.md's examples run against
+# (test/t/060_readme.pl)
+PGHOST=$dir PGPORT=$port PGUSER=postgres tools/demo-load "$dir/spool" ${as_owner:+postgres}
 
 cat <<EOF
 

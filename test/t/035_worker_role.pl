@@ -4,7 +4,8 @@
 # with one log line, like a missing database); whatever search_path the
 # database and the role are given, its session runs under mig's own.  And
 # mig_worker_status.failed equals what spool_files holds after a burst of
-# bad files, and after they are gone.
+# bad files, and after they are gone.  The role is made by README.md's
+# recipe, read from README.md (test/t/MigReadme.pm) and run verbatim.
 use strict;
 use warnings;
 use FindBin;
@@ -13,6 +14,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use MigSpool;
+use MigReadme;
 
 my ($node, $spool) = mig_node('role', rescan => '1h', batch => 10, dirs => 1, extension => 1);
 my $base = $node->basedir;
@@ -60,16 +62,10 @@ $node->poll_query_until('postgres', q{
   or die "mig_worker_status does not follow the files going";
 pass('once the bad files are gone, failed is 0 again');
 
-# a least-privileged role, and hostile search_paths on the database and the
-# role: an operator that would fail every statement it is part of
+# a least-privileged role: README.md's recipe, verbatim (it sets
+# mig.worker_role and reloads), under hostile search_paths on the database
+# and the role: an operator that would fail every statement it is part of
 $node->safe_psql('postgres', q{
-CREATE ROLE mig_worker LOGIN;
-GRANT USAGE ON SCHEMA public TO mig_worker;
-GRANT SELECT, INSERT, UPDATE, DELETE ON spool_files TO mig_worker;
-GRANT SELECT, INSERT, UPDATE ON actions TO mig_worker;
-GRANT SELECT, INSERT, UPDATE, DELETE ON commands, agents TO mig_worker;
-GRANT SELECT ON agtmodreq, invagtmodperm TO mig_worker;
-GRANT INSERT ON agents_stats TO mig_worker;
 CREATE SCHEMA trap;
 CREATE FUNCTION trap.numeric_eq(numeric, numeric) RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'trap: % ran it', current_user; END $$;
@@ -79,13 +75,20 @@ BEGIN RAISE EXCEPTION 'trap: % ran it', current_user; END $$;
 CREATE OPERATOR trap.<> (leftarg = text, rightarg = text, function = trap.textne);
 GRANT USAGE ON SCHEMA trap TO PUBLIC;
 ALTER DATABASE postgres SET search_path = trap, pg_catalog, public;
-ALTER ROLE mig_worker SET search_path = trap, pg_catalog, public;
-ALTER SYSTEM SET mig.worker_role = 'mig_worker';
 });
-$node->reload;
+$node->safe_psql('postgres', readme_recipe('worker'));
 $node->poll_query_until('postgres', q{
 	SELECT usename = 'mig_worker' FROM pg_stat_activity WHERE backend_type = 'mig spool worker'})
   or die "the worker does not connect as mig.worker_role";
+# the role's path too, for the worker's next session
+$node->safe_psql('postgres', 'ALTER ROLE mig_worker SET search_path = trap, pg_catalog, public');
+my $worker_pid = $node->safe_psql('postgres', q{
+	SELECT pid FROM pg_stat_activity WHERE backend_type = 'mig spool worker'});
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($worker_pid)");
+$node->poll_query_until('postgres', qq{
+	SELECT usename = 'mig_worker' AND pid <> $worker_pid FROM pg_stat_activity
+	 WHERE backend_type = 'mig spool worker'})
+  or die "the worker does not connect again as mig.worker_role";
 pass('with mig.worker_role set the worker connects as that role');
 is($node->safe_psql('postgres', q{
 	SELECT setting FROM pg_settings WHERE name = 'search_path'}),
