@@ -21,7 +21,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
 #include <signal.h>
 
 #include "access/htup_details.h"
@@ -40,8 +39,12 @@
 #include "spool.h"
 #include "workerstatus.h"
 
-/* the time constant of files_per_sec, in seconds */
-#define RATE_SECS 10.0
+/*
+ * files_per_sec: the files ingested in the last RATE_SECS seconds, counted
+ * in one bucket per second, over RATE_SECS.  A window rather than a
+ * decaying average, so that it is 0 once the worker has been idle that long.
+ */
+#define RATE_SECS 10
 
 typedef struct MigWorkerShared
 {
@@ -53,8 +56,8 @@ typedef struct MigWorkerShared
 	TimestampTz started_at;
 	TimestampTz last_pass;
 	TimestampTz last_full_pass;
-	double		rate;			/* files ingested per second, decaying */
-	TimestampTz rate_at;
+	int64		rate_files[RATE_SECS];	/* files ingested in ... */
+	int64		rate_second[RATE_SECS]; /* ... this whole second of TimestampTz */
 	int64		backlog;
 	int64		deferred;
 	int64		failed;
@@ -194,12 +197,23 @@ mig_worker_connected(void)
  * ------------------------------------------------------------------------
  */
 
-static double
-decayed_rate(double rate, TimestampTz since, TimestampTz now)
+static int64
+whole_second(TimestampTz t)
 {
-	double		dt = (double) (now - since) / USECS_PER_SEC;
+	return (int64) (t / USECS_PER_SEC);
+}
 
-	return dt > 0 ? rate * exp(-dt / RATE_SECS) : rate;
+/* files ingested per second in now's second and the RATE_SECS - 1 before */
+static double
+window_rate(const MigWorkerShared *s, TimestampTz now)
+{
+	int64		second = whole_second(now);
+	int64		files = 0;
+
+	for (int i = 0; i < RATE_SECS; i++)
+		if (s->rate_second[i] <= second && s->rate_second[i] > second - RATE_SECS)
+			files += s->rate_files[i];
+	return (double) files / RATE_SECS;
 }
 
 void
@@ -268,9 +282,20 @@ mig_worker_pass_done(bool full, int64 ingested, int64 deferred, int64 failed)
 	shared->failed = failed;
 	shared->counts_known = true;
 	shared->files_total += ingested;
-	shared->rate = decayed_rate(shared->rate, shared->rate_at, now) +
-		ingested / RATE_SECS;
-	shared->rate_at = now;
+	if (ingested > 0)
+	{
+		int64		second = whole_second(now);
+		int			i = (int) (second % RATE_SECS);
+
+		if (i < 0)
+			i += RATE_SECS;
+		if (shared->rate_second[i] != second)
+		{
+			shared->rate_second[i] = second;
+			shared->rate_files[i] = 0;
+		}
+		shared->rate_files[i] += ingested;
+	}
 	SpinLockRelease(&shared->mutex);
 }
 
@@ -378,7 +403,7 @@ mig_worker_state(PG_FUNCTION_ARGS)
 	{
 		SET(0, Int32GetDatum((int32) copy.pid));
 		SET(2, TimestampTzGetDatum(copy.started_at));
-		SET(5, Float8GetDatum(decayed_rate(copy.rate, copy.rate_at, now)));
+		SET(5, Float8GetDatum(window_rate(&copy, now)));
 		SET(6, Int64GetDatum(copy.backlog));
 		SET(9, Int64GetDatum(copy.files_total));
 	}
