@@ -152,3 +152,17 @@ CREATE FUNCTION mig_action_plan(action_id numeric)
 
 REVOKE ALL ON FUNCTION mig_target_agents(text), mig_action_targets(numeric),
 	mig_action_plan(numeric) FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Without mig in shared_preload_libraries, CREATE EXTENSION succeeds but no
+-- spool worker starts with the server: say so now, not at the first row
+-- missing (a WARNING: PostgreSQL shows no NOTICE of an extension's script).
+-- A fresh CREATE EXTENSION runs this script too (after mig--1.0.sql), and
+-- so does the update from 1.0; a full script of a later version must do
+-- the same.  The function is of no use afterwards: it goes again.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mig_preload_warning() RETURNS void
+	AS 'MODULE_PATHNAME', 'mig_preload_warning' LANGUAGE C;
+SELECT @extschema@.mig_preload_warning();
+DROP FUNCTION mig_preload_warning();

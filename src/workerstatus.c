@@ -3,7 +3,8 @@
  * workerstatus.c
  *	  What the spool worker publishes in shared memory, and the SQL that
  *	  reads it or starts the worker: mig_worker_state() behind the view
- *	  mig_worker_status, and mig_worker_launch().
+ *	  mig_worker_status, mig_worker_launch(), and the warning of an install
+ *	  without a worker.
  *
  *	  The state lives in one small struct, reserved from _PG_init (through
  *	  shmem_request_hook and shmem_startup_hook) when mig is preloaded, or
@@ -76,6 +77,13 @@ static MigWorkerShared *shared = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
+/*
+ * Whether mig was loaded from shared_preload_libraries, and so the worker
+ * registered with the postmaster: set in the postmaster, which every
+ * backend inherits.
+ */
+static bool preloaded = false;
+
 /* ------------------------------------------------------------------------
  * Shared memory
  * ------------------------------------------------------------------------
@@ -121,6 +129,7 @@ mig_shmem_startup(void)
 void
 mig_worker_request_shmem(void)
 {
+	preloaded = true;
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = mig_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
@@ -371,6 +380,31 @@ mig_worker_launch(PG_FUNCTION_ARGS)
 				 errmsg("the postmaster died while the mig spool worker started")));
 	Assert(status == BGWH_STARTED);
 	PG_RETURN_INT32((int32) pid);
+}
+
+/*
+ * mig_preload_warning() -> void
+ *
+ * Called by the extension's script (and dropped again): CREATE EXTENSION
+ * succeeds without mig in shared_preload_libraries, but then nothing
+ * syncs the spool after a restart; say so while whoever installs it is
+ * there to read it, not at the first missing row.  A WARNING: while an
+ * extension's script runs, PostgreSQL raises client_min_messages to
+ * WARNING, and a NOTICE would never be seen.  (_PG_init is no place for
+ * it: the session may have loaded the library before, and without
+ * preloading every backend that loads it runs _PG_init.)
+ */
+PG_FUNCTION_INFO_V1(mig_preload_warning);
+Datum
+mig_preload_warning(PG_FUNCTION_ARGS)
+{
+	if (!preloaded)
+		ereport(WARNING,
+				(errmsg("mig is not in shared_preload_libraries: no spool worker will start with the server"),
+				 errhint("Add mig to shared_preload_libraries (shared_preload_libraries = 'mig') "
+						 "in postgresql.conf and restart the server. "
+						 "Until the restart, SELECT mig_worker_launch() starts a worker.")));
+	PG_RETURN_VOID();
 }
 
 /*

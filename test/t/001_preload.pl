@@ -1,6 +1,8 @@
 # Proves that mig loads from shared_preload_libraries, that CREATE EXTENSION
-# works in such a cluster and in one that does not preload it, and that pg_dump of a database with rows in every
-# one of the eight tables restores into a fresh database with the same rows.
+# works in such a cluster and in one that does not preload it (there with a
+# WARNING that no spool worker will start, and how to have one), and that
+# pg_dump of a database with rows in every one of the eight tables restores
+# into a fresh database with the same rows.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -18,7 +20,9 @@ $node->start;
 is($node->safe_psql('postgres', 'SHOW shared_preload_libraries'), 'mig',
 	'mig is preloaded');
 $node->safe_psql('postgres', 'CREATE DATABASE src');
-$node->safe_psql('src', 'CREATE EXTENSION mig');
+my ($ret, $stdout, $stderr) = $node->psql('src', 'CREATE EXTENSION mig');
+is($ret, 0, 'CREATE EXTENSION in a cluster that preloads mig');
+is($stderr, '', 'with no notice: the worker starts with the server');
 like($node->safe_psql('src', 'SELECT mig_version()'),
 	qr/^mig 1\.1 \(jansson [\d.]+, gpgme [\d.]+\)$/, 'library loads and links');
 
@@ -74,7 +78,19 @@ $node->stop;
 my $plain = PostgreSQL::Test::Cluster->new('plain');
 $plain->init;
 $plain->start;
-$plain->safe_psql('postgres', 'CREATE EXTENSION mig');
+($ret, $stdout, $stderr) = $plain->psql('postgres', 'CREATE EXTENSION mig');
+is($ret, 0, 'CREATE EXTENSION in a cluster that does not preload mig');
+like($stderr,
+	qr/WARNING:  mig is not in shared_preload_libraries: no spool worker will start with the server\n.*HINT:  Add mig to shared_preload_libraries \(shared_preload_libraries = 'mig'\) in postgresql\.conf and restart the server\. Until the restart, SELECT mig_worker_launch\(\) starts a worker\./s,
+	'says that no worker will start, and how to have one');
+is($plain->safe_psql('postgres',
+		"SELECT count(*) FROM pg_proc WHERE proname = 'mig_preload_warning'"),
+	'0', 'the function that said it is gone');
+# the library already loaded in the session: still said
+($ret, $stdout, $stderr) = $plain->psql('postgres',
+	"DROP EXTENSION mig; LOAD 'mig'; CREATE EXTENSION mig");
+like($stderr, qr/WARNING:  mig is not in shared_preload_libraries/,
+	'also when the session had loaded the library before');
 like($plain->safe_psql('postgres', 'SELECT mig_version()'),
 	qr/^mig 1\.1 /, 'CREATE EXTENSION works without preloading');
 is($plain->safe_psql('postgres', "LOAD 'mig'; SHOW mig.database"), 'postgres',
