@@ -154,6 +154,20 @@ REVOKE ALL ON FUNCTION mig_target_agents(text), mig_action_targets(numeric),
 	mig_action_plan(numeric) FROM PUBLIC;
 
 ------------------------------------------------------------------------------
+-- The canonical string of an action held as jsonb (src/canon.c): that of
+-- its text form.  jsonb keeps one value per key and orders the keys itself,
+-- so it equals mig_action_string(json) for an action whose objects give no
+-- field twice (README says exactly when).  Another name, not an overload:
+-- with both json and jsonb forms, mig_action_string('...') and an untyped
+-- parameter would no longer resolve.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mig_action_string_jsonb(action jsonb) RETURNS text
+	AS 'MODULE_PATHNAME', 'mig_action_string_jsonb'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION mig_action_string_jsonb(jsonb) FROM PUBLIC;
+
+------------------------------------------------------------------------------
 -- Without mig in shared_preload_libraries, CREATE EXTENSION succeeds but no
 -- spool worker starts with the server: say so now, not at the first row
 -- missing (a WARNING: PostgreSQL shows no NOTICE of an extension's script).
