@@ -39,6 +39,11 @@ stop_cluster() {
 }
 
 if [ "${1:-}" = stop ]; then
+	if [ ! -d "$data" ]; then
+		rmdir "$dir" 2>/dev/null || true
+		echo "no demo cluster in $dir"
+		exit 0
+	fi
 	stop_cluster
 	rm -rf "$dir"
 	echo "demo cluster stopped and $dir removed"
@@ -63,14 +68,21 @@ cat >>"$data/postgresql.conf" <<EOF
 port = $port
 listen_addresses = ''
 unix_socket_directories = '$dir'
+EOF
+run "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w start >/dev/null
+psql=("${as_owner[@]}" "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres)
+# The spool worker connects to mig.database as the server starts: the
+# database first, then mig in shared_preload_libraries (which takes a
+# restart), so that the worker never starts before its database exists
+# (a FATAL in the log, and a restart after 5 seconds).
+"${psql[@]}" -d postgres -c "CREATE DATABASE mig_demo"
+cat >>"$data/postgresql.conf" <<EOF
 shared_preload_libraries = 'mig'
 mig.database = 'mig_demo'
 mig.spool_dir = '$dir/spool'
 mig.rescan_interval = '2s'
 EOF
-run "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w start >/dev/null
-psql=("${as_owner[@]}" "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres)
-"${psql[@]}" -d postgres -c "CREATE DATABASE mig_demo"
+run "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w restart >/dev/null
 "${psql[@]}" -d mig_demo -c "CREATE EXTENSION mig"
 
 echo "== sample"
@@ -113,10 +125,12 @@ SELECT pid IS NOT NULL AS worker_running, state, last_pass IS NOT NULL AS has_pa
   FROM mig_worker_status;
 SQL
 
+# psql over the cluster's socket as the user postgres (trust: whoever may
+# reach the socket, root included), without sudo, which a bare Debian lacks
 cat <<EOF
 
 The demo cluster is running.
-  connect:  ${as_owner:+sudo -u postgres }$bindir/psql -h $dir -p $port -U postgres mig_demo
+  connect:  $bindir/psql -h $dir -p $port -U postgres mig_demo
   log:      $dir/server.log
-  stop:     tools/demo.sh stop
+  stop:     ${MIG_DEMO_DIR:+MIG_DEMO_DIR=$dir }tools/demo.sh stop
 EOF
