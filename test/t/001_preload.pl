@@ -1,4 +1,5 @@
-# Proves that mig loads from shared_preload_libraries, that CREATE EXTENSION
+# Proves that mig loads from shared_preload_libraries (a misspelt mig.* line
+# in postgresql.conf removed with a WARNING), that CREATE EXTENSION
 # works in such a cluster and in one that does not preload it (there with a
 # WARNING that no spool worker will start, and how to have one), and that
 # pg_dump of a database with rows in every one of the eight tables restores
@@ -14,15 +15,32 @@ $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'mig'
 mig.spool_dir = '/nonexistent/mig-001-spool'
+mig.spooldir = '/nonexistent/misspelt'
 });
 $node->start;
+
+# a misspelt mig.* line in postgresql.conf (README, Configuration): the
+# server starts, loading mig removes it with a WARNING, a reload says so
+# again, and SET of it is an error
+like(slurp_file($node->logfile),
+	qr/WARNING:  invalid configuration parameter name "mig\.spooldir", removing it\n.*DETAIL:  "mig" is now a reserved prefix\./,
+	'a misspelt mig.* setting in postgresql.conf is removed with a WARNING');
+my $reload_offset = -s $node->logfile;
+$node->reload;
+$node->wait_for_log(qr/invalid configuration parameter name "mig\.spooldir"/, $reload_offset);
+is($node->safe_psql('postgres',
+		"SELECT error FROM pg_file_settings WHERE name = 'mig.spooldir'"),
+	'setting could not be applied', 'pg_file_settings shows it not applied');
+my ($rc, $out, $err) = $node->psql('postgres', "SET mig.spooldir = '/tmp'");
+like($err, qr/ERROR:  invalid configuration parameter name "mig\.spooldir"/,
+	'SET of a misspelt mig.* setting is an error');
 
 is($node->safe_psql('postgres', 'SHOW shared_preload_libraries'), 'mig',
 	'mig is preloaded');
 $node->safe_psql('postgres', 'CREATE DATABASE src');
 my ($ret, $stdout, $stderr) = $node->psql('src', 'CREATE EXTENSION mig');
 is($ret, 0, 'CREATE EXTENSION in a cluster that preloads mig');
-is($stderr, '', 'with no notice: the worker starts with the server');
+is($stderr, '', 'with no warning: the worker starts with the server');
 like($node->safe_psql('src', 'SELECT mig_version()'),
 	qr/^mig 1\.1 \(jansson [\d.]+, gpgme [\d.]+\)$/, 'library loads and links');
 
