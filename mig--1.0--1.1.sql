@@ -152,3 +152,31 @@ CREATE FUNCTION mig_action_plan(action_id numeric)
 
 REVOKE ALL ON FUNCTION mig_target_agents(text), mig_action_targets(numeric),
 	mig_action_plan(numeric) FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- The canonical string of an action held as jsonb (src/canon.c): that of
+-- its text form.  jsonb keeps one value per key and orders the keys itself,
+-- so it equals mig_action_string(json) for an action whose objects give no
+-- field twice (README says exactly when).  Another name, not an overload:
+-- with both json and jsonb forms, mig_action_string('...') and an untyped
+-- parameter would no longer resolve.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mig_action_string_jsonb(action jsonb) RETURNS text
+	AS 'MODULE_PATHNAME', 'mig_action_string_jsonb'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION mig_action_string_jsonb(jsonb) FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Without mig in shared_preload_libraries, CREATE EXTENSION succeeds but no
+-- spool worker starts with the server: say so now, not at the first row
+-- missing (a WARNING: PostgreSQL shows no NOTICE of an extension's script).
+-- A fresh CREATE EXTENSION runs this script too (after mig--1.0.sql), and
+-- so does the update from 1.0; a full script of a later version must do
+-- the same.  The function is of no use afterwards: it goes again.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mig_preload_warning() RETURNS void
+	AS 'MODULE_PATHNAME', 'mig_preload_warning' LANGUAGE C;
+SELECT @extschema@.mig_preload_warning();
+DROP FUNCTION mig_preload_warning();

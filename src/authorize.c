@@ -551,9 +551,13 @@ mig_authorize_explain(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 
+	/*
+	 * The action first, then the agent, as mig_authorize and
+	 * mig_authorized_agents do: with both unknown, each says the same.
+	 */
 	acl_open(&rels);
-	check_agent_exists(&rels, agent);
 	load_action(&rels, action, &acl);
+	check_agent_exists(&rels, agent);
 
 	if (acl.nmodules == 0)
 	{

@@ -27,11 +27,12 @@
  *	  the year 1, "operations=null"), every operation must name its module,
  *	  and a name or target cannot hold \u0000 (text cannot hold the result).
  *
- *	  mig_action_string(json) and the C API that the OpenPGP and
- *	  authorization code call (mig_canonical_string, mig_operation_modules)
- *	  share the same reader and builder.  The signed bytes are UTF-8: a
- *	  SQL_ASCII database's bytes are taken as they are (invalid UTF-8 becomes
- *	  U+FFFD, as in Go), other encodings are converted.
+ *	  mig_action_string(json), mig_action_string_jsonb(jsonb) and the C API
+ *	  that the OpenPGP and authorization code call (mig_canonical_string,
+ *	  mig_operation_modules) share the same reader and builder.  The signed
+ *	  bytes are UTF-8: a SQL_ASCII database's bytes are taken as they are
+ *	  (invalid UTF-8 becomes U+FFFD, as in Go), other encodings are
+ *	  converted.
  *
  *	  Not here: JSON itself as Go reads and writes it (gojson.c), RFC 3339
  *	  parsing (gotime.c), signatures (armor.c, keyring.c, verify.c), the ACL decision
@@ -46,6 +47,7 @@
 #include "mb/pg_wchar.h"
 #include "nodes/pg_list.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 
 #include "canon.h"
 #include "gojson.h"
@@ -630,18 +632,10 @@ mig_operation_modules(const char *operations, int operations_len)
  * ---------------------------------------------------------------------
  */
 
-/*
- * mig_action_string(action json) -> text
- *
- * The string MIG's clients sign for this action.
- */
-PG_FUNCTION_INFO_V1(mig_action_string);
-Datum
-mig_action_string(PG_FUNCTION_ARGS)
+/* the string MIG's clients sign for the action s[0..len-1], JSON text */
+static text *
+action_string(const char *s, int len)
 {
-	text	   *json = PG_GETARG_TEXT_PP(0);
-	const char *s = VARDATA_ANY(json);
-	int			len = VARSIZE_ANY_EXHDR(json);
 	GoReader	r;
 	CanonAction a;
 	char	   *result;
@@ -659,5 +653,42 @@ mig_action_string(PG_FUNCTION_ARGS)
 						  a.validfrom, a.expireafter, &a.ops);
 	if (needs_conversion())
 		result = pg_any_to_server(result, strlen(result), PG_UTF8);
-	PG_RETURN_TEXT_P(cstring_to_text(result));
+	return cstring_to_text(result);
+}
+
+/*
+ * mig_action_string(action json) -> text
+ *
+ * The string MIG's clients sign for this action.
+ */
+PG_FUNCTION_INFO_V1(mig_action_string);
+Datum
+mig_action_string(PG_FUNCTION_ARGS)
+{
+	text	   *json = PG_GETARG_TEXT_PP(0);
+
+	PG_RETURN_TEXT_P(action_string(VARDATA_ANY(json), VARSIZE_ANY_EXHDR(json)));
+}
+
+/*
+ * mig_action_string_jsonb(action jsonb) -> text
+ *
+ * The same of the action as jsonb keeps it: of its text form, read as Go
+ * reads JSON.  jsonb has already dropped what Go's decoder reads in order:
+ * of a key given twice it kept the last value (even a null, which Go would
+ * skip), it sorted the keys (so of "name" and "Name", which Go takes as one
+ * field, another one comes last), and it resolved JSON escapes (Go reads a
+ * time's raw text) and made -0 a 0.  An action without such keys, escaped
+ * times or -0 gives the string of its json form.  Not an overload of
+ * mig_action_string: json and jsonb both taking a literal, a call with an
+ * untyped one would no longer resolve.
+ */
+PG_FUNCTION_INFO_V1(mig_action_string_jsonb);
+Datum
+mig_action_string_jsonb(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+	char	   *s = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+
+	PG_RETURN_TEXT_P(action_string(s, strlen(s)));
 }

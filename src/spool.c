@@ -530,8 +530,19 @@ count_outcomes(MigSpoolPass *pass, SpoolFile *files, int n, BatchNotes *notes)
 				pass->counts.ingested++;
 				notes->ingested++;
 				break;
-			case OUT_UNCHANGED:
 			case OUT_SKIPPED:
+
+				/*
+				 * Not read again, but a file that failed before is still a
+				 * bad file: the pass says so, as spool_files does.  Not a
+				 * change to notify.
+				 */
+				if (files[i].row_failed)
+					pass->counts.failed++;
+				else
+					pass->counts.unchanged++;
+				break;
+			case OUT_UNCHANGED:
 				pass->counts.unchanged++;
 				break;
 			case OUT_DEFERRED:

@@ -3,7 +3,8 @@
  * workerstatus.c
  *	  What the spool worker publishes in shared memory, and the SQL that
  *	  reads it or starts the worker: mig_worker_state() behind the view
- *	  mig_worker_status, and mig_worker_launch().
+ *	  mig_worker_status, mig_worker_launch(), and the warning of an install
+ *	  without a worker.
  *
  *	  The state lives in one small struct, reserved from _PG_init (through
  *	  shmem_request_hook and shmem_startup_hook) when mig is preloaded, or
@@ -21,7 +22,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
 #include <signal.h>
 
 #include "access/htup_details.h"
@@ -40,8 +40,12 @@
 #include "spool.h"
 #include "workerstatus.h"
 
-/* the time constant of files_per_sec, in seconds */
-#define RATE_SECS 10.0
+/*
+ * files_per_sec: the files ingested in the last RATE_SECS seconds, counted
+ * in one bucket per second, over RATE_SECS.  A window rather than a
+ * decaying average, so that it is 0 once the worker has been idle that long.
+ */
+#define RATE_SECS 10
 
 typedef struct MigWorkerShared
 {
@@ -53,8 +57,8 @@ typedef struct MigWorkerShared
 	TimestampTz started_at;
 	TimestampTz last_pass;
 	TimestampTz last_full_pass;
-	double		rate;			/* files ingested per second, decaying */
-	TimestampTz rate_at;
+	int64		rate_files[RATE_SECS];	/* files ingested in ... */
+	int64		rate_second[RATE_SECS]; /* ... this whole second of TimestampTz */
 	int64		backlog;
 	int64		deferred;
 	int64		failed;
@@ -72,6 +76,13 @@ typedef struct MigWorkerShared
 static MigWorkerShared *shared = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/*
+ * Whether mig was loaded from shared_preload_libraries, and so the worker
+ * registered with the postmaster: set in the postmaster, which every
+ * backend inherits.
+ */
+static bool preloaded = false;
 
 /* ------------------------------------------------------------------------
  * Shared memory
@@ -118,6 +129,7 @@ mig_shmem_startup(void)
 void
 mig_worker_request_shmem(void)
 {
+	preloaded = true;
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = mig_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
@@ -194,12 +206,23 @@ mig_worker_connected(void)
  * ------------------------------------------------------------------------
  */
 
-static double
-decayed_rate(double rate, TimestampTz since, TimestampTz now)
+static int64
+whole_second(TimestampTz t)
 {
-	double		dt = (double) (now - since) / USECS_PER_SEC;
+	return (int64) (t / USECS_PER_SEC);
+}
 
-	return dt > 0 ? rate * exp(-dt / RATE_SECS) : rate;
+/* files ingested per second in now's second and the RATE_SECS - 1 before */
+static double
+window_rate(const MigWorkerShared *s, TimestampTz now)
+{
+	int64		second = whole_second(now);
+	int64		files = 0;
+
+	for (int i = 0; i < RATE_SECS; i++)
+		if (s->rate_second[i] <= second && s->rate_second[i] > second - RATE_SECS)
+			files += s->rate_files[i];
+	return (double) files / RATE_SECS;
 }
 
 void
@@ -268,9 +291,20 @@ mig_worker_pass_done(bool full, int64 ingested, int64 deferred, int64 failed)
 	shared->failed = failed;
 	shared->counts_known = true;
 	shared->files_total += ingested;
-	shared->rate = decayed_rate(shared->rate, shared->rate_at, now) +
-		ingested / RATE_SECS;
-	shared->rate_at = now;
+	if (ingested > 0)
+	{
+		int64		second = whole_second(now);
+		int			i = (int) (second % RATE_SECS);
+
+		if (i < 0)
+			i += RATE_SECS;
+		if (shared->rate_second[i] != second)
+		{
+			shared->rate_second[i] = second;
+			shared->rate_files[i] = 0;
+		}
+		shared->rate_files[i] += ingested;
+	}
 	SpinLockRelease(&shared->mutex);
 }
 
@@ -349,6 +383,31 @@ mig_worker_launch(PG_FUNCTION_ARGS)
 }
 
 /*
+ * mig_preload_warning() -> void
+ *
+ * Called by the extension's script (and dropped again): CREATE EXTENSION
+ * succeeds without mig in shared_preload_libraries, but then nothing
+ * syncs the spool after a restart; say so while whoever installs it is
+ * there to read it, not at the first missing row.  A WARNING: while an
+ * extension's script runs, PostgreSQL raises client_min_messages to
+ * WARNING, and a NOTICE would never be seen.  (_PG_init is no place for
+ * it: the session may have loaded the library before, and without
+ * preloading every backend that loads it runs _PG_init.)
+ */
+PG_FUNCTION_INFO_V1(mig_preload_warning);
+Datum
+mig_preload_warning(PG_FUNCTION_ARGS)
+{
+	if (!preloaded)
+		ereport(WARNING,
+				(errmsg("mig is not in shared_preload_libraries: no spool worker will start with the server"),
+				 errhint("Add mig to shared_preload_libraries (shared_preload_libraries = 'mig') "
+						 "in postgresql.conf and restart the server. "
+						 "Until the restart, SELECT mig_worker_launch() starts a worker.")));
+	PG_RETURN_VOID();
+}
+
+/*
  * mig_worker_state(): one row, what the worker last published (the view
  * mig_worker_status).
  */
@@ -378,7 +437,7 @@ mig_worker_state(PG_FUNCTION_ARGS)
 	{
 		SET(0, Int32GetDatum((int32) copy.pid));
 		SET(2, TimestampTzGetDatum(copy.started_at));
-		SET(5, Float8GetDatum(decayed_rate(copy.rate, copy.rate_at, now)));
+		SET(5, Float8GetDatum(window_rate(&copy, now)));
 		SET(6, Int64GetDatum(copy.backlog));
 		SET(9, Int64GetDatum(copy.files_total));
 	}

@@ -39,6 +39,11 @@ stop_cluster() {
 }
 
 if [ "${1:-}" = stop ]; then
+	if [ ! -d "$data" ]; then
+		rmdir "$dir" 2>/dev/null || true
+		echo "no demo cluster in $dir"
+		exit 0
+	fi
 	stop_cluster
 	rm -rf "$dir"
 	echo "demo cluster stopped and $dir removed"
@@ -59,25 +64,31 @@ mkdir -p "$dir"
 [ ${#as_owner[@]} -gt 0 ] && chown postgres: "$dir"
 bindir=$(${PG_CONFIG:-pg_config} --bindir)
 run "$bindir/initdb" -D "$data" -A trust -U postgres --no-instructions >/dev/null
-{
-	cat <<EOF
+cat >>"$data/postgresql.conf" <<EOF
 port = $port
 listen_addresses = ''
 unix_socket_directories = '$dir'
 mig.spool_dir = '$dir/spool'
 EOF
-	cat tools/demo.conf
-} >>"$data/postgresql.conf"
 run "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w start >/dev/null
+# The spool worker connects to mig.database as the server starts: the
+# database first, then tools/demo.conf (mig in shared_preload_libraries,
+# which takes a restart), so that the worker never starts before its
+# database exists (a FATAL in the log, and a restart after 5 seconds).
+run "$bindir/psql" -X -q -h "$dir" -p "$port" -U postgres -d postgres -c "CREATE DATABASE mig_demo"
+cat tools/demo.conf >>"$data/postgresql.conf"
+run "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w restart >/dev/null
 echo "== sample"
 # tools/demo-load: the sample, also what README.md's examples run against
 # (test/t/060_readme.pl)
 PGHOST=$dir PGPORT=$port PGUSER=postgres tools/demo-load "$dir/spool" ${as_owner:+postgres}
 
+# psql over the cluster's socket as the user postgres (trust: whoever may
+# reach the socket, root included), without sudo, which a bare Debian lacks
 cat <<EOF
 
 The demo cluster is running.
-  connect:  ${as_owner:+sudo -u postgres }$bindir/psql -h $dir -p $port -U postgres mig_demo
+  connect:  $bindir/psql -h $dir -p $port -U postgres mig_demo
   log:      $dir/server.log
-  stop:     tools/demo.sh stop
+  stop:     ${MIG_DEMO_DIR:+MIG_DEMO_DIR=$dir }tools/demo.sh stop
 EOF

@@ -90,10 +90,14 @@ EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE || ': ' || SQLERRM;
 END
 $$;
+-- (the action is checked before the agent, by each function alike)
 SELECT q, try(q) FROM (VALUES ('SELECT mig_authorize(999, 10)'), ('SELECT mig_authorize(1, 999)'),
+                              ('SELECT mig_authorize(999, 998)'),
                               ('SELECT * FROM mig_authorize_explain(999, 10)'),
                               ('SELECT * FROM mig_authorize_explain(1, 999)'),
-                              ('SELECT * FROM mig_authorized_agents(999)')) t(q);
+                              ('SELECT * FROM mig_authorize_explain(999, 998)'),
+                              ('SELECT * FROM mig_authorized_agents(999)'),
+                              ('SELECT * FROM mig_authorized_agents(999, ''{998}'')')) t(q);
 SELECT mig_authorize(NULL, 10) IS NULL AS n1, mig_authorize(1, NULL) IS NULL AS n2,
        (SELECT count(*) FROM mig_authorize_explain(NULL, 10)) AS n3,
        (SELECT count(*) FROM mig_authorized_agents(NULL)) AS n4;

@@ -120,6 +120,71 @@ SELECT mig_action_string('{"name":"n","target":"t","validfrom":"2026-01-02T03:04
 SELECT mig_action_string('{"name":"n","target":"t","validfrom":"2026-01-02 03:04:05","expireafter":"2026-01-02T04:04:05Z","operations":[]}');
 SELECT mig_action_string('{"name":"n","target":"t","validfrom":"2026-01-02T03:04:05Z","expireafter":"2026-01-02T04:04:05Z","operations":[{"module":"m","parameters":{"x":-1e999}}]}');
 
+-- mig_action_string_jsonb: the string of the action as jsonb keeps it, one
+-- value per key, the keys in jsonb's order.  'same' when it is the json
+-- form's string, else both.
+CREATE FUNCTION forms(a text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	j text := canon(a);
+	b text;
+BEGIN
+	BEGIN
+		b := mig_action_string_jsonb(a::jsonb);
+	EXCEPTION WHEN OTHERS THEN
+		b := 'ERROR ' || SQLSTATE || ': ' || SQLERRM;
+	END;
+	RETURN CASE WHEN j = b THEN 'same' ELSE 'json:  ' || j || E'\njsonb: ' || b END;
+END
+$$;
+CREATE FUNCTION act(o text) RETURNS text LANGUAGE sql AS $$
+	SELECT '{"name":"n","target":"t","validfrom":"2026-01-02T03:04:05Z",'
+	       '"expireafter":"2026-01-02T04:04:05Z","operations":' || o || '}'
+$$;
+-- the fixtures, and every rule of a field given once: the same string
+\getenv abs_srcdir PG_ABS_SRCDIR
+SELECT f, mig_action_string_jsonb(a::jsonb) = t AS canonical, forms(a)
+  FROM unnest(ARRAY['a1', 'a2', 'a3']) f,
+       LATERAL (SELECT pg_read_file(:'abs_srcdir' || '/fixtures/authz/' || f || '.json') AS a,
+                       pg_read_file(:'abs_srcdir' || '/fixtures/authz/' || f || '.txt') AS t) x;
+SELECT mig_action_string_jsonb($${
+  "name": "check sshd", "target": "status='online'",
+  "validfrom": "2026-01-02T03:04:05.5+01:00", "expireafter": "2026-01-02T04:04:05.5+01:00",
+  "operations": [{"module": "file", "parameters": {"z": 1, "a": "<x>"}}],
+  "pgpsignatures": ["..."], "syntaxversion": 2}$$::jsonb) =
+  pg_read_file(:'abs_srcdir' || '/fixtures/actions/1.txt') AS design_example;
+SELECT forms(a) FROM (VALUES
+	($${"operations":[],"expireafter":"2026-01-02T04:04:05Z","validfrom":"2026-01-02T03:04:05Z",
+	    "Target":"t","NAME":"n","id":1}$$),
+	(act($$[{"parameters": {"b": {"y": [1, {"d": 1, "c": 2}], "x": null}, "a": true,
+	        "B": false, "é": 1, "aa": 2, "a": false}, "module": "m"}]$$)),
+	(act($$[{"module":"a"}, {"module":"b","parameters":null,"is_compressed":false},
+	        {"module":"c","is_compressed":true,"want_compressed":true,"parameters":"H4sI"}]$$)),
+	(act($$[{"module":"m","parameters":"q\" b\\ s\/ n\n r\r t\t b\b f\f 1f\u001F <>& \u2028\u2029 \u007f 😀 \ud83d\ude00"}]$$)),
+	(act($$[{"module":"m","parameters":[0, 1, 1.0, 100, 1e2, 12.5e1, 0.1, 0.30000000000000004,
+	        1e20, 1e21, 123456789012345678901234, 1e-7, 9007199254740993, 5e-324, 1e-400,
+	        -1e-400, 1.7976931348623157e308, 1e23]}]$$)),
+	($${"name":"n","target":"t","validfrom":"1969-12-31T23:59:59.5Z",
+	    "expireafter":"2026-01-02T03:04:05,5+23:59","operations":[]}$$),
+	('[]'),
+	(act('[{"module":"m","parameters":{"a":[1,{"b c":[0,1e400]}]}}]')),
+	('{"name":"n","target":"t","validfrom":"2026-01-02T03:04:05Z","expireafter":"2026-01-02T04:04:05Z"}')) t(a);
+-- where it differs: a field given twice (in any case: jsonb sorts the keys,
+-- uppercase first, and keeps the last value, even a null that Go skips;
+-- operations twice is the last array alone), a time written with an escape
+-- (Go reads it raw), -0
+SELECT forms(a) FROM (VALUES
+	($${"name":"first","Name":"second","target":"t","validfrom":"2026-01-02T03:04:05Z",
+	    "expireafter":"2026-01-02T04:04:05Z","operations":[]}$$),
+	($${"name":"n","target":"t","target":null,"validfrom":"2026-01-02T03:04:05Z",
+	    "expireafter":"2026-01-02T04:04:05Z","operations":[]}$$),
+	(act($$[{"module":"a","parameters":1},{"module":"b"}], "operations":[{"parameters":2}]$$)),
+	($${"name":"n","target":"t","validfrom":"2026\u002d01-02T03:04:05Z",
+	    "expireafter":"2026-01-02T04:04:05Z","operations":[]}$$),
+	(act('[{"module":"m","parameters":[-0, -0.0]}]'))) t(a);
+SELECT mig_action_string_jsonb(NULL) IS NULL AS null_in_null_out;
+DROP FUNCTION forms(text);
+DROP FUNCTION act(text);
+
 -- installed in another schema, called through a search_path that holds a
 -- decoy of the same name and not the extension's schema
 DROP EXTENSION mig;

@@ -184,11 +184,15 @@ SELECT * FROM mig_spool_sync(:'spool');
 SELECT file, outcome, error FROM files WHERE outcome = 'failed';
 SELECT id, status FROM commands WHERE id = 16;
 
--- a bad file is not read again until it changes; fixed, it is ingested
+-- a bad file is not read again until it changes, and is counted failed by
+-- every pass that finds it still there, as spool_files says; fixed, it is
+-- ingested
 SELECT * FROM mig_spool_sync(:'spool');
+SELECT count(*) AS failed_rows FROM files WHERE outcome = 'failed';
 CALL put('command/done/bad-truncated.json', cmd(23, 3, 'success')::text);
 CALL sh('chmod 644 command/done/bad-unreadable.json');
 SELECT * FROM mig_spool_sync(:'spool');
+SELECT count(*) AS failed_rows FROM files WHERE outcome = 'failed';
 SELECT file, outcome FROM files WHERE file IN ('command/done/bad-truncated.json',
 										   'command/done/bad-unreadable.json');
 RESET mig.max_file_size;

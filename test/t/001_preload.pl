@@ -1,6 +1,9 @@
-# Proves that mig loads from shared_preload_libraries, that CREATE EXTENSION
-# works in such a cluster and in one that does not preload it, and that pg_dump of a database with rows in every
-# one of the eight tables restores into a fresh database with the same rows.
+# Proves that mig loads from shared_preload_libraries (a misspelt mig.* line
+# in postgresql.conf removed with a WARNING), that CREATE EXTENSION
+# works in such a cluster and in one that does not preload it (there with a
+# WARNING that no spool worker will start, and how to have one), and that
+# pg_dump of a database with rows in every one of the eight tables restores
+# into a fresh database with the same rows.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -12,13 +15,32 @@ $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'mig'
 mig.spool_dir = '/nonexistent/mig-001-spool'
+mig.spooldir = '/nonexistent/misspelt'
 });
 $node->start;
+
+# a misspelt mig.* line in postgresql.conf (README, Configuration): the
+# server starts, loading mig removes it with a WARNING, a reload says so
+# again, and SET of it is an error
+like(slurp_file($node->logfile),
+	qr/WARNING:  invalid configuration parameter name "mig\.spooldir", removing it\n.*DETAIL:  "mig" is now a reserved prefix\./,
+	'a misspelt mig.* setting in postgresql.conf is removed with a WARNING');
+my $reload_offset = -s $node->logfile;
+$node->reload;
+$node->wait_for_log(qr/invalid configuration parameter name "mig\.spooldir"/, $reload_offset);
+is($node->safe_psql('postgres',
+		"SELECT error FROM pg_file_settings WHERE name = 'mig.spooldir'"),
+	'setting could not be applied', 'pg_file_settings shows it not applied');
+my ($rc, $out, $err) = $node->psql('postgres', "SET mig.spooldir = '/tmp'");
+like($err, qr/ERROR:  invalid configuration parameter name "mig\.spooldir"/,
+	'SET of a misspelt mig.* setting is an error');
 
 is($node->safe_psql('postgres', 'SHOW shared_preload_libraries'), 'mig',
 	'mig is preloaded');
 $node->safe_psql('postgres', 'CREATE DATABASE src');
-$node->safe_psql('src', 'CREATE EXTENSION mig');
+my ($ret, $stdout, $stderr) = $node->psql('src', 'CREATE EXTENSION mig');
+is($ret, 0, 'CREATE EXTENSION in a cluster that preloads mig');
+is($stderr, '', 'with no warning: the worker starts with the server');
 like($node->safe_psql('src', 'SELECT mig_version()'),
 	qr/^mig 1\.1 \(jansson [\d.]+, gpgme [\d.]+\)$/, 'library loads and links');
 
@@ -74,7 +96,19 @@ $node->stop;
 my $plain = PostgreSQL::Test::Cluster->new('plain');
 $plain->init;
 $plain->start;
-$plain->safe_psql('postgres', 'CREATE EXTENSION mig');
+($ret, $stdout, $stderr) = $plain->psql('postgres', 'CREATE EXTENSION mig');
+is($ret, 0, 'CREATE EXTENSION in a cluster that does not preload mig');
+like($stderr,
+	qr/WARNING:  mig is not in shared_preload_libraries: no spool worker will start with the server\n.*HINT:  Add mig to shared_preload_libraries \(shared_preload_libraries = 'mig'\) in postgresql\.conf and restart the server\. Until the restart, SELECT mig_worker_launch\(\) starts a worker\./s,
+	'says that no worker will start, and how to have one');
+is($plain->safe_psql('postgres',
+		"SELECT count(*) FROM pg_proc WHERE proname = 'mig_preload_warning'"),
+	'0', 'the function that said it is gone');
+# the library already loaded in the session: still said
+($ret, $stdout, $stderr) = $plain->psql('postgres',
+	"DROP EXTENSION mig; LOAD 'mig'; CREATE EXTENSION mig");
+like($stderr, qr/WARNING:  mig is not in shared_preload_libraries/,
+	'also when the session had loaded the library before');
 like($plain->safe_psql('postgres', 'SELECT mig_version()'),
 	qr/^mig 1\.1 /, 'CREATE EXTENSION works without preloading');
 is($plain->safe_psql('postgres', "LOAD 'mig'; SHOW mig.database"), 'postgres',

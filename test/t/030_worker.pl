@@ -1,6 +1,7 @@
 # The preloaded spool worker: it waits for its spool with one log line,
 # ingests a file renamed into place through inotify alone (no rescan is due),
-# NOTIFYs mig_spool, reports in mig_worker_status, carries on past a bad
+# NOTIFYs mig_spool, reports in mig_worker_status (files_per_sec back to 0
+# after 10 idle seconds), carries on past a bad
 # file, reports an error that ends a batch whole (its SQLSTATE, detail, hint
 # and context) and carries on past it too, follows mig.spool_dir on SIGHUP, waits again when the spool is
 # removed and resumes when it is recreated, does not block DROP EXTENSION and
@@ -70,6 +71,17 @@ $node->poll_query_until('postgres', q{
 	  FROM mig_worker_status})
   or die "mig_worker_status does not show the work done";
 pass('mig_worker_status shows the work done');
+
+# files_per_sec: the files of the last 10 seconds, over 10; 0 once idle that
+# long (nothing arrives meanwhile)
+is( $node->safe_psql('postgres', q{
+	SELECT files_per_sec > 0 OR clock_timestamp() - last_pass > interval '9 s'
+	  FROM mig_worker_status}),
+	't', 'files_per_sec counts the files just ingested');
+my $idle_since = time();
+sleep(1) while time() < $idle_since + 10.5;
+is($node->safe_psql('postgres', 'SELECT files_per_sec FROM mig_worker_status'),
+	'0', 'files_per_sec is 0 after 10 seconds without a file');
 
 # a bad file fails alone; the next good one is still taken
 open(my $fh, '>', "$spool/command/done/.bad") or die;

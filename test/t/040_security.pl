@@ -339,6 +339,11 @@ my %menu = (
 		[ 'a heartbeat without id', dq('{"name": "host15", "queueloc": "linux.host15"}') . '::json' ],
 		[ 'NULL', 'NULL::json' ],
 	],
+	'jsonb' => [
+		[ 'an action', dq($action{a1}) . '::jsonb' ],
+		[ 'a heartbeat', dq('{"name": "host15", "queueloc": "linux.host15"}') . '::jsonb' ],
+		[ 'NULL', 'NULL::jsonb' ],
+	],
 	'text' => [
 		[ 'a key', dq(fx('authz/ivan.pub')) . '::text' ],
 		[ 'a signature', dq(fx('authz/a1.ivan.asc')) . '::text' ],
