@@ -36,6 +36,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
@@ -228,7 +229,8 @@ collect(Relation rel, Tuplestorestate *ts, int w, Deltas *d)
 	if (ts == NULL)
 		return;
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
-	ptr = tuplestore_alloc_read_pointer(ts, 0);
+	/* a pointer of our own, read from the start: it must be able to rewind */
+	ptr = tuplestore_alloc_read_pointer(ts, EXEC_FLAG_REWIND);
 	tuplestore_select_read_pointer(ts, ptr);
 	tuplestore_rescan(ts);
 	while (tuplestore_gettupleslot(ts, true, false, slot))

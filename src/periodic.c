@@ -375,7 +375,11 @@ mig_periodic(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	spi = mig_spi_connect();
 	mig_periodic_run(&report);
-	mig_spi_finish(spi);
+
+	/*
+	 * The tasks' names ("purge ...") were made in SPI's memory: use them
+	 * before SPI_finish frees it (the tuplestore keeps copies).
+	 */
 	for (int i = 0; i < report.ntasks; i++)
 	{
 		Datum		values[3];
@@ -388,6 +392,7 @@ mig_periodic(PG_FUNCTION_ARGS)
 		values[2] = IntervalPGetDatum(took);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	mig_spi_finish(spi);
 	return (Datum) 0;
 }
 
