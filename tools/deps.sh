@@ -7,12 +7,16 @@ set -euo pipefail
 # debhelper and postgresql-server-dev-all (pg_buildext's dh add-on) are its
 # Build-Depends beyond mig's own; build-essential is what dpkg-buildpackage
 # checks for besides them (it brings dpkg-dev).  No fakeroot: debian/control
-# says Rules-Requires-Root: no.
+# says Rules-Requires-Root: no.  The fuzzers (test/fuzz) need clang with
+# libFuzzer and the sanitizers' runtimes (libclang-rt-14-dev), llvm for the
+# symbolizer and llvm-cov, and libcrypto (libssl-dev) for the frontend
+# libpgcommon's SHA-256.
 packages=(
 	postgresql-15 postgresql-server-dev-15
 	libjansson-dev libgpgme-dev gnupg pkg-config
 	make gcc libipc-run-perl golang-go
 	build-essential debhelper postgresql-server-dev-all
+	clang llvm libclang-rt-14-dev libssl-dev
 )
 
 missing=()
