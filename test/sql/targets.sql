@@ -81,7 +81,6 @@ SELECT mig_target_agents('obj_description(1260, ''pg_class'') IS NOT NULL');
 SELECT mig_target_agents('textout(''x'') IS NOT NULL');
 SELECT mig_target_agents('domain_in(''x'', 13, -1) IS NOT NULL');
 SELECT mig_target_agents('database_to_xml(true, true, '''') IS NOT NULL');
-SELECT mig_target_agents('id IN (SELECT x FROM XMLTABLE(''/a'' PASSING ''<a>1</a>'' COLUMNS x int PATH ''.''))');
 SELECT mig_target_agents('random() < 2');
 SELECT mig_target_agents('mig_version() IS NOT NULL');
 -- a volatile function and an operator planted in another schema, first
