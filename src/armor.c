@@ -686,14 +686,23 @@ mig_pgp_parse_public_key(const char *text, size_t len, char *fpr)
 					 errmsg("OpenPGP public key version %d is not supported",
 							pkt.len < 1 ? 0 : pkt.body[0]),
 					 errdetail("Only version 4 keys are supported.")));
+
+		/*
+		 * A v4 fingerprint hashes the packet's length in two bytes (RFC 4880,
+		 * 12.2), so a longer key packet has none; no real key is that long.
+		 */
+		if (pkt.len > 0xffff)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("text does not hold an OpenPGP public key"),
+					 errdetail("The public key packet is longer than 65535 bytes.")));
 		if (++nkeys == 1)
 		{
 			pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA1);
 			uint8		head[3] = {0x99, (uint8) (pkt.len >> 8), (uint8) pkt.len};
 			uint8		digest[SHA1_LEN];
 
-			if (pkt.len > 0xffff ||
-				pg_cryptohash_init(ctx) < 0 ||
+			if (pg_cryptohash_init(ctx) < 0 ||
 				pg_cryptohash_update(ctx, head, 3) < 0 ||
 				pg_cryptohash_update(ctx, pkt.body, pkt.len) < 0 ||
 				pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)

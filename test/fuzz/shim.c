@@ -171,11 +171,16 @@ void *
 repalloc(void *pointer, Size size)
 {
 	Chunk	   *c = chunk_of(pointer, "repalloc");
+	size_t		oldsize = c->size;
 	void	   *copy;
 
+	/*
+	 * The header goes back under poison before chunk_alloc(), which handles
+	 * the last chunk's header as poisoned; so its size is read first.
+	 */
 	ASAN_POISON_MEMORY_REGION(c, sizeof(Chunk));
 	copy = chunk_alloc(size, false);
-	memcpy(copy, pointer, Min(size, c->size));
+	memcpy(copy, pointer, Min(size, oldsize));
 	pfree(pointer);
 	return copy;
 }

@@ -34,6 +34,11 @@ SELECT mig_key_fingerprint(E'-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!!!\n-----
 SELECT mig_key_fingerprint(replace(pg_temp.fx('keys/alice.pub'), E'\n=', E'\n=A'));
 -- a secret key packet (tag 5) is refused
 SELECT mig_key_fingerprint(E'-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlAEE\n-----END PGP PRIVATE KEY BLOCK-----');
+-- a key packet over 64 kB has no v4 fingerprint (its length is hashed in two
+-- bytes): refused, not an internal error (test/fuzz/corpus/pubkey/regress-*)
+SELECT mig_key_fingerprint(E'-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n' ||
+       encode('\x9a0001000004'::bytea || decode(repeat('00', 65535), 'hex'), 'base64') ||
+       E'\n-----END PGP PUBLIC KEY BLOCK-----');
 -- a key gpg lists but will not import (its user ID has no self-signature)
 SELECT mig_key_fingerprint(pg_temp.fx('keys/alice-nouid.pub'));
 SELECT mig_key_fingerprint(NULL) IS NULL AS null_in_null_out;
