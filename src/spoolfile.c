@@ -299,9 +299,16 @@ fail:
 	f->error = error;
 }
 
-/* validate the bytes, parse them, and hand the document to its kind */
-static void
-parse_file(SpoolFile *f, char *buf, size_t len)
+/*
+ * What a spool file holds: validate buf[0..len-1] (NUL-terminated at len),
+ * parse it and hand the document to its kind, the one f->dir holds.  Sets
+ * f's outcome (OUT_NONE: valid, OUT_DEFERRED, OUT_FAILED with error) and
+ * what it holds.  A bad file fails alone: no ERROR, which would stop the
+ * whole pass.  Apart from reading the file so that the fuzzer
+ * (test/fuzz/fuzz_spoolfile.c) runs the very code the spool sync does.
+ */
+void
+mig_spool_parse_file(SpoolFile *f, char *buf, size_t len)
 {
 	MigJsonDoc *doc;
 	char	   *error = NULL;
@@ -562,5 +569,5 @@ mig_spool_examine_file(SpoolFile *f, int dirfd, int64 max_bytes, int *fd)
 		return;
 	buf = read_file(f, fd, st.st_size, max_bytes, &len);
 	if (buf != NULL)
-		parse_file(f, buf, len);
+		mig_spool_parse_file(f, buf, len);
 }

@@ -97,6 +97,7 @@ typedef struct SpoolFile
 
 extern bool mig_spool_name_ok(const char *name);
 extern void mig_spool_examine_file(SpoolFile *f, int dirfd, int64 max_bytes, int *fd);
+extern void mig_spool_parse_file(SpoolFile *f, char *buf, size_t len);
 extern void mig_spool_fail_file(SpoolFile *f, bool retry, char *error);
 
 /* descriptors reported to PostgreSQL, for a pass's files and directories */
