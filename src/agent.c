@@ -13,7 +13,8 @@
  *	  changes nothing.  Commands the spool sync deferred for want of the
  *	  agent are taken on its next pass.
  *
- *	  Not here: the spool (spool.c).
+ *	  Not here: reading the heartbeat's JSON (heartbeat.c), the spool
+ *	  (spool.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -26,7 +27,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
-#include "jsondoc.h"
+#include "heartbeat.h"
 #include "schema.h"
 #include "sql.h"
 #include "utils.h"
@@ -34,90 +35,12 @@
 /* key space of mig's advisory locks ("mig"), as two-int4 lock tags */
 #define MIG_LOCK_CLASS 0x6d6967
 
-typedef struct Heartbeat
-{
-	int64		id;
-	char	   *name;
-	char	   *queueloc;
-	char	   *os;
-	char	   *version;
-	int64		pid;
-	TimestampTz starttime;
-	TimestampTz destructiontime;
-	bool		has_destructiontime;
-	TimestampTz heartbeattime;
-	char	   *status;
-	char	   *mode;
-	char	   *loadername;
-	TimestampTz refreshtime;
-	bool		has_refreshtime;
-	bool		has_authorized;
-	bool		authorized;
-	text	   *environment;
-	text	   *tags;
-} Heartbeat;
-
 static void
 invalid(const char *error)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid heartbeat: %s", error)));
-}
-
-static void
-parse_heartbeat(MigJsonDoc *doc, Heartbeat *h)
-{
-	char	   *error = NULL;
-	bool		unset;
-	bool		present;
-	int			env;
-	const char *tskey;
-
-	memset(h, 0, sizeof(*h));
-	if (!mig_json_get_id(doc, 0, "", "id", &h->id, &error) ||
-		!mig_json_get_string(doc, 0, "", "name", 2048, true, &h->name, &error) ||
-		!mig_json_get_string(doc, 0, "", "queueloc", 2048, true, &h->queueloc, &error) ||
-		!mig_json_get_string(doc, 0, "", "version", 2048, false, &h->version, &error) ||
-		!mig_json_get_int(doc, 0, "", "pid", 0, PG_INT32_MAX, &present, &h->pid, &error) ||
-		!mig_json_get_string(doc, 0, "", "status", 256, false, &h->status, &error) ||
-		!mig_json_get_string(doc, 0, "", "mode", 0, false, &h->mode, &error) ||
-		!mig_json_get_string(doc, 0, "", "loadername", 0, false, &h->loadername, &error) ||
-		!mig_json_get_time(doc, 0, "", "starttime", false, &h->starttime, &unset, &error) ||
-		!mig_json_get_time(doc, 0, "", "destructiontime", false, &h->destructiontime, &unset, &error))
-		invalid(error);
-	h->has_destructiontime = !unset;
-	if (h->name[0] == '\0')
-		invalid("field \"name\" is empty");
-	if (h->queueloc[0] == '\0')
-		invalid("field \"queueloc\" is empty");
-
-	/* Go's mig.Agent says heartbeatts; the table says heartbeattime */
-	tskey = mig_json_has(doc, 0, "heartbeatts") ? "heartbeatts" : "heartbeattime";
-	if (!mig_json_get_time(doc, 0, "", tskey, false, &h->heartbeattime, &unset, &error))
-		invalid(error);
-	if (unset)
-		h->heartbeattime = GetCurrentStatementStartTimestamp();
-	if (!mig_json_get_time(doc, 0, "", "refreshts", false, &h->refreshtime, &unset, &error))
-		invalid(error);
-	h->has_refreshtime = !unset;
-	if (!mig_json_get_bool(doc, 0, "", "authorized", &h->has_authorized, &h->authorized, &error) ||
-		!mig_json_get_object(doc, 0, "", "environment", &env, &error) ||
-		!mig_json_get_verbatim(doc, 0, "", "environment", MIG_JSON_OBJECT, false,
-							   &h->environment, &error) ||
-		!mig_json_get_verbatim(doc, 0, "", "tags", 0, false, &h->tags, &error))
-		invalid(error);
-
-	/* older agents say "os" at the top, newer ones in the environment */
-	if (!mig_json_get_string(doc, 0, "", "os", 2048, false, &h->os, &error))
-		invalid(error);
-	if (h->os == NULL && env >= 0 &&
-		!mig_json_get_string(doc, env, "environment.", "os", 2048, false, &h->os, &error))
-		invalid(error);
-	if (h->os == NULL)
-		h->os = "";
-	if (h->version == NULL)
-		h->version = "";
 }
 
 /* insert or update the agent's row; false when a newer heartbeat is stored */
@@ -219,16 +142,16 @@ Datum
 mig_agent_heartbeat(PG_FUNCTION_ARGS)
 {
 	char	   *doctext = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	MigJsonDoc *doc;
 	char	   *error = NULL;
 	Heartbeat	h;
 	int64		id;
 	int			spi;
 
-	doc = mig_json_parse(doctext, strlen(doctext), &error);
-	if (doc == NULL)
+	if (!mig_heartbeat_parse(doctext, strlen(doctext), &h, &error))
 		invalid(error);
-	parse_heartbeat(doc, &h);
+	/* no heartbeat time: the time it arrives */
+	if (!h.has_heartbeattime)
+		h.heartbeattime = GetCurrentStatementStartTimestamp();
 
 	spi = mig_spi_connect();
 	id = h.id;

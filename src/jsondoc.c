@@ -17,7 +17,7 @@
  *	  timestamp is an RFC 3339 string, Go's zero time means unset.  Each
  *	  getter returns false with *error set to a sentence naming the field.
  *
- *	  Not here: what the fields mean (spool.c, agent.c).
+ *	  Not here: what the fields mean (spoolfile.c, heartbeat.c).
  *
  *-------------------------------------------------------------------------
  */
