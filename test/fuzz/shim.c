@@ -448,6 +448,67 @@ pg_detoast_datum_packed(struct varlena *datum)
 	return datum;
 }
 
+/*
+ * json_errdetail(), which PostgreSQL 15 builds into the backend only (it is
+ * under #ifndef FRONTEND in src/common/jsonapi.c): the same sentences, so
+ * that jsondoc.c's refusals read as the server's do.
+ */
+static char *
+extract_token(JsonLexContext *lex)
+{
+	int			toklen = lex->token_terminator - lex->token_start;
+
+	return pnstrdup(lex->token_start, toklen);
+}
+
+char *
+json_errdetail(JsonParseErrorType error, JsonLexContext *lex)
+{
+	switch (error)
+	{
+		case JSON_SUCCESS:
+			break;
+		case JSON_ESCAPING_INVALID:
+			return psprintf("Escape sequence \"\\%s\" is invalid.", extract_token(lex));
+		case JSON_ESCAPING_REQUIRED:
+			return psprintf("Character with value 0x%02x must be escaped.",
+							(unsigned char) *(lex->token_terminator));
+		case JSON_EXPECTED_END:
+			return psprintf("Expected end of input, but found \"%s\".", extract_token(lex));
+		case JSON_EXPECTED_ARRAY_FIRST:
+			return psprintf("Expected array element or \"]\", but found \"%s\".",
+							extract_token(lex));
+		case JSON_EXPECTED_ARRAY_NEXT:
+			return psprintf("Expected \",\" or \"]\", but found \"%s\".", extract_token(lex));
+		case JSON_EXPECTED_COLON:
+			return psprintf("Expected \":\", but found \"%s\".", extract_token(lex));
+		case JSON_EXPECTED_JSON:
+			return psprintf("Expected JSON value, but found \"%s\".", extract_token(lex));
+		case JSON_EXPECTED_MORE:
+			return "The input string ended unexpectedly.";
+		case JSON_EXPECTED_OBJECT_FIRST:
+			return psprintf("Expected string or \"}\", but found \"%s\".", extract_token(lex));
+		case JSON_EXPECTED_OBJECT_NEXT:
+			return psprintf("Expected \",\" or \"}\", but found \"%s\".", extract_token(lex));
+		case JSON_EXPECTED_STRING:
+			return psprintf("Expected string, but found \"%s\".", extract_token(lex));
+		case JSON_INVALID_TOKEN:
+			return psprintf("Token \"%s\" is invalid.", extract_token(lex));
+		case JSON_UNICODE_CODE_POINT_ZERO:
+			return "\\u0000 cannot be converted to text.";
+		case JSON_UNICODE_ESCAPE_FORMAT:
+			return "\"\\u\" must be followed by four hexadecimal digits.";
+		case JSON_UNICODE_HIGH_ESCAPE:
+			return "Unicode escape values cannot be used for code point values above 007F when the encoding is not UTF8.";
+		case JSON_UNICODE_HIGH_SURROGATE:
+			return "Unicode high surrogate must not follow a high surrogate.";
+		case JSON_UNICODE_LOW_SURROGATE:
+			return "Unicode low surrogate must follow a high surrogate.";
+	}
+	elog(ERROR, "unexpected json parse error type: %d", (int) error);
+	return NULL;
+}
+
 /* PostgreSQL's List, as far as lappend goes */
 List *
 lappend(List *list, void *datum)
