@@ -80,7 +80,6 @@ typedef struct Collector
 	int			field[KEEP_LEVELS + 2]; /* its current member */
 	int			array_field;	/* the member whose array is open, or -1 */
 	int			array_depth;
-	char	   *error;
 } Collector;
 
 static int
@@ -176,11 +175,6 @@ field_start(void *state, char *fname, bool isnull)
 
 	if (c->depth > KEEP_LEVELS || (obj = c->object[c->depth]) < 0)
 		return;
-	for (int i = doc->first[obj]; i >= 0; i = doc->fields[i].next)
-	{
-		if (strcmp(doc->fields[i].name, fname) == 0 && c->error == NULL)
-			c->error = psprintf("field \"%s\" appears twice", fname);
-	}
 	if (doc->nfields == doc->maxfields)
 	{
 		doc->maxfields *= 2;
@@ -227,6 +221,52 @@ scalar(void *state, char *token, JsonTokenType type)
 		f->type = type;
 		f->value = token;
 	}
+}
+
+/* members by name, then in the text's order */
+static int
+member_cmp(const void *a, const void *b, void *arg)
+{
+	JsField    *fields = arg;
+	int			ia = *(const int *) a;
+	int			ib = *(const int *) b;
+	int			c = strcmp(fields[ia].name, fields[ib].name);
+
+	if (c != 0)
+		return c;
+	return (ia > ib) - (ia < ib);
+}
+
+/*
+ * The first member, in the text's order, whose name an earlier member of
+ * the same object has: its index, or -1.  Each object's members are
+ * sorted by name rather than each compared with those before it, which
+ * took time quadratic in their number: a spool file of mig.max_file_size
+ * (10 MB, a million members) or a heartbeat of any size, which the parser
+ * does not interrupt, kept a backend or the worker busy for hours.
+ */
+static int
+first_duplicate(MigJsonDoc *doc)
+{
+	int		   *members = palloc(sizeof(int) * Max(doc->nfields, 1));
+	int			first = -1;
+
+	for (int obj = 0; obj < doc->nobjects; obj++)
+	{
+		int			n = 0;
+
+		for (int i = doc->first[obj]; i >= 0; i = doc->fields[i].next)
+			members[n++] = i;
+		if (n < 2)
+			continue;
+		qsort_arg(members, n, sizeof(int), member_cmp, doc->fields);
+		for (int k = 1; k < n; k++)
+			if (strcmp(doc->fields[members[k - 1]].name, doc->fields[members[k]].name) == 0 &&
+				(first < 0 || members[k] < first))
+				first = members[k];
+	}
+	pfree(members);
+	return first;
 }
 
 /*
@@ -277,6 +317,7 @@ mig_json_parse(char *text, int len, char **error)
 	JsonSemAction sem;
 	JsonParseErrorType rc;
 	bool		unclosed;
+	int			dup;
 
 	if (max_depth(text, len, &unclosed) > MAX_DEPTH)
 	{
@@ -330,9 +371,10 @@ mig_json_parse(char *text, int len, char **error)
 		*error = psprintf("expected a JSON object, not %s", what);
 		return NULL;
 	}
-	if (c.error != NULL)
+	dup = first_duplicate(doc);
+	if (dup >= 0)
 	{
-		*error = c.error;
+		*error = psprintf("field \"%s\" appears twice", doc->fields[dup].name);
 		return NULL;
 	}
 	return doc;

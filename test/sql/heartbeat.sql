@@ -83,6 +83,13 @@ SELECT mig_agent_heartbeat('{"name": "x", "queueloc": "q", "heartbeatts": "yeste
 SELECT mig_agent_heartbeat('{"name": "x", "queueloc": "q", "environment": "linux"}');
 SELECT mig_agent_heartbeat('{"name": "x", "queueloc": "q", "authorized": "yes"}');
 SELECT mig_agent_heartbeat('{"name": "x", "name": "y", "queueloc": "q"}');
+-- the first name an object repeats, in the text's order, however many
+-- members it has (their number once cost time quadratic in it)
+SELECT mig_agent_heartbeat('{"b": 1, "environment": {"os": "linux", "os": "bsd"}, "b": 2,
+  "name": "x", "queueloc": "q"}');
+SELECT mig_agent_heartbeat(('{"name": "x", "queueloc": "q", ' ||
+  (SELECT string_agg(format('"k%s": %s', i, i), ', ') FROM generate_series(1, 200000) i) ||
+  ', "k7": 0, "k3": 0}')::json);
 SELECT mig_agent_heartbeat('{"name": "x", "queueloc": "q", "pid": 1e400}');
 SELECT mig_agent_heartbeat('{"name": "x\u0000y", "queueloc": "q"}');
 SELECT mig_agent_heartbeat(json_build_object('name', repeat('x', 2049), 'queueloc', 'q'));
