@@ -171,11 +171,13 @@ void *
 repalloc(void *pointer, Size size)
 {
 	Chunk	   *c = chunk_of(pointer, "repalloc");
+	size_t		oldsize = c->size;
 	void	   *copy;
 
+	/* poisoned again (chunk_alloc relinks its neighbour): read it before */
 	ASAN_POISON_MEMORY_REGION(c, sizeof(Chunk));
 	copy = chunk_alloc(size, false);
-	memcpy(copy, pointer, Min(size, c->size));
+	memcpy(copy, pointer, Min(size, oldsize));
 	pfree(pointer);
 	return copy;
 }
