@@ -28,6 +28,12 @@
  * lines from stdin, each the hex of an input (anything after a tab
  * ignored), and prints for each the answer of mig_action_canonical: "ok
  * HEX" (the string, hex) or "error SQLSTATE message".
+ *
+ * The fuzzer keeps an input only for new coverage, and a corpus is mostly
+ * refusals: with MIG_FUZZ_KEEP=DIR, it also writes to DIR (which must
+ * exist) every input it runs that mig accepts, as an action or as
+ * operations, and one in 16 of the others, up to MIG_FUZZ_KEEP_MAX files
+ * (20000), for canon.check to compare many more strings with Go's.
  */
 #include "postgres.h"
 
@@ -126,8 +132,8 @@ same_answer(const char *what, bool ok1, const Answer *a1, bool ok2, const Answer
 					  unpack_sql_state(a2->error.sqlerrcode));
 }
 
-/* the input as operations: the fixpoint, the action, the modules */
-static void
+/* the input as operations: the fixpoint, the action, the modules; accepted? */
+static bool
 check_operations(const uint8 *data, size_t size)
 {
 	Answer		ops,
@@ -147,7 +153,7 @@ check_operations(const uint8 *data, size_t size)
 			mig_fuzz_fail("mig_operation_modules refuses with %s, mig_canonical_string with %s",
 						  unpack_sql_state(merr.sqlerrcode),
 						  unpack_sql_state(ops.error.sqlerrcode));
-		return;
+		return false;
 	}
 	if (!mok && strstr(merr.message, "contains \\u0000") == NULL)
 		mig_fuzz_fail("mig_operation_modules refuses what mig_canonical_string accepts: %s",
@@ -189,6 +195,39 @@ check_operations(const uint8 *data, size_t size)
 		}
 	}
 	free(ops.bytes);
+	return true;
+}
+
+/* MIG_FUZZ_KEEP: the input into the directory, named by its FNV-1a hash */
+static void
+keep_input(const uint8 *data, size_t size, bool accepted)
+{
+	static const char *dir = NULL;
+	static long left = -1;
+	uint64		h = UINT64CONST(0xcbf29ce484222325);
+	char		path[4096];
+	FILE	   *f;
+
+	if (left < 0)
+	{
+		const char *max = getenv("MIG_FUZZ_KEEP_MAX");
+
+		dir = getenv("MIG_FUZZ_KEEP");
+		left = dir == NULL || dir[0] == '\0' ? 0 : max ? atol(max) : 20000;
+	}
+	if (left == 0)
+		return;
+	for (size_t i = 0; i < size; i++)
+		h = (h ^ data[i]) * UINT64CONST(0x100000001b3);
+	if (!accepted && (h & 15) != 0)
+		return;
+	snprintf(path, sizeof(path), "%s/keep-%016llx", dir, (unsigned long long) h);
+	if ((f = fopen(path, "wbx")) == NULL)
+		return;					/* kept already, or cannot: not the fuzzer's business */
+	if (fwrite(data, 1, size, f) != size)
+		mig_fuzz_fail("MIG_FUZZ_KEEP: cannot write %s", path);
+	fclose(f);
+	left--;
 }
 
 int
@@ -202,7 +241,9 @@ LLVMFuzzerTestOneInput(const uint8 *data, size_t size)
 	same_answer("mig_action_canonical", ok1, &a1, ok2, &a2);
 	free(a1.bytes);
 	free(a2.bytes);
-	check_operations(data, size);
+	if (check_operations(data, size))
+		ok1 = true;
+	keep_input(data, size, ok1);
 	return 0;
 }
 
