@@ -29,7 +29,8 @@
  *
  *	  mig_action_string(json), mig_action_string_jsonb(jsonb) and the C API
  *	  that the OpenPGP and authorization code call (mig_canonical_string,
- *	  mig_operation_modules) share the same reader and builder.  The signed
+ *	  mig_operation_modules) and the fuzzer (mig_action_canonical, what the
+ *	  two SQL functions run) share the same reader and builder.  The signed
  *	  bytes are UTF-8: a SQL_ASCII database's bytes are taken as they are
  *	  (invalid UTF-8 becomes U+FFFD, as in Go), other encodings are
  *	  converted.
@@ -511,10 +512,10 @@ append_operations(StringInfo out, const CanonOps *ops)
 	appendStringInfoCharMacro(out, ']');
 }
 
-/* the one place the string is put together */
+/* the one place the string is put together; its length in *len if not NULL */
 static char *
 build_string(const char *name, int name_len, const char *target, int target_len,
-			 int64 validfrom, int64 expireafter, const CanonOps *ops)
+			 int64 validfrom, int64 expireafter, const CanonOps *ops, int *len)
 {
 	StringInfoData out;
 
@@ -530,6 +531,8 @@ build_string(const char *name, int name_len, const char *target, int target_len,
 					 validfrom, expireafter);
 	append_operations(&out, ops);
 	appendStringInfoCharMacro(&out, ';');
+	if (len != NULL)
+		*len = out.len;
 	return out.data;
 }
 
@@ -581,7 +584,7 @@ mig_canonical_string(const char *name, const char *target,
 	name = to_utf8(name, &name_len);
 	target = to_utf8(target, &target_len);
 	return build_string(name, name_len, target, target_len,
-						validfrom, expireafter, &ops);
+						validfrom, expireafter, &ops, NULL);
 }
 
 List *
@@ -627,6 +630,41 @@ mig_operation_modules(const char *operations, int operations_len)
 	return result;
 }
 
+/*
+ * The string MIG's clients sign for the action json[0..len-1], JSON text in
+ * the server encoding, as mig_action_string returns it (and the fuzzer
+ * calls it): in the server encoding, its length in *result_len (if not
+ * NULL), which strlen() must agree with, as text keeps no NUL.
+ */
+char *
+mig_action_canonical(const char *json, int len, int *result_len)
+{
+	GoReader	r;
+	CanonAction a;
+	char	   *result;
+	int			rlen;
+
+	memset(&a, 0, sizeof(a));
+	initStringInfo(&a.name);
+	initStringInfo(&a.target);
+	ops_init(&a.ops);
+
+	json = to_utf8(json, &len);
+	gojson_init(&r, json, len, "action");
+	read_action(&r, &a);
+
+	result = build_string(a.name.data, a.name.len, a.target.data, a.target.len,
+						  a.validfrom, a.expireafter, &a.ops, &rlen);
+	if (needs_conversion())
+	{
+		result = pg_any_to_server(result, rlen, PG_UTF8);
+		rlen = strlen(result);
+	}
+	if (result_len != NULL)
+		*result_len = rlen;
+	return result;
+}
+
 /* ---------------------------------------------------------------------
  * SQL
  * ---------------------------------------------------------------------
@@ -636,24 +674,10 @@ mig_operation_modules(const char *operations, int operations_len)
 static text *
 action_string(const char *s, int len)
 {
-	GoReader	r;
-	CanonAction a;
-	char	   *result;
+	int			rlen;
+	char	   *result = mig_action_canonical(s, len, &rlen);
 
-	memset(&a, 0, sizeof(a));
-	initStringInfo(&a.name);
-	initStringInfo(&a.target);
-	ops_init(&a.ops);
-
-	s = to_utf8(s, &len);
-	gojson_init(&r, s, len, "action");
-	read_action(&r, &a);
-
-	result = build_string(a.name.data, a.name.len, a.target.data, a.target.len,
-						  a.validfrom, a.expireafter, &a.ops);
-	if (needs_conversion())
-		result = pg_any_to_server(result, strlen(result), PG_UTF8);
-	return cstring_to_text(result);
+	return cstring_to_text_with_len(result, rlen);
 }
 
 /*

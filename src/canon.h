@@ -24,4 +24,12 @@ extern char *mig_canonical_string(const char *name, const char *target,
 								  const char *operations, int operations_len);
 extern List *mig_operation_modules(const char *operations, int operations_len);
 
+/*
+ * mig_action_canonical is mig_action_string's: the canonical string of an
+ * action given as JSON text (len bytes, server encoding), palloc'd, in the
+ * server encoding, its length in *result_len (may be NULL).  ERROR 22023 or
+ * 22P02 for what it refuses (see canon.c).
+ */
+extern char *mig_action_canonical(const char *json, int len, int *result_len);
+
 #endif							/* CANON_H */
