@@ -138,8 +138,15 @@ diag("README.md: $blocks sql blocks: $checked checked ($statements statements, "
 # pg_extension_config_dump without a condition, and the values of its
 # sequences; the verification record (keyring, verifications: registered
 # "WHERE false") is dumped empty
+# The worker goes on writing while the dump is made (a periodic run adds a
+# row to agents_stats): the dump and the rows it is compared with are read
+# in one snapshot, exported by a session that stays open.
 my $dump = $node->basedir . '/mig.dump';
-$node->command_ok([ 'pg_dump', '-Fc', '-d', 'mig_demo', '-f', $dump ], 'pg_dump -Fc -d mig_demo');
+my $seen = $node->background_psql('mig_demo');
+$seen->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
+my $snapshot = $seen->query_safe('SELECT pg_export_snapshot()');
+$node->command_ok([ 'pg_dump', '-Fc', "--snapshot=$snapshot", '-d', 'mig_demo', '-f', $dump ],
+	'pg_dump -Fc -d mig_demo');
 my %config = map { split /\|/, $_, 2 } split /\n/, $node->safe_psql('mig_demo', q{
 	SELECT c.relname, c.relkind::text || coalesce(t.cond, '')
 	  FROM pg_extension e, unnest(e.extconfig, e.extcondition) t(oid, cond), pg_class c
@@ -159,9 +166,10 @@ $node->command_ok([ 'pg_restore', '-d', 'mig_restored', $dump ], 'pg_restore -d 
 foreach my $t (@kept)
 {
 	my $q = "SELECT count(*), md5(string_agg(t::text, E'\\n' ORDER BY t::text)) FROM $t t";
-	is($node->safe_psql('mig_restored', $q), $node->safe_psql('mig_demo', $q),
+	is($node->safe_psql('mig_restored', $q), $seen->query_safe($q),
 		"$t: restored as it was");
 }
+$seen->quit;
 foreach my $s (@sequences)
 {
 	my $q = "SELECT last_value FROM $s";
