@@ -51,7 +51,7 @@ if [ "${1:-}" = stop ]; then
 fi
 
 echo "== dependencies"
-tools/deps.sh
+tools/deps.sh build
 
 echo "== build and install mig"
 make -s -j"$(nproc)"
