@@ -428,28 +428,84 @@ typedef struct Store
 	int			ntouched;
 } Store;
 
+/* the object a valid file of this kind holds: its id and status, or none */
+static bool
+file_object(SpoolFile *f, MigSpoolKind kind, int64 *id, const char **status)
+{
+	if (kind == MIG_KIND_ACTION && f->action != NULL)
+	{
+		*id = f->action->id;
+		*status = f->action_status;
+		return true;
+	}
+	if (kind == MIG_KIND_COMMAND && f->command != NULL)
+	{
+		*id = f->command->id;
+		*status = f->command->status;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The valid files of a kind, one per id (the furthest on in its lifecycle),
+ * into st->winners; the others are unchanged.  Returns how many.
+ */
+static int
+winners_of(Store *st, MigSpoolKind kind)
+{
+	int			ncand = 0;
+
+	for (int i = 0; i < st->n; i++)
+	{
+		SpoolFile  *f = st->files[i];
+		const char *status;
+
+		if (f->outcome != OUT_NONE ||
+			!file_object(f, kind, &st->cands[ncand].id, &status))
+			continue;
+		st->cands[ncand].rank = mig_status_rank(kind, status);
+		st->cands[ncand].file = f;
+		ncand++;
+	}
+	return pick_winners(st->cands, ncand, st->winners);
+}
+
+/*
+ * The winners whose id the write returned are ingested, and their action
+ * touched; the table already held as much of the others
+ */
+static void
+mark_written(Store *st, int nwin, MigSpoolKind kind)
+{
+	int			nwritten;
+	int64	   *written = returned_ids(1, &nwritten);
+
+	for (int i = 0; i < nwin; i++)
+	{
+		SpoolFile  *f = st->winners[i];
+		int64		id = 0;
+		const char *status;
+
+		(void) file_object(f, kind, &id, &status);	/* a winner holds one */
+		if (id_in(written, nwritten, id))
+		{
+			f->outcome = OUT_INGESTED;
+			st->touched[st->ntouched++] =
+				kind == MIG_KIND_ACTION ? id : f->command->action.id;
+		}
+		else
+			f->outcome = OUT_UNCHANGED;
+	}
+}
+
 /* 1. action files: one per id, the furthest on in its lifecycle */
 static void
 store_action_files(Store *st)
 {
 	MigArray	cols[lengthof(action_types)];
-	int			ncand = 0;
-	int			nwin;
-	int64	   *written;
-	int			nwritten;
+	int			nwin = winners_of(st, MIG_KIND_ACTION);
 
-	for (int i = 0; i < st->n; i++)
-	{
-		SpoolFile  *f = st->files[i];
-
-		if (f->outcome != OUT_NONE || f->action == NULL)
-			continue;
-		st->cands[ncand].id = f->action->id;
-		st->cands[ncand].rank = mig_status_rank(MIG_KIND_ACTION, f->action_status);
-		st->cands[ncand].file = f;
-		ncand++;
-	}
-	nwin = pick_winners(st->cands, ncand, st->winners);
 	if (nwin == 0)
 		return;
 	init_cols(cols, action_types, lengthof(action_types), nwin);
@@ -459,17 +515,7 @@ store_action_files(Store *st)
 		st->action_ids[st->naction_ids++] = st->winners[i]->action->id;
 	}
 	run_arrays(ST_ACTIONS, cols, lengthof(action_types));
-	written = returned_ids(1, &nwritten);
-	for (int i = 0; i < nwin; i++)
-	{
-		if (id_in(written, nwritten, st->winners[i]->action->id))
-		{
-			st->winners[i]->outcome = OUT_INGESTED;
-			st->touched[st->ntouched++] = st->winners[i]->action->id;
-		}
-		else
-			st->winners[i]->outcome = OUT_UNCHANGED;
-	}
+	mark_written(st, nwin, MIG_KIND_ACTION);
 	qsort(st->action_ids, st->naction_ids, sizeof(int64), cmp_int64);
 }
 
@@ -521,23 +567,8 @@ static void
 store_commands(Store *st)
 {
 	MigArray	cols[lengthof(command_types)];
-	int			ncand = 0;
-	int			nwin;
-	int64	   *written;
-	int			nwritten;
+	int			nwin = winners_of(st, MIG_KIND_COMMAND);
 
-	for (int i = 0; i < st->n; i++)
-	{
-		SpoolFile  *f = st->files[i];
-
-		if (f->outcome != OUT_NONE || f->command == NULL)
-			continue;
-		st->cands[ncand].id = f->command->id;
-		st->cands[ncand].rank = mig_status_rank(MIG_KIND_COMMAND, f->command->status);
-		st->cands[ncand].file = f;
-		ncand++;
-	}
-	nwin = pick_winners(st->cands, ncand, st->winners);
 	if (nwin == 0)
 		return;
 	init_cols(cols, command_types, lengthof(command_types), nwin);
@@ -554,17 +585,7 @@ store_commands(Store *st)
 		mig_array_add_time(&cols[6], pc->finishtime, !pc->has_finishtime);
 	}
 	run_arrays(ST_COMMANDS, cols, lengthof(command_types));
-	written = returned_ids(1, &nwritten);
-	for (int i = 0; i < nwin; i++)
-	{
-		if (id_in(written, nwritten, st->winners[i]->command->id))
-		{
-			st->winners[i]->outcome = OUT_INGESTED;
-			st->touched[st->ntouched++] = st->winners[i]->command->action.id;
-		}
-		else
-			st->winners[i]->outcome = OUT_UNCHANGED;
-	}
+	mark_written(st, nwin, MIG_KIND_COMMAND);
 }
 
 /*
