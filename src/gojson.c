@@ -20,9 +20,10 @@
  *
  *	  Objects and arrays are read without recursion (a stack of frames), so
  *	  the 10,000 levels Go accepts need no C stack; deeper is refused, as Go
- *	  refuses it.  Numbers of at most 15 significant digits are printed from
- *	  their own digits; others take a shortest-digits search with printf and
- *	  strtod that breaks ties as Go does (PostgreSQL's Ryu does not).
+ *	  refuses it.  Numbers are checked here and written by gofloat.c: from
+ *	  their own digits when they have at most 15 significant ones, else by
+ *	  a shortest-digits search that breaks ties as Go does (PostgreSQL's
+ *	  Ryu does not).
  *
  *	  The caller walks the structure it expects (gojson.h: peek, read a key,
  *	  read a string) and hands any other value to gojson_canon_value or
@@ -46,6 +47,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
+#include "gofloat.h"
 #include "gojson.h"
 
 /* integers with at most this many digits are exact float64s: copy them */
@@ -543,205 +545,6 @@ lex_number(GoReader *r, bool *integer, int *ndigits)
 }
 
 /*
- * The shortest decimal that reads back as ax (> 0), as Go's strconv finds
- * it: the fewest significant digits, and of those the one nearest ax.  A
- * decimal exactly halfway between two doubles counts when it reads back
- * (round-half-even), as Go accepts a boundary when the mantissa is even.
- * (PostgreSQL's own Ryu never accepts a boundary: it prints 1e23 as
- * 9.999999999999999e+22 where Go prints 1e+23, so it cannot be used here.)
- *
- * Tries each precision: the correctly rounded candidate printf gives is the
- * nearest; when it falls outside on the narrow side of the interval (at a
- * power of two), its neighbour on the other side of ax may still be inside.
- * Sets digits (no trailing zeros) and point, with ax = 0.digits * 10^point.
- */
-static void
-shortest_digits(double ax, char *digits, int *ndigits, int *point)
-{
-	char		buf[40];
-	uint64		mant = 0;
-	int			exp10 = 0;
-	int			n = 0;
-
-	for (int prec = 1; prec <= 17; prec++)
-	{
-		char	   *e;
-		double		back;
-
-		snprintf(buf, sizeof(buf), "%.*e", prec - 1, ax);
-		/* buf is d.ddde[+-]XX: the mantissa as an integer, the exponent */
-		mant = 0;
-		for (e = buf; *e != 'e'; e++)
-			if (*e != '.')
-				mant = mant * 10 + (*e - '0');
-		exp10 = atoi(e + 1) - (prec - 1);	/* ax ~ mant * 10^exp10 */
-		n = prec;
-		back = strtod(buf, NULL);
-		if (back == ax)
-			break;
-		if (prec < 17)
-		{
-			uint64		alt = back < ax ? mant + 1 : mant - 1;
-
-			snprintf(buf, sizeof(buf), UINT64_FORMAT "e%d", alt, exp10);
-			if (strtod(buf, NULL) == ax)
-			{
-				mant = alt;
-				n = snprintf(buf, sizeof(buf), UINT64_FORMAT, alt);
-				break;
-			}
-		}
-	}
-
-	/* mant has n digits; drop its trailing zeros */
-	snprintf(buf, sizeof(buf), UINT64_FORMAT, mant);
-	n = strlen(buf);
-	*point = n + exp10;
-	while (n > 1 && buf[n - 1] == '0')
-		n--;
-	memcpy(digits, buf, n);
-	*ndigits = n;
-}
-
-/*
- * A float64 as Go's encoder writes it, from its shortest digits (no
- * trailing zeros) and point, |f| = 0.digits * 10^point: plain when
- * 1e-6 <= |f| < 1e21, else exponent form with e-07 cleaned to e-7.  On
- * shortest digits the point alone decides: a shortest decimal lies on the
- * same side of 1e-6 and of 1e21 as the double it stands for.
- */
-static void
-append_go_decimal(StringInfo out, bool negative, const char *digits, int ndig, int point)
-{
-	if (negative)
-		appendStringInfoCharMacro(out, '-');
-	if (point <= -6 || point >= 22)
-	{
-		int			exp10 = point - 1;
-
-		appendStringInfoCharMacro(out, digits[0]);
-		if (ndig > 1)
-		{
-			appendStringInfoCharMacro(out, '.');
-			appendBinaryStringInfo(out, digits + 1, ndig - 1);
-		}
-		/* strconv writes two exponent digits at least; Go's encoder drops the 0 of e-0X */
-		if (exp10 < 0)
-			appendStringInfo(out, "e-%d", -exp10);
-		else
-			appendStringInfo(out, "e+%02d", exp10);
-	}
-	else if (point <= 0)
-	{
-		appendStringInfoString(out, "0.");
-		for (int z = 0; z < -point; z++)
-			appendStringInfoCharMacro(out, '0');
-		appendBinaryStringInfo(out, digits, ndig);
-	}
-	else if (point >= ndig)
-	{
-		appendBinaryStringInfo(out, digits, ndig);
-		for (int z = ndig; z < point; z++)
-			appendStringInfoCharMacro(out, '0');
-	}
-	else
-	{
-		appendBinaryStringInfo(out, digits, point);
-		appendStringInfoCharMacro(out, '.');
-		appendBinaryStringInfo(out, digits + point, ndig - point);
-	}
-}
-
-/* any finite float64 as Go's encoder writes it */
-static void
-append_go_float(StringInfo out, double f)
-{
-	char		digits[24];
-	int			ndig,
-				point;
-
-	if (f == 0)
-	{
-		appendStringInfoString(out, signbit(f) ? "-0" : "0");
-		return;
-	}
-	if (fabs(f) < 9007199254740992.0 && f == floor(f))
-	{
-		/* an integer below 2^53: its own digits are the shortest */
-		appendStringInfo(out, INT64_FORMAT, (int64) f);
-		return;
-	}
-	shortest_digits(fabs(f), digits, &ndig, &point);
-	append_go_decimal(out, f < 0, digits, ndig, point);
-}
-
-/*
- * The significant digits (no leading or trailing zeros) and point of a
- * JSON number token, if it has at most 15 of them and lies well inside the
- * normal range of float64.  Then they are the number's shortest digits as
- * well: every decimal of at most 15 significant digits (DBL_DIG) reads back
- * from its float64, so no other decimal that short reads as the same
- * float64.  Returns false for the other numbers.
- */
-static bool
-token_digits(const unsigned char *s, int len, char *digits, int *ndigits, int *point)
-{
-	int			i = 0,
-				n = 0,
-				pt = 0;
-	int			exp10 = 0;
-	bool		expneg = false;
-
-	if (s[i] == '-')
-		i++;
-	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-	{
-		if (n == 0 && s[i] == '0')
-			continue;
-		if (n >= 40)
-			return false;
-		digits[n++] = s[i];
-		pt++;
-	}
-	if (i < len && s[i] == '.')
-	{
-		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-		{
-			if (n == 0 && s[i] == '0')
-			{
-				pt--;
-				continue;
-			}
-			if (n >= 40)
-				return false;
-			digits[n++] = s[i];
-		}
-	}
-	if (i < len && (s[i] == 'e' || s[i] == 'E'))
-	{
-		i++;
-		if (s[i] == '+' || s[i] == '-')
-			expneg = (s[i++] == '-');
-		for (; i < len; i++)
-		{
-			if (exp10 > 10000)
-				return false;
-			exp10 = exp10 * 10 + (s[i] - '0');
-		}
-	}
-	while (n > 0 && digits[n - 1] == '0')
-		n--;
-	if (n == 0 || n > 15)
-		return false;
-	pt += expneg ? -exp10 : exp10;
-	if (pt < -300 || pt > 300)
-		return false;
-	*ndigits = n;
-	*point = pt;
-	return true;
-}
-
-/*
  * A number token: a float64 in an interface{}, as Go decodes and encodes
  * it.  Returns false, leaving r->p at the token, when the number is beyond
  * float64's range (Go's ParseFloat fails on overflow, not on underflow).
@@ -770,9 +573,9 @@ canon_number(GoReader *r, StringInfo out)
 		r->p += len;
 		return true;
 	}
-	if (token_digits(r->p, len, digits, &ndigits, &point))
+	if (gofloat_token_digits(r->p, len, digits, &ndigits, &point))
 	{
-		append_go_decimal(out, r->p[0] == '-', digits, ndigits, point);
+		gofloat_append_decimal(out, r->p[0] == '-', digits, ndigits, point);
 		r->p += len;
 		return true;
 	}
@@ -786,7 +589,7 @@ canon_number(GoReader *r, StringInfo out)
 	if (isinf(f))
 		return false;
 	r->p += len;
-	append_go_float(out, f);
+	gofloat_append(out, f);
 	return true;
 }
 
