@@ -31,7 +31,7 @@ typedef enum MigSpoolKind
  *
  * Everything else about the directories is derived from this list: their
  * number, mig_spool_dirs, mig_spool_lifecycle (lifecycle.c), the walk's ids
- * (spool.h).  Not derived: the CHECK on spool_files.dir in mig--1.0.sql,
+ * (spooldir.h).  Not derived: the CHECK on spool_files.dir in mig--1.0.sql,
  * which a new leaf name needs an update script for.
  */
 #define MIG_SPOOL_DIR_LIST(DIR) \

@@ -11,10 +11,11 @@
  *	  (spoolstore.c), count.  Data flows one way: file -> read -> parse ->
  *	  validate -> upsert.
  *
- *	  A pass walks the spool by descriptor: the root opened once, each
- *	  directory and file opened by its name in its parent's descriptor,
- *	  never through a symbolic link.  A directory that cannot be entered is
- *	  not read, keeps its files' rows, and gets a failed row of its own.
+ *	  A pass walks the spool by descriptor (spooldir.c): the root opened
+ *	  once, each directory and file opened by its name in its parent's
+ *	  descriptor, never through a symbolic link.  A directory that cannot be
+ *	  entered is not read, keeps its files' rows, and gets a failed row of
+ *	  its own.
  *
  *	  mig_spool_sync() runs a whole pass in the caller's transaction; the
  *	  worker (worker.c) runs the same pass, one batch of mig.batch_size files
@@ -23,7 +24,8 @@
  *	  Each batch takes spool_files' SHARE ROW EXCLUSIVE lock first, so
  *	  that two syncs never interleave.
  *
- *	  Not here: reading, parsing and validating one file (spoolfile.c),
+ *	  Not here: opening and listing the directories (spooldir.c);
+ *	  reading, parsing and validating one file (spoolfile.c),
  *	  writing a batch (spoolstore.c), the directories and statuses
  *	  (lifecycle.c), the worker's process, inotify and shared memory
  *	  (worker.c), agents' heartbeats (agent.c).
@@ -51,20 +53,11 @@
 #include "mig.h"
 #include "schema.h"
 #include "spool.h"
+#include "spooldir.h"
 #include "spoolfile.h"
 #include "spoolstore.h"
 #include "sql.h"
 #include "utils.h"
-
-/* a directory of the spool as a pass found it (see mig_spool_open_dir) */
-typedef struct PassDir
-{
-	int			fd;				/* open, or -1 */
-	bool		tried;			/* opened (or tried to) in this pass */
-	char	   *problem;		/* why it cannot be entered, for spool_files.error;
-								 * NULL when it is fine or does not exist */
-	MigSpoolDirId id;			/* what was opened */
-} PassDir;
 
 typedef struct SpoolName
 {
@@ -109,224 +102,14 @@ struct MigSpoolPass
 	/*
 	 * The descriptors the pass holds, each reported to PostgreSQL
 	 * (AcquireExternalFD) and closed by mig_spool_pass_end whatever
-	 * happened: the directories (indexed as MigSpoolDirId), a listing under
-	 * way and a file being read.
+	 * happened: the directories and a listing under way (spooldir.c), and
+	 * a file being read.
 	 */
-	PassDir		dirs[MIG_SPOOL_NIDS];
-	int			root_errno;		/* the root could not be opened: errno */
-	char	   *problem;		/* a directory not entered, not yet taken */
-	DIR		   *listing;
+	MigSpoolTree tree;
 	int			file_fd;
 
 	MigSpoolCounts counts;
 };
-
-/* ------------------------------------------------------------------------
- * Paths
- * ------------------------------------------------------------------------
- */
-
-/* spool + "/" + rel, without doubling the slash of a root spool */
-static char *
-spool_path(const char *spool, const char *rel)
-{
-	if (strcmp(spool, "/") == 0)
-		return psprintf("/%s", rel);
-	return psprintf("%s/%s", spool, rel);
-}
-
-static char *
-file_path(const char *spool, int dir, const char *name)
-{
-	if (strcmp(spool, "/") == 0)
-		return psprintf("/%s/%s", mig_spool_dirs[dir], name);
-	return psprintf("%s/%s/%s", spool, mig_spool_dirs[dir], name);
-}
-
-/* ------------------------------------------------------------------------
- * The spool's directories, by descriptor
- * ------------------------------------------------------------------------
- */
-
-/* the name of directory id in its parent; the root has none */
-const char *
-mig_spool_id_name(int id)
-{
-	if (id == MIG_SPOOL_ID_ROOT)
-		return NULL;
-	if (id < MIG_SPOOL_ID_DIR(0))
-		return mig_spool_kinds[id - 1];
-	return mig_spool_lifecycle[id - MIG_SPOOL_ID_DIR(0)].leaf;
-}
-
-/*
- * Open a directory of the spool: the root (parent -1, name its path, which
- * may hold symbolic links), or name in the open directory parent, never
- * through a symbolic link: O_NOFOLLOW guards only the last component of a
- * path, and walking by descriptor makes every component a last one.  The
- * descriptor is reported to PostgreSQL (close it with
- * mig_spool_close_dir); -1 with errno set if it could not be opened.  *id
- * is what was opened.
- */
-int
-mig_spool_open_dir(int parent, const char *name, MigSpoolDirId *id)
-{
-	int			fd;
-	struct stat st;
-
-	if (parent < 0)
-		fd = mig_spool_openat(-1, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	else
-		fd = mig_spool_openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 && id != NULL)
-	{
-		memset(id, 0, sizeof(MigSpoolDirId));
-		if (fstat(fd, &st) == 0)
-		{
-			id->dev = (uint64) st.st_dev;
-			id->ino = (uint64) st.st_ino;
-		}
-	}
-	return fd;
-}
-
-void
-mig_spool_close_dir(int fd)
-{
-	mig_spool_release_fd(&fd);
-}
-
-/* what a path that should be a directory is instead */
-static const char *
-not_dir_name(mode_t mode)
-{
-	return S_ISREG(mode) ? "a regular file" : mig_spool_file_type(mode);
-}
-
-/*
- * Directory id could not be opened in parent (open_errno, not ENOENT):
- * why, in dirs[id].problem, and, in a full pass, a WARNING and the pass's
- * problem for the worker.  One gone since is no problem: as if it never
- * was.
- */
-static void
-dir_problem(MigSpoolPass *pass, int id, int parent, int open_errno)
-{
-	PassDir    *pd = &pass->dirs[id];
-	bool		kind = id < MIG_SPOOL_ID_DIR(0);
-	const char *name = mig_spool_id_name(id);
-	char	   *path = kind ? spool_path(pass->spool, name) :
-		spool_path(pass->spool, mig_spool_dirs[id - MIG_SPOOL_ID_DIR(0)]);
-	struct stat st;
-	int			stat_ret = fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW);
-	int			stat_errno = errno;
-
-	if (stat_ret == 0 && !S_ISDIR(st.st_mode))
-	{
-		const char *what = not_dir_name(st.st_mode);
-
-		pd->problem = kind ? psprintf("the directory \"%s\" is %s", name, what) :
-			psprintf("the directory is %s", what);
-		if (pass->full)
-		{
-			pass->problem = psprintf("spool directory \"%s\" is %s", path, what);
-			ereport(WARNING,
-					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-					 errmsg("spool directory \"%s\" is %s", path, what),
-					 errdetail("Nothing under it is read; the rows of its files in spool_files are kept.")));
-		}
-	}
-	else if (stat_ret < 0 && stat_errno == ENOENT)
-	{
-		/* gone since: as if it never was */
-	}
-	else
-	{
-		errno = open_errno;
-		pd->problem = kind ? psprintf("could not open the directory \"%s\": %m", name) :
-			psprintf("could not open the directory: %m");
-		if (pass->full)
-		{
-			errno = open_errno;
-			pass->problem = psprintf("could not open spool directory \"%s\": %m", path);
-			errno = open_errno;
-			ereport(WARNING,
-					(errcode_for_file_access(),
-					 errmsg("could not open spool directory \"%s\": %m", path),
-					 errdetail("Nothing under it is read; the rows of its files in spool_files are kept.")));
-		}
-	}
-}
-
-/*
- * The descriptor of directory id (a kind, or one of the eight), opened on
- * first use in the pass: the root must be open.  -1 when it cannot be
- * entered: nothing under it is read, and the rows of its files are kept.
- * One that does not exist is no error; one that is a symbolic link, not a
- * directory, or cannot be opened gets its reason in dirs[id].problem (the
- * eight directories under a kind that cannot be entered get the kind's),
- * and, in a full pass, a WARNING and the pass's problem for the worker.
- */
-static int
-pass_dir_fd(MigSpoolPass *pass, int id)
-{
-	PassDir    *pd = &pass->dirs[id];
-	bool		kind = id < MIG_SPOOL_ID_DIR(0);
-	int			parent;
-	int			open_errno;
-	MemoryContext old;
-
-	Assert(id != MIG_SPOOL_ID_ROOT && pass->dirs[MIG_SPOOL_ID_ROOT].fd >= 0);
-	if (pd->tried)
-		return pd->fd;
-	pd->tried = true;
-	parent = kind ? pass->dirs[MIG_SPOOL_ID_ROOT].fd :
-		pass_dir_fd(pass, MIG_SPOOL_ID_KIND(id - MIG_SPOOL_ID_DIR(0)));
-	if (parent < 0)
-	{
-		pd->problem = pass->dirs[MIG_SPOOL_ID_KIND(id - MIG_SPOOL_ID_DIR(0))].problem;
-		return -1;
-	}
-	pd->fd = mig_spool_open_dir(parent, mig_spool_id_name(id), &pd->id);
-	if (pd->fd >= 0)
-		return pd->fd;
-	open_errno = errno;
-	if (open_errno == ENOENT)
-		return -1;
-
-	old = MemoryContextSwitchTo(pass->cxt);
-	dir_problem(pass, id, parent, open_errno);
-	MemoryContextSwitchTo(old);
-	return -1;
-}
-
-/* open the pass's root, once: false if it cannot be (root_errno says why) */
-static bool
-open_root(MigSpoolPass *pass)
-{
-	PassDir    *root = &pass->dirs[MIG_SPOOL_ID_ROOT];
-
-	if (!root->tried)
-	{
-		root->tried = true;
-		root->fd = mig_spool_open_dir(-1, pass->spool, &root->id);
-		if (root->fd < 0)
-			pass->root_errno = errno;
-	}
-	return root->fd >= 0;
-}
-
-/* close the listing under way, if any */
-static void
-close_listing(MigSpoolPass *pass)
-{
-	if (pass->listing != NULL)
-	{
-		closedir(pass->listing);
-		ReleaseExternalFD();
-		pass->listing = NULL;
-	}
-}
 
 /* ------------------------------------------------------------------------
  * The lookups' plans
@@ -442,7 +225,7 @@ lookup_rows(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 
 	if (lo != NULL)
 	{
-		char	   *dir_end = spool_path(pass->spool, psprintf("%s0", mig_spool_dirs[dir]));
+		char	   *dir_end = mig_spool_path(pass->spool, psprintf("%s0", mig_spool_dirs[dir]));
 
 		values[0] = CStringGetTextDatum(lo);
 		values[1] = CStringGetTextDatum(hi ? hi : dir_end);
@@ -510,7 +293,7 @@ examine_files(MigSpoolPass *pass, SpoolFile *files, int n)
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		mig_spool_examine_file(&files[i], pass->dirs[MIG_SPOOL_ID_DIR(files[i].dir)].fd,
+		mig_spool_examine_file(&files[i], pass->tree.dirs[MIG_SPOOL_ID_DIR(files[i].dir)].fd,
 							   pass->max_bytes, &pass->file_fd);
 	}
 }
@@ -623,8 +406,7 @@ mig_spool_pass_begin(const char *spool, bool full, MemoryContext parent)
 	pass->dir_done = true;
 	pass->batch_size = mig_batch_size;
 	pass->max_bytes = (int64) mig_max_file_size * 1024;
-	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
-		pass->dirs[i].fd = -1;
+	mig_spool_tree_init(&pass->tree, canon, full, cxt);
 	pass->file_fd = -1;
 	return pass;
 }
@@ -636,10 +418,8 @@ mig_spool_pass_begin(const char *spool, bool full, MemoryContext parent)
 void
 mig_spool_pass_end(MigSpoolPass *pass)
 {
-	close_listing(pass);
+	mig_spool_tree_end(&pass->tree);
 	mig_spool_release_fd(&pass->file_fd);
-	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
-		mig_spool_release_fd(&pass->dirs[i].fd);
 	MemoryContextDelete(pass->cxt);
 }
 
@@ -652,8 +432,8 @@ mig_spool_pass_dirs(MigSpoolPass *pass, MigSpoolDirId *ids)
 {
 	if (ids != NULL)
 		for (int i = 0; i < MIG_SPOOL_NIDS; i++)
-			ids[i] = pass->dirs[i].id;
-	return pass->root_errno == 0;
+			ids[i] = pass->tree.dirs[i].id;
+	return pass->tree.root_errno == 0;
 }
 
 /*
@@ -663,9 +443,9 @@ mig_spool_pass_dirs(MigSpoolPass *pass, MigSpoolDirId *ids)
 char *
 mig_spool_pass_problem(MigSpoolPass *pass)
 {
-	char	   *problem = pass->problem;
+	char	   *problem = pass->tree.problem;
 
-	pass->problem = NULL;
+	pass->tree.problem = NULL;
 	return problem;
 }
 
@@ -750,12 +530,6 @@ mig_spool_pass_add_deferred(MigSpoolPass *pass, const char *after, int limit)
 }
 
 static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-static int
 cmp_items(const void *a, const void *b)
 {
 	const SpoolName *x = a;
@@ -766,119 +540,16 @@ cmp_items(const void *a, const void *b)
 }
 
 /*
- * A listing of the open directory pd through a descriptor of its own
- * (a dup, which closedir closes), reported to PostgreSQL; false with errno
- * set.
- */
-static bool
-open_listing(MigSpoolPass *pass, PassDir *pd)
-{
-	int			fd;
-	int			save;
-
-	if (!AcquireExternalFD())
-		return false;
-	fd = dup(pd->fd);
-	if (fd >= 0 && (pass->listing = fdopendir(fd)) == NULL)
-	{
-		save = errno;
-		close(fd);
-		errno = save;
-	}
-	if (pass->listing == NULL)
-	{
-		save = errno;
-		ReleaseExternalFD();
-		errno = save;
-		return false;
-	}
-	/* the copy shares its offset with the directory's descriptor */
-	rewinddir(pass->listing);
-	return true;
-}
-
-/* the spool files of the listing into pass->names; false with errno set */
-static bool
-read_listing(MigSpoolPass *pass)
-{
-	int			max = 256;
-	struct dirent *de;
-
-	pass->names = palloc(sizeof(char *) * max);
-	for (;;)
-	{
-		errno = 0;
-		de = readdir(pass->listing);
-		if (de == NULL)
-			break;
-		if (!mig_spool_name_ok(de->d_name))
-			continue;
-		if (pass->nnames == max)
-		{
-			max *= 2;
-			pass->names = repalloc(pass->names, sizeof(char *) * max);
-		}
-		pass->names[pass->nnames++] = pstrdup(de->d_name);
-	}
-	return errno == 0;
-}
-
-/*
- * Directory d could not be listed (errno): why, in its problem, the pass's
- * problem for the worker and a WARNING; its rows are kept.
- */
-static void
-listing_failed(MigSpoolPass *pass, int d, PassDir *pd)
-{
-	int			save = errno;
-	char	   *path = spool_path(pass->spool, mig_spool_dirs[d]);
-
-	errno = save;
-	pd->problem = psprintf("could not read the directory: %m");
-	errno = save;
-	pass->problem = psprintf("could not read spool directory \"%s\": %m", path);
-	errno = save;
-	ereport(WARNING,
-			(errcode_for_file_access(),
-			 errmsg("could not read spool directory \"%s\": %m", path),
-			 errdetail("Nothing under it is read; the rows of its files in spool_files are kept.")));
-	close_listing(pass);
-	mig_spool_release_fd(&pd->fd);
-	pass->nnames = 0;
-}
-
-/*
- * List directory d of a full pass into pass->names, sorted, through its
- * descriptor: true if it was listed.  One that does not exist, cannot be
- * entered or cannot be read is not listed, and its rows are left alone: a
- * spool half moved away or being recreated is not a spool emptied.  The
- * last two say why (see pass_dir_fd).
+ * List directory d of a full pass into pass->names, sorted: true if it was
+ * listed.  One that does not exist, cannot be entered or cannot be read is
+ * not listed, and its rows are left alone (spooldir.c).
  */
 static bool
 list_dir(MigSpoolPass *pass, int d)
 {
-	PassDir    *pd = &pass->dirs[MIG_SPOOL_ID_DIR(d)];
-	MemoryContext old;
-	bool		listed;
-
-	pass->names = NULL;
-	pass->nnames = 0;
 	pass->pos = 0;
 	pass->range_lo = NULL;
-	if (pass_dir_fd(pass, MIG_SPOOL_ID_DIR(d)) < 0)
-		return false;
-
-	old = MemoryContextSwitchTo(pass->cxt);
-	listed = open_listing(pass, pd) && read_listing(pass);
-	if (listed)
-	{
-		close_listing(pass);
-		qsort(pass->names, pass->nnames, sizeof(char *), cmp_names);
-	}
-	else
-		listing_failed(pass, d, pd);
-	MemoryContextSwitchTo(old);
-	return listed;
+	return mig_spool_tree_list(&pass->tree, d, &pass->names, &pass->nnames);
 }
 
 /*
@@ -890,12 +561,12 @@ list_dir(MigSpoolPass *pass, int d)
 static void
 record_dir(MigSpoolPass *pass, int d)
 {
-	const char *problem = pass->dirs[MIG_SPOOL_ID_DIR(d)].problem;
+	const char *problem = pass->tree.dirs[MIG_SPOOL_ID_DIR(d)].problem;
 	BatchNotes	notes;
 
 	memset(&notes, 0, sizeof(notes));
 	lock_spool_files();
-	mig_spool_record_dir(pass->spool, spool_path(pass->spool, mig_spool_dirs[d]), d, problem,
+	mig_spool_record_dir(pass->spool, mig_spool_path(pass->spool, mig_spool_dirs[d]), d, problem,
 						 &notes);
 	if (problem == NULL)
 		pass->counts.removed += notes.removed;
@@ -964,10 +635,10 @@ step_full(MigSpoolPass *pass)
 	{
 		files[i].dir = dir;
 		files[i].name = pass->names[pass->pos + i];
-		files[i].path = file_path(pass->spool, dir, files[i].name);
+		files[i].path = mig_spool_file_path(pass->spool, dir, files[i].name);
 	}
 	lo = pass->range_lo ? pass->range_lo :
-		spool_path(pass->spool, psprintf("%s/", mig_spool_dirs[dir]));
+		mig_spool_path(pass->spool, psprintf("%s/", mig_spool_dirs[dir]));
 	if (!last)
 		hi = files[n - 1].path;
 
@@ -982,7 +653,7 @@ step_full(MigSpoolPass *pass)
 	if (last)
 	{
 		pass->dir_done = true;
-		mig_spool_release_fd(&pass->dirs[MIG_SPOOL_ID_DIR(dir)].fd);
+		mig_spool_release_fd(&pass->tree.dirs[MIG_SPOOL_ID_DIR(dir)].fd);
 		pfree(pass->names);
 		pass->names = NULL;
 		pass->nnames = pass->pos = 0;
@@ -1031,11 +702,11 @@ step_named(MigSpoolPass *pass)
 		SpoolName  *it = &pass->items[pass->itempos + i];
 
 		/* in a directory that cannot be entered: not read, its row kept */
-		if (pass_dir_fd(pass, MIG_SPOOL_ID_DIR(it->dir)) < 0)
+		if (mig_spool_tree_fd(&pass->tree, MIG_SPOOL_ID_DIR(it->dir)) < 0)
 			continue;
 		files[m].dir = it->dir;
 		files[m].name = it->name;
-		files[m].path = file_path(pass->spool, it->dir, it->name);
+		files[m].path = mig_spool_file_path(pass->spool, it->dir, it->name);
 		m++;
 	}
 	qsort(files, m, sizeof(SpoolFile), cmp_path);
@@ -1073,7 +744,7 @@ mig_spool_pass_step(MigSpoolPass *pass)
 	old = MemoryContextSwitchTo(pass->batch_cxt);
 
 	/* the spool, opened once: what cannot be opened deletes nothing */
-	if ((pass->full || pass->itempos < pass->nitems) && !open_root(pass))
+	if ((pass->full || pass->itempos < pass->nitems) && !mig_spool_tree_open_root(&pass->tree))
 	{
 		pass->itempos = pass->nitems;
 		more = false;
@@ -1160,9 +831,9 @@ mig_spool_sync(PG_FUNCTION_ARGS)
 		while (mig_spool_pass_step(pass))
 			CHECK_FOR_INTERRUPTS();
 		/* gone since the stat above, or not ours to open */
-		if (pass->root_errno != 0)
+		if (pass->tree.root_errno != 0)
 		{
-			errno = pass->root_errno;
+			errno = pass->tree.root_errno;
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not open spool directory \"%s\": %m", spool),

@@ -10,6 +10,7 @@
 
 /* the directories (mig_spool_dirs, ...) and mig_spool_name_ok, for the worker */
 #include "lifecycle.h"
+#include "spooldir.h"
 #include "spoolfile.h"
 
 /*
@@ -43,29 +44,7 @@ extern void mig_spool_pass_end(MigSpoolPass *pass);
 extern void mig_spool_attention(const char *spool, int64 *deferred, int64 *failed);
 extern void mig_spool_check_privilege(void);
 
-/*
- * The directories of a spool as every pass walks them, by descriptor: the
- * root by its path (which may hold symbolic links: the administrator's
- * choice), then "action" and "command" in it and the eight directories in
- * those, each by its name in its parent's descriptor and never through a
- * symbolic link.  The worker watches what the same walk opens, and compares
- * it with what its passes opened.  Ids index the root, the two kinds, then
- * the eight directories; a MigSpoolDirId with ino 0 is unknown.
- */
-#define MIG_SPOOL_NIDS (1 + MIG_SPOOL_NKINDS + MIG_SPOOL_NDIRS)
-#define MIG_SPOOL_ID_ROOT 0
-#define MIG_SPOOL_ID_KIND(d) (1 + (int) mig_spool_lifecycle[d].kind)	/* of directory d */
-#define MIG_SPOOL_ID_DIR(d) (1 + MIG_SPOOL_NKINDS + (d))
-
-typedef struct MigSpoolDirId
-{
-	uint64		dev;
-	uint64		ino;
-} MigSpoolDirId;
-
-extern int	mig_spool_open_dir(int parent, const char *name, MigSpoolDirId *id);
-extern void mig_spool_close_dir(int fd);
-extern const char *mig_spool_id_name(int id);
+/* the directories a pass opened (spooldir.h), and what it could not enter */
 extern bool mig_spool_pass_dirs(MigSpoolPass *pass, MigSpoolDirId *ids);
 extern char *mig_spool_pass_problem(MigSpoolPass *pass);
 

@@ -7,7 +7,7 @@
  *	  The eight directories are watched for their files (a rename into
  *	  place is the normal arrival); the spool's root and its two kinds for
  *	  the directories in them.  Each watch is on the very directory a pass
- *	  opens: the same walk by descriptor (the dir ids of spool.h), watched
+ *	  opens: the same walk by descriptor (the dir ids of spooldir.h), watched
  *	  through /proc/self/fd, so a spool moved away, removed or replaced is
  *	  noticed, not only the files in it.  When a watched directory goes or
  *	  moves, or one of the spool's appears, or a pass opened other

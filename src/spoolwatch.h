@@ -3,7 +3,7 @@
  * spoolwatch.h
  *	  The spool worker's inotify watches of the spool (spoolwatch.c).
  *
- *	  Not here: the dir ids the watches are indexed by (spool.h).
+ *	  Not here: the dir ids the watches are indexed by (spooldir.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -14,7 +14,7 @@
 
 /*
  * The watches of one spool: its root, the two kinds and the eight
- * directories (indexed by the dir ids of spool.h), each on the very
+ * directories (indexed by the dir ids of spooldir.h), each on the very
  * directory a pass opens.  The owner reads fd (to wait on it) and the
  * flags, and clears fd_changed and rewatch once it has acted on them;
  * everything else is spoolwatch.c's.
