@@ -2,7 +2,7 @@
 
 EXTENSION = mig
 MODULE_big = mig
-DATA = mig--1.0.sql mig--1.0--1.1.sql
+DATA = mig--1.0.sql mig--1.0--1.1.sql mig--1.1--1.2.sql mig--1.2.sql mig--1.2.control
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
 PG_CONFIG ?= pg_config

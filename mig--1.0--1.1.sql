@@ -91,14 +91,17 @@ CREATE FUNCTION mig_periodic()
 -- Queue locations with more than one live agent (MIG's ListMultiAgentsQueues):
 -- heard from within one heartbeat period, agents in checkin mode aside.
 CREATE VIEW mig_duplicate_agents AS
-	SELECT a.queueloc, count(*) AS agents, array_agg(a.id ORDER BY a.id) AS agent_ids
+	SELECT a.queueloc, pg_catalog.count(*) AS agents,
+		   pg_catalog.array_agg(a.id ORDER BY a.id) AS agent_ids
 	  FROM @extschema@.agents AS a
-	  LEFT JOIN @extschema@.agent_details AS d ON d.agentid = a.id
-	 WHERE a.heartbeattime > now() - coalesce(
-			current_setting('mig.agent_heartbeat_freq', true), '5min')::interval
-	   AND coalesce(d.mode, '') <> 'checkin'
+	  LEFT JOIN @extschema@.agent_details AS d ON d.agentid OPERATOR(pg_catalog.=) a.id
+	 WHERE a.heartbeattime OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) coalesce(
+			pg_catalog.current_setting('mig.agent_heartbeat_freq', true), '5min')::pg_catalog.interval)
+	   AND coalesce(d.mode, '') OPERATOR(pg_catalog.<>) 'checkin'
 	 GROUP BY a.queueloc
-	HAVING count(*) > 1;
+	HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1;
+-- (Names qualified in 1.2, as PostgreSQL did for CVE-2020-14350: the view
+-- is the same, and binds no aggregate or operator of the update's path.)
 
 REVOKE ALL ON agents_stats, mig_duplicate_agents FROM PUBLIC;
 REVOKE ALL ON FUNCTION mig_agents_stats(), mig_purge(boolean, bigint), mig_periodic() FROM PUBLIC;

@@ -218,12 +218,12 @@ CREATE FUNCTION mig_actions_signed() RETURNS trigger
 CREATE TRIGGER actions_signed_changed
 	AFTER UPDATE OF name, target, validfrom, expireafter, operations, pgpsignatures ON actions
 	FOR EACH ROW
-	WHEN (OLD.name IS DISTINCT FROM NEW.name
-		  OR OLD.target IS DISTINCT FROM NEW.target
+	WHEN (OLD.name::pg_catalog.text IS DISTINCT FROM NEW.name::pg_catalog.text
+		  OR OLD.target::pg_catalog.text IS DISTINCT FROM NEW.target::pg_catalog.text
 		  OR OLD.validfrom IS DISTINCT FROM NEW.validfrom
 		  OR OLD.expireafter IS DISTINCT FROM NEW.expireafter
-		  OR OLD.operations::text IS DISTINCT FROM NEW.operations::text
-		  OR OLD.pgpsignatures::text IS DISTINCT FROM NEW.pgpsignatures::text)
+		  OR OLD.operations::pg_catalog.text IS DISTINCT FROM NEW.operations::pg_catalog.text
+		  OR OLD.pgpsignatures::pg_catalog.text IS DISTINCT FROM NEW.pgpsignatures::pg_catalog.text)
 	EXECUTE FUNCTION mig_actions_signed();
 CREATE TRIGGER actions_renumbered
 	BEFORE UPDATE OF id ON actions
@@ -360,6 +360,12 @@ SELECT pg_catalog.pg_extension_config_dump('invagtmodperm', '');
 -- Privileges: nothing for PUBLIC.  Tables are owner-only already; functions
 -- are executable by PUBLIC by default, so take that away.  README.md shows
 -- the grants for a scheduler role and an investigator role.
+--
+-- (Edited in 1.2, as PostgreSQL edited its contrib scripts for
+-- CVE-2020-14350: this block runs as the installing superuser, and its
+-- operators and functions are now pg_catalog's by name, not whatever a
+-- schema on the path offers; the trigger condition above compares text
+-- with pg_catalog's operator.  The objects made are the same.)
 ------------------------------------------------------------------------------
 
 DO $$
@@ -367,17 +373,20 @@ DECLARE
 	obj record;
 BEGIN
 	FOR obj IN
-		SELECT d.classid::regclass AS catalog, d.objid
+		SELECT d.classid, d.objid
 		  FROM pg_catalog.pg_depend d
-		 WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass
-		   AND d.refobjid = (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'mig')
-		   AND d.deptype = 'e'
+		 WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass::pg_catalog.oid
+		   AND d.refobjid OPERATOR(pg_catalog.=)
+				(SELECT e.oid FROM pg_catalog.pg_extension e
+				  WHERE e.extname OPERATOR(pg_catalog.=) 'mig'::pg_catalog.name)
+		   AND d.deptype OPERATOR(pg_catalog.=) 'e'::pg_catalog."char"
 	LOOP
-		IF obj.catalog = 'pg_catalog.pg_proc'::regclass THEN
-			EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', obj.objid::regprocedure);
-		ELSIF obj.catalog = 'pg_catalog.pg_class'::regclass
-			  AND (SELECT relkind FROM pg_catalog.pg_class WHERE oid = obj.objid) IN ('r', 'v', 'S') THEN
-			EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', obj.objid::regclass);
+		IF obj.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass::pg_catalog.oid THEN
+			EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC',
+									  obj.objid::pg_catalog.regprocedure::pg_catalog.text);
+		ELSIF obj.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid THEN
+			EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC',
+									  obj.objid::pg_catalog.regclass::pg_catalog.text);
 		END IF;
 	END LOOP;
 END

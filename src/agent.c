@@ -2,10 +2,11 @@
  *
  * agent.c
  *	  mig_agent_heartbeat(heartbeat json): upsert an agent from MIG's agent
- *	  or heartbeat JSON (Go's mig.Agent), returning its id.  The seed's
- *	  agents table keeps what it has columns for; the rest worth keeping
- *	  (mode, loader, environment, tags, refresh time, authorized) goes to
- *	  agent_details, keyed by the agent's id.
+ *	  or heartbeat JSON (Go's mig.Agent), returning its id.  The agents
+ *	  table keeps the seed's columns and MIG's (mode, loader, environment,
+ *	  tags, refresh time) and whether the agent says it is authorized.
+ *	  Also the trigger that fills in agents.os, which MIG's scheduler never
+ *	  writes.
  *
  *	  An agent is the heartbeat's id when it gives one; otherwise the agent
  *	  last heard from with the same queue location; otherwise a new agent,
@@ -20,10 +21,14 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
@@ -43,14 +48,21 @@ invalid(const char *error)
 			 errmsg("invalid heartbeat: %s", error)));
 }
 
-/* insert or update the agent's row; false when a newer heartbeat is stored */
+/*
+ * Insert or update the agent's row; false when a newer heartbeat is stored.
+ * What the heartbeat leaves out of MIG's columns takes Go's zero value, as
+ * MIG's scheduler writes it (its code reads mode, refreshtime, environment
+ * and tags as non-null values); an update keeps what the heartbeat does not
+ * say.
+ */
 static bool
 upsert_agent(Heartbeat *h, int64 id, bool only_insert)
 {
-	Oid			types[10] = {NUMERICOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID,
-	TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
-	Datum		values[10];
-	char		nulls[10];
+	Oid			types[16] = {NUMERICOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID,
+		TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID,
+	TIMESTAMPTZOID, JSONOID, JSONOID, TEXTOID, BOOLOID};
+	Datum		values[16];
+	char		nulls[16];
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = NumericGetDatum(int64_to_numeric(id));
@@ -67,10 +79,27 @@ upsert_agent(Heartbeat *h, int64 id, bool only_insert)
 	/* a heartbeat says the agent is alive: online unless it says otherwise */
 	values[9] = CStringGetTextDatum(h->status != NULL && h->status[0] != '\0' ?
 									h->status : "online");
+	values[10] = h->mode ? CStringGetTextDatum(h->mode) : (Datum) 0;
+	nulls[10] = h->mode ? ' ' : 'n';
+	values[11] = TimestampTzGetDatum(h->refreshtime);
+	nulls[11] = h->has_refreshtime ? ' ' : 'n';
+	values[12] = PointerGetDatum(h->environment);
+	nulls[12] = h->environment ? ' ' : 'n';
+	values[13] = PointerGetDatum(h->tags);
+	nulls[13] = h->tags ? ' ' : 'n';
+	values[14] = h->loadername ? CStringGetTextDatum(h->loadername) : (Datum) 0;
+	nulls[14] = h->loadername ? ' ' : 'n';
+	values[15] = BoolGetDatum(h->authorized);
+	nulls[15] = h->has_authorized ? ' ' : 'n';
 
 	if (SPI_execute_with_args(psprintf("INSERT INTO %s AS a (id, name, queueloc, os, version, pid, "
-									   "starttime, destructiontime, heartbeattime, status) "
-									   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+									   "starttime, destructiontime, heartbeattime, status, mode, "
+									   "refreshtime, environment, tags, loadername, authorized) "
+									   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+									   "COALESCE($11, ''), "
+									   "COALESCE($12, '0001-01-01 00:00:00+00'::timestamptz), "
+									   "COALESCE($13, 'null'::json), COALESCE($14, 'null'::json), "
+									   "$15, $16) "
 									   "ON CONFLICT (id) DO %s RETURNING id",
 									   mig_qualified_name("agents"),
 									   only_insert ? "NOTHING" :
@@ -80,45 +109,17 @@ upsert_agent(Heartbeat *h, int64 id, bool only_insert)
 									   "destructiontime = excluded.destructiontime, "
 									   "heartbeattime = excluded.heartbeattime, "
 									   "status = CASE WHEN a.status = 'destroyed' THEN a.status "
-									   "ELSE excluded.status END "
+									   "ELSE excluded.status END, "
+									   "mode = COALESCE($11, a.mode), "
+									   "refreshtime = COALESCE($12, a.refreshtime), "
+									   "environment = COALESCE($13, a.environment), "
+									   "tags = COALESCE($14, a.tags), "
+									   "loadername = COALESCE($15, a.loadername), "
+									   "authorized = COALESCE($16, a.authorized) "
 									   "WHERE excluded.heartbeattime >= a.heartbeattime"),
-							  10, types, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+							  16, types, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not upsert the agent");
 	return SPI_processed == 1;
-}
-
-static void
-upsert_details(Heartbeat *h, int64 id)
-{
-	Oid			types[7] = {NUMERICOID, TEXTOID, TEXTOID, JSONOID, JSONOID, TIMESTAMPTZOID, BOOLOID};
-	Datum		values[7];
-	char		nulls[7];
-
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = NumericGetDatum(int64_to_numeric(id));
-	values[1] = h->mode ? CStringGetTextDatum(h->mode) : (Datum) 0;
-	nulls[1] = h->mode ? ' ' : 'n';
-	values[2] = h->loadername ? CStringGetTextDatum(h->loadername) : (Datum) 0;
-	nulls[2] = h->loadername ? ' ' : 'n';
-	values[3] = PointerGetDatum(h->environment);
-	nulls[3] = h->environment ? ' ' : 'n';
-	values[4] = PointerGetDatum(h->tags);
-	nulls[4] = h->tags ? ' ' : 'n';
-	values[5] = TimestampTzGetDatum(h->refreshtime);
-	nulls[5] = h->has_refreshtime ? ' ' : 'n';
-	values[6] = BoolGetDatum(h->authorized);
-	nulls[6] = h->has_authorized ? ' ' : 'n';
-	if (SPI_execute_with_args(psprintf("INSERT INTO %s (agentid, mode, loadername, environment, "
-									   "tags, refreshtime, authorized) "
-									   "VALUES ($1, $2, $3, $4, $5, $6, $7) "
-									   "ON CONFLICT (agentid) DO UPDATE SET mode = excluded.mode, "
-									   "loadername = excluded.loadername, "
-									   "environment = excluded.environment, tags = excluded.tags, "
-									   "refreshtime = excluded.refreshtime, "
-									   "authorized = excluded.authorized, updated_at = now()",
-									   mig_qualified_name("agent_details")),
-							  7, types, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not upsert the agent's details");
 }
 
 static int64
@@ -147,6 +148,7 @@ mig_agent_heartbeat(PG_FUNCTION_ARGS)
 	int64		id;
 	int			spi;
 
+	mig_require_schema_version(102, "mig_agent_heartbeat()");
 	if (!mig_heartbeat_parse(doctext, strlen(doctext), &h, &error))
 		invalid(error);
 	/* no heartbeat time: the time it arrives */
@@ -157,8 +159,7 @@ mig_agent_heartbeat(PG_FUNCTION_ARGS)
 	id = h.id;
 	if (id > 0)
 	{
-		if (upsert_agent(&h, id, false))
-			upsert_details(&h, id);
+		(void) upsert_agent(&h, id, false);
 	}
 	else
 	{
@@ -174,10 +175,7 @@ mig_agent_heartbeat(PG_FUNCTION_ARGS)
 							   mig_qualified_name("agents")),
 					  TEXTOID, CStringGetTextDatum(h.queueloc));
 		if (id > 0)
-		{
-			if (upsert_agent(&h, id, false))
-				upsert_details(&h, id);
-		}
+			(void) upsert_agent(&h, id, false);
 		else
 		{
 			/* a new agent; skip ids someone wrote by hand */
@@ -187,10 +185,70 @@ mig_agent_heartbeat(PG_FUNCTION_ARGS)
 			do
 				id = query_id(nextval, TEXTOID, seq);
 			while (!upsert_agent(&h, id, true));
-			upsert_details(&h, id);
 		}
 	}
 	mig_spi_finish(spi);
 
 	PG_RETURN_NUMERIC(int64_to_numeric(id));
+}
+
+/*
+ * mig_agents_os() -> trigger, BEFORE INSERT ON agents FOR EACH ROW WHEN
+ * (NEW.os IS NULL)
+ *
+ * The seed's agents.os is NOT NULL, and MIG's scheduler never writes it:
+ * such a row takes the "os" of its environment (MIG's agents say it there),
+ * cut to the column's 2048 characters, or an empty string.  As the writer,
+ * no SQL.
+ */
+#define AGENTS_OS_MAX_CHARS 2048
+
+PG_FUNCTION_INFO_V1(mig_agents_os);
+Datum
+mig_agents_os(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	HeapTuple	tuple;
+	int			cols[1];
+	Datum		values[1];
+	bool		nulls[1] = {false};
+	bool		isnull;
+	Datum		env;
+	char	   *os = "";
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("mig_agents_os() must be a BEFORE INSERT FOR EACH ROW trigger")));
+	rel = trigdata->tg_relation;
+	tuple = trigdata->tg_trigtuple;
+	cols[0] = mig_attnum(rel, "os");
+	(void) heap_getattr(tuple, cols[0], RelationGetDescr(rel), &isnull);
+	if (!isnull)
+		return PointerGetDatum(tuple);
+
+	env = heap_getattr(tuple, mig_attnum(rel, "environment"), RelationGetDescr(rel), &isnull);
+	if (!isnull)
+	{
+		LOCAL_FCINFO(call, 2);
+		Datum		field;
+
+		InitFunctionCallInfoData(*call, NULL, 2, InvalidOid, NULL, NULL);
+		call->args[0].value = env;
+		call->args[0].isnull = false;
+		call->args[1].value = CStringGetTextDatum("os");
+		call->args[1].isnull = false;
+		field = json_object_field_text(call);
+		if (!call->isnull)
+		{
+			os = TextDatumGetCString(field);
+			os[pg_mbcharcliplen(os, strlen(os), AGENTS_OS_MAX_CHARS)] = '\0';
+		}
+	}
+	values[0] = CStringGetTextDatum(os);
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, RelationGetDescr(rel), 1, cols,
+													 values, nulls));
 }

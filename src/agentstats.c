@@ -234,6 +234,33 @@ take_row(TupleTableSlot *slot, const Columns *c, const Window *w, MemoryContext 
 	return false;
 }
 
+#define MIG_STATS_NAME(id, name, type) name,
+#define MIG_STATS_TYPE(id, name, type) type,
+const char *const mig_stats_column_names[MIG_STATS_NCOLUMNS] = {
+	MIG_AGENTS_STATS_COLUMNS(MIG_STATS_NAME)
+};
+const Oid	mig_stats_column_types[MIG_STATS_NCOLUMNS] = {
+	MIG_AGENTS_STATS_COLUMNS(MIG_STATS_TYPE)
+};
+#undef MIG_STATS_NAME
+#undef MIG_STATS_TYPE
+
+void
+mig_stats_check_desc(TupleDesc desc, const char *what)
+{
+	bool		same = desc->natts == MIG_STATS_NCOLUMNS;
+
+	for (int i = 0; same && i < MIG_STATS_NCOLUMNS; i++)
+		same = strcmp(NameStr(TupleDescAttr(desc, i)->attname), mig_stats_column_names[i]) == 0 &&
+			TupleDescAttr(desc, i)->atttypid == mig_stats_column_types[i];
+	if (!same)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s does not have the columns of this version of mig's agent statistics",
+						what),
+				 errhint("Run ALTER EXTENSION mig UPDATE.")));
+}
+
 /* the numbers of the queue locations, into values[3..] (see agentstats.h) */
 static void
 count_endpoints(endpoints_hash *eps, Datum *values)
@@ -325,7 +352,7 @@ mig_agents_stats_scan(TimestampTz now, Snapshot snapshot, Datum *values, bool *n
 
 	MemoryContextSwitchTo(old);
 	memset(nulls, false, sizeof(bool) * MIG_STATS_NCOLUMNS);
-	values[MIG_STATS_TAKEN_AT] = TimestampTzGetDatum(now);
+	values[MIG_STATS_TIMESTAMP] = TimestampTzGetDatum(now);
 	values[MIG_STATS_ONLINE_AGENTS] = Int64GetDatum(online_agents);
 	values[MIG_STATS_IDLE_AGENTS] = Int64GetDatum(idle_agents);
 	values[MIG_STATS_ONLINE_BY_VERSION] = by_version(&vs, false);

@@ -39,6 +39,7 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
@@ -55,6 +56,7 @@
 #include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
 #include "canon.h"
@@ -86,24 +88,20 @@ typedef struct AclRels
 	AttrNumber	perm_weight;
 } AclRels;
 
-static Relation
-open_index(const char *name)
-{
-	return index_open(mig_relid(name), AccessShareLock);
-}
-
+/* the indexes are found from their tables, by their columns (schema.c) */
 static void
 acl_open(AclRels *rels)
 {
 	rels->agents = table_open(mig_relid("agents"), AccessShareLock);
-	rels->agents_pkey = open_index("agents_pkey");
+	rels->agents_pkey = mig_index_open(rels->agents, "id", true);
 	rels->modules = table_open(mig_relid("modules"), AccessShareLock);
-	rels->modules_name = open_index("modules_name_key");
+	rels->modules_name = mig_index_open(rels->modules, "name", true);
 	rels->agtmodreq = table_open(mig_relid("agtmodreq"), AccessShareLock);
-	rels->agtmodreq_key = open_index("agtmodreq_moduleid_agentid_key");
+	rels->agtmodreq_key = mig_index_open(rels->agtmodreq, "moduleid,agentid", true);
 	rels->invagtmodperm = table_open(mig_relid("invagtmodperm"), AccessShareLock);
-	rels->invagtmodperm_key = open_index("invagtmodperm_investigatorid_agentid_moduleid_key");
-	rels->invagtmodperm_agent = open_index("invagtmodperm_agentid_moduleid_idx");
+	rels->invagtmodperm_key = mig_index_open(rels->invagtmodperm,
+											 "investigatorid,agentid,moduleid", true);
+	rels->invagtmodperm_agent = mig_index_open(rels->invagtmodperm, "agentid,moduleid", false);
 	rels->agtmodreq_slot = table_slot_create(rels->agtmodreq, NULL);
 	rels->invagtmodperm_slot = table_slot_create(rels->invagtmodperm, NULL);
 	rels->modules_id = mig_attnum(rels->modules, "id");
@@ -140,7 +138,8 @@ eq_key(ScanKey key, Relation index, AttrNumber attno, RegProcedure eqproc, Datum
 
 /*
  * Fetch the first row matching the keys into slot; false if none.  Used on
- * unique indexes, so "first" is "the".
+ * unique indexes, so "first" is "the".  Every row an index scan here gives
+ * is checked against its keys before it counts.
  */
 static bool
 fetch_unique(Relation heap, Relation index, ScanKey keys, int nkeys, TupleTableSlot *slot)
@@ -151,6 +150,8 @@ fetch_unique(Relation heap, Relation index, ScanKey keys, int nkeys, TupleTableS
 	scan = index_beginscan(heap, index, GetActiveSnapshot(), nkeys, 0);
 	index_rescan(scan, keys, nkeys, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	if (found)
+		mig_index_recheck(index, keys, nkeys, slot);
 	index_endscan(scan);
 	return found;
 }
@@ -327,7 +328,10 @@ sum_permissions(AclRels *rels, MigActionSigners *signers, Datum agent, ModuleDec
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
-		Datum		inv = slot_getattr(slot, rels->perm_investigatorid, &isnull);
+		Datum		inv;
+
+		mig_index_recheck(rels->invagtmodperm_agent, keys, 2, slot);
+		inv = slot_getattr(slot, rels->perm_investigatorid, &isnull);
 
 		for (int i = 0; i < signers->nsigners; i++)
 		{
@@ -412,7 +416,9 @@ decision_reason(ActionAcl *acl, int m, Datum agent, ModuleDecision *d)
 	if (d->authorized)
 		return buf.data;
 
-	if (acl->signers->nsigners == 0)
+	if (acl->signers->ambiguity != NULL)
+		appendStringInfo(&buf, ": %s", acl->signers->ambiguity);
+	else if (acl->signers->nsigners == 0)
 		appendStringInfo(&buf, ": action %s has no valid signature",
 						 mig_numeric_text(acl->action));
 	else if (d->without != NIL)
@@ -531,6 +537,23 @@ numeric_array(List *ids)
 }
 
 /*
+ * What explain adds when the action is outside its validity window: the
+ * verdict does not look at it (the scheduler's decision), but a person
+ * reading why an action may run should see that it will not run now.
+ */
+static char *
+window_note(MigActionSigners *s)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+
+	if (now <= s->validfrom)
+		return psprintf("; the action is not valid before %s", timestamptz_to_str(s->validfrom));
+	if (now >= s->expireafter)
+		return psprintf("; the action expired at %s", timestamptz_to_str(s->expireafter));
+	return "";
+}
+
+/*
  * mig_authorize_explain(action_id numeric, agent_id numeric)
  *	 -> TABLE(module text, required_weight int, granted_weight int,
  *			  signers numeric[], authorized boolean, reason text)
@@ -583,7 +606,8 @@ mig_authorize_explain(PG_FUNCTION_ARGS)
 		values[2] = Int32GetDatum((int32) Min(d.granted, PG_INT32_MAX));
 		values[3] = numeric_array(d.contributors);
 		values[4] = BoolGetDatum(d.authorized);
-		values[5] = CStringGetTextDatum(decision_reason(&acl, m, agent, &d));
+		values[5] = CStringGetTextDatum(psprintf("%s%s", decision_reason(&acl, m, agent, &d),
+												 window_note(acl.signers)));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	acl_close(&rels);
@@ -691,8 +715,12 @@ scan_requirements(AclRels *rels, Fleet *f, int r)
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
-		Datum		agent = slot_getattr(slot, rels->req_agentid, &isnull);
-		AgentEntry *e = fleet_agent(f, agent, !f->fixed);
+		Datum		agent;
+		AgentEntry *e;
+
+		mig_index_recheck(rels->agtmodreq_key, &key, 1, slot);
+		agent = slot_getattr(slot, rels->req_agentid, &isnull);
+		e = fleet_agent(f, agent, !f->fixed);
 
 		if (e != NULL)
 		{
@@ -723,8 +751,12 @@ scan_permissions(AclRels *rels, Fleet *f, Datum signer, int r)
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
-		Datum		agent = slot_getattr(slot, rels->perm_agentid, &isnull);
-		AgentEntry *e = fleet_agent(f, agent, false);
+		Datum		agent;
+		AgentEntry *e;
+
+		mig_index_recheck(rels->invagtmodperm_key, keys, 2, slot);
+		agent = slot_getattr(slot, rels->perm_agentid, &isnull);
+		e = fleet_agent(f, agent, false);
 
 		if (e != NULL)
 			e->sum[r] += DatumGetInt32(slot_getattr(slot, rels->perm_weight, &isnull));

@@ -631,6 +631,34 @@ mig_operation_modules(const char *operations, int operations_len)
 }
 
 /*
+ * Each field of the string ends where the next delimiter begins, and no
+ * delimiter overlaps itself: so an action's string reads back as that
+ * action alone when its name and target hold none of them.  Every one is
+ * refused in both, more than strictly needed (the name could hold
+ * ";validfrom="), to keep the rule one a person can check by eye.
+ */
+static const char *const canonical_delimiters[] = {
+	";target=", ";validfrom=", ";expireafter=", ";operations=", NULL
+};
+
+char *
+mig_canonical_ambiguity(const char *name, const char *target)
+{
+	for (int i = 0; canonical_delimiters[i] != NULL; i++)
+	{
+		if (strstr(name, canonical_delimiters[i]) != NULL)
+			return psprintf("the action's name holds \"%s\", a delimiter of the signed "
+							"string: its signatures could be another action's",
+							canonical_delimiters[i]);
+		if (strstr(target, canonical_delimiters[i]) != NULL)
+			return psprintf("the action's target holds \"%s\", a delimiter of the signed "
+							"string: its signatures could be another action's",
+							canonical_delimiters[i]);
+	}
+	return NULL;
+}
+
+/*
  * The string MIG's clients sign for the action json[0..len-1], JSON text in
  * the server encoding, as mig_action_string returns it (and the fuzzer
  * calls it): in the server encoding, its length in *result_len (if not

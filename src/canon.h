@@ -25,6 +25,15 @@ extern char *mig_canonical_string(const char *name, const char *target,
 extern List *mig_operation_modules(const char *operations, int operations_len);
 
 /*
+ * The string does not escape its delimiters (MIG's format): an action whose
+ * name or target holds one (";target=", ";validfrom=", ...) signs the same
+ * string as another action whose fields are cut elsewhere, so a signature
+ * could move between them.  mig_canonical_ambiguity says why an action is
+ * such a one, or gives NULL.
+ */
+extern char *mig_canonical_ambiguity(const char *name, const char *target);
+
+/*
  * mig_action_canonical is mig_action_string's: the canonical string of an
  * action given as JSON text (len bytes, server encoding), palloc'd, in the
  * server encoding, its length in *result_len (may be NULL).  ERROR 22023 or

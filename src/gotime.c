@@ -22,6 +22,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "datatype/timestamp.h"
 
 #include "gotime.h"
@@ -178,11 +180,23 @@ mig_parse_rfc3339(const char *s, size_t len, int64 *unix_seconds, int32 *nanosec
 	return true;
 }
 
+/*
+ * The timestamp of a Unix time, its nanoseconds rounded to microseconds
+ * exactly as PostgreSQL rounds a fraction it reads (ParseFractionalSecond:
+ * rint() of the decimal fraction times a million, as a double): MIG's
+ * scheduler writes Go times through lib/pq as text with nanoseconds, and a
+ * row that both write must not differ by a microsecond.
+ */
 TimestampTz
 mig_unix_to_timestamptz(int64 unix_seconds, int32 nanoseconds)
 {
+	char		frac[16];
+	double		usecs;
+
+	snprintf(frac, sizeof(frac), "0.%09d", (int) nanoseconds);
+	usecs = rint(strtod(frac, NULL) * 1000000);
 	return (unix_seconds - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY))
-		* USECS_PER_SEC + nanoseconds / 1000;
+		* USECS_PER_SEC + (int64) usecs;
 }
 
 int64

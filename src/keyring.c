@@ -44,6 +44,7 @@ typedef struct KeyEntry
 	MigGpgKey	key;			/* gpg's listing: the subkeys (key.subs[0] is
 								 * the primary), and what deleting it takes */
 	int			src;			/* its index in the keys being loaded */
+	bool		active;			/* the investigator's status is 'active' */
 } KeyEntry;
 
 static struct
@@ -165,6 +166,7 @@ collect_keys(KeyringLoad *load, int nkeys, const MigInvestigatorKey *keys)
 		memcpy(DatumGetPointer(e->investigator_id), DatumGetPointer(keys[i].id), idlen);
 		mig_pgp_key_digest(text, strlen(text), e->digest);
 		e->src = i;
+		e->active = keys[i].active;
 		load->n++;
 	}
 }
@@ -535,6 +537,14 @@ mig_keyring_verify(const char *data, size_t datalen, int nsigs,
 			continue;
 		}
 		judge_answer(s, e, sub, c);
+		/* MIG trusts the keys of active investigators only */
+		if (c->valid && !e->active)
+		{
+			c->valid = false;
+			c->valid_until = DT_NOEND;
+			c->reason = psprintf("investigator %s is not active",
+								 mig_numeric_text(e->investigator_id));
+		}
 	}
 	for (int i = 0; i < nsigs; i++)
 		if (sigs[i].sig.packet.data)

@@ -15,6 +15,7 @@ typedef struct MigInvestigatorKey
 {
 	Datum		id;				/* investigators.id (numeric) */
 	const char *publickey;
+	bool		active;			/* investigators.status is 'active' */
 } MigInvestigatorKey;
 
 /* one entry of actions.pgpsignatures, checked */

@@ -11,7 +11,7 @@
 #ifndef MIG_H
 #define MIG_H
 
-#define MIG_VERSION "1.1"
+#define MIG_VERSION "1.2"
 
 /* GUCs, defined in mig.c */
 extern char *mig_spool_dir;

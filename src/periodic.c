@@ -36,6 +36,7 @@
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/snapmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -102,19 +103,22 @@ statement_sql(int which, Oid *types, int *nargsp)
 			types[nargs++] = TIMESTAMPTZOID;
 			break;
 		case P_STATS_KEEP:
-			sql = psprintf("INSERT INTO %s (taken_at, online_agents, online_agents_by_version, "
-						   "online_endpoints, idle_agents, idle_agents_by_version, idle_endpoints, "
-						   "new_endpoints, multi_agents_endpoints, disappeared_endpoints, "
-						   "flapping_endpoints) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-						   mig_qualified_name("agents_stats"));
-			types[nargs++] = TIMESTAMPTZOID;
-			types[nargs++] = INT8OID;
-			types[nargs++] = JSONOID;
-			types[nargs++] = INT8OID;
-			types[nargs++] = INT8OID;
-			types[nargs++] = JSONOID;
-			for (int i = 0; i < 5; i++)
-				types[nargs++] = INT8OID;
+			{
+				StringInfoData cols;
+				StringInfoData params;
+
+				initStringInfo(&cols);
+				initStringInfo(&params);
+				for (int i = 0; i < MIG_STATS_NCOLUMNS; i++)
+				{
+					appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "",
+									 quote_identifier(mig_stats_column_names[i]));
+					appendStringInfo(&params, "%s$%d", i > 0 ? ", " : "", i + 1);
+					types[nargs++] = mig_stats_column_types[i];
+				}
+				sql = psprintf("INSERT INTO %s (%s) VALUES (%s)",
+							   mig_qualified_name("agents_stats"), cols.data, params.data);
+			}
 			break;
 		case P_PURGE_COMMANDS:
 			sql = psprintf("DELETE FROM %1$s WHERE ctid = ANY (ARRAY(SELECT c.ctid FROM %1$s AS c "
@@ -298,6 +302,8 @@ mig_agents_stats(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	mig_require_schema_version(102, "mig_agents_stats()");
+	mig_stats_check_desc(tupdesc, "mig_agents_stats()");
 	mig_agents_stats_scan(GetCurrentTransactionStartTimestamp(), GetActiveSnapshot(),
 						  values, nulls);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
@@ -373,6 +379,7 @@ mig_periodic(PG_FUNCTION_ARGS)
 	MigPeriodicReport report;
 
 	InitMaterializedSRF(fcinfo, 0);
+	mig_require_schema_version(102, "mig_periodic()");
 	spi = mig_spi_connect();
 	mig_periodic_run(&report);
 

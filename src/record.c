@@ -20,8 +20,11 @@
  *	  under share locks on the action row and the keyring row, after
  *	  checking that both are still what was verified, so that a concurrent
  *	  change waits for this transaction and its trigger then removes what
- *	  was written here; and under a per-action advisory lock taken without
- *	  waiting, so that two writers never wait on each other.
+ *	  was written here; the locks are taken only when no one holds the rows
+ *	  (SKIP LOCKED), and under a per-action advisory lock taken without
+ *	  waiting, so that recording never waits for anyone and can be in no
+ *	  deadlock.  verify.c records only for a caller whose locks are its own
+ *	  business (see there).
  *
  *	  Not here: when to verify and record (verify.c), each backend's copy
  *	  (vcache.c), the triggers (staleness.c).
@@ -59,7 +62,7 @@
  * Bumped whenever what is verified or how changes (the canonical string,
  * the reasons): records of an older version are then stale.
  */
-#define RECORD_VERSION	"mig verification 1"
+#define RECORD_VERSION	"mig verification 2"
 
 bool		mig_recording = false;
 
@@ -72,10 +75,8 @@ void
 record_rels(Rels *r)
 {
 	r->actions = mig_relid("actions");
-	r->actions_pkey = mig_relid("actions_pkey");
 	r->keyring = mig_relid("keyring");
 	r->verifications = mig_relid("verifications");
-	r->verifications_pkey = mig_relid("verifications_pkey");
 }
 
 
@@ -89,18 +90,30 @@ statement_sql(int q, Oid *types, int *nargsp)
 	switch (q)
 	{
 		case Q_KEYS:
-			/* the epoch and the keys in one snapshot */
+
+			/*
+			 * The epoch and the keys in one snapshot, with whether each
+			 * investigator is active (1.2's status; before it, all were).
+			 */
 			sql = psprintf("SELECT coalesce((SELECT epoch FROM %s), 0),"
-						   " array_agg(id ORDER BY id), array_agg(publickey::text ORDER BY id)"
+						   " array_agg(id ORDER BY id), array_agg(publickey::text ORDER BY id),"
+						   " array_agg(%s ORDER BY id)"
 						   " FROM %s WHERE publickey IS NOT NULL",
 						   mig_qualified_name("keyring"),
+						   mig_schema_version() >= 102 ? "status = 'active'" : "true",
 						   mig_qualified_name("investigators"));
 			break;
 		case Q_LOCK:
-			/* the newest versions of both rows, share-locked */
+			/*
+			 * The newest versions of both rows, share-locked if no one holds
+			 * them: a writer that has either (an UPDATE of the action, of
+			 * its commands' counters, of the keyring) is never waited for,
+			 * so recording takes its place in no lock order; the record is
+			 * then left to a later verification.
+			 */
 			sql = psprintf("SELECT a.name, a.target, a.validfrom, a.expireafter, a.operations,"
 						   " a.pgpsignatures, k.epoch FROM %s a, %s k WHERE a.id = $1"
-						   " FOR SHARE OF a, k",
+						   " FOR SHARE OF a, k SKIP LOCKED",
 						   mig_qualified_name("actions"),
 						   mig_qualified_name("keyring"));
 			types[nargs++] = NUMERICOID;
@@ -195,14 +208,18 @@ copy_text_attr(TupleTableSlot *slot, AttrNumber att)
 	return isnull ? NULL : DatumGetTextPCopy(d);
 }
 
-/* one row by its numeric key; calls fn on it; false if there is none */
+/*
+ * One row by its numeric key column (through the table's unique index on
+ * it); calls fn on it; false if there is none.
+ */
 typedef void (*row_fn) (Relation rel, TupleTableSlot *slot, void *arg);
 
 static bool
-fetch_by_key(Oid relid, Oid indexid, Datum key, Snapshot snapshot, row_fn fn, void *arg)
+fetch_by_key(Oid relid, const char *column, Datum key, Snapshot snapshot, row_fn fn,
+			 void *arg)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
-	Relation	index = index_open(indexid, AccessShareLock);
+	Relation	index = mig_index_open(rel, column, true);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan;
 	ScanKeyData skey;
@@ -213,7 +230,10 @@ fetch_by_key(Oid relid, Oid indexid, Datum key, Snapshot snapshot, row_fn fn, vo
 	index_rescan(scan, &skey, 1, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	if (found)
+	{
+		mig_index_recheck(index, &skey, 1, slot);
 		fn(rel, slot, arg);
+	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, AccessShareLock);
@@ -282,7 +302,7 @@ record_read_epoch(Oid relid, Snapshot snapshot)
 bool
 record_fetch_action(const Rels *rels, Datum id, Snapshot snapshot, ActionRow *row)
 {
-	return fetch_by_key(rels->actions, rels->actions_pkey, id, snapshot, action_from_slot, row);
+	return fetch_by_key(rels->actions, "id", id, snapshot, action_from_slot, row);
 }
 
 /* ----------------------------------------------------------------
@@ -392,7 +412,7 @@ record_read(const Rels *rels, Datum id, Snapshot snapshot, const uint8 *digest,
 			int64 epoch, RecordRow *rec)
 {
 	memset(rec, 0, sizeof(*rec));
-	return fetch_by_key(rels->verifications, rels->verifications_pkey, id, snapshot,
+	return fetch_by_key(rels->verifications, "actionid", id, snapshot,
 						record_from_slot, rec) &&
 		VARSIZE_ANY_EXHDR(rec->digest) == PG_SHA256_DIGEST_LENGTH &&
 		memcmp(VARDATA_ANY(rec->digest), digest, PG_SHA256_DIGEST_LENGTH) == 0 &&
@@ -481,7 +501,7 @@ try_record_lock(Datum id)
  * verified: both rows are read again, share-locked (the newest versions, in
  * read committed), so that a concurrent change waits for this transaction
  * and then, through its trigger, removes what is written here.  Returns
- * false, writing nothing, when either changed.
+ * false, writing nothing, when either changed or is held by a writer.
  */
 static bool
 record_if_current(const ActionRow *row, const uint8 *digest, int64 epoch,

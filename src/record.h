@@ -45,10 +45,8 @@ typedef struct Verification
 typedef struct Rels
 {
 	Oid			actions;
-	Oid			actions_pkey;
 	Oid			keyring;
 	Oid			verifications;
-	Oid			verifications_pkey;
 } Rels;
 
 /* a row of "verifications" as read */

@@ -323,18 +323,6 @@ returned_ids(int col, int *n)
 	return ids;
 }
 
-static void
-note_action(BatchNotes *notes, int64 id)
-{
-	for (int i = 0; i < notes->nactions; i++)
-		if (notes->actions[i] == id)
-			return;
-	if (notes->nactions < (int) lengthof(notes->actions))
-		notes->actions[notes->nactions++] = id;
-	else
-		notes->more_actions = true;
-}
-
 /* ------------------------------------------------------------------------
  * Writing what the files hold
  * ------------------------------------------------------------------------
@@ -558,8 +546,6 @@ store_embedded_actions(Store *st)
 		add_action_cols(cols, pa, mig_effective_status(MIG_DIR_ACTION_INFLIGHT, pa->status));
 	}
 	run_arrays(ST_EMBEDDED, cols, lengthof(action_types));
-	for (uint64 i = 0; i < SPI_processed; i++)
-		note_action(st->notes, spi_id(i, 1));
 }
 
 /* 3. commands: one per id, the furthest on in its lifecycle */
@@ -607,7 +593,6 @@ store_counters(Store *st)
 		if (i > 0 && st->touched[i] == st->touched[i - 1])
 			continue;
 		mig_array_add_int64_numeric(&ids, st->touched[i]);
-		note_action(st->notes, st->touched[i]);
 	}
 	if (st->schema_version < 101)
 		mig_recount_actions(mig_array_datum(&ids));
@@ -910,12 +895,8 @@ mig_spool_notify(BatchNotes *notes)
 		return;
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"ingested\": " INT64_FORMAT ", \"deferred\": " INT64_FORMAT
-					 ", \"failed\": " INT64_FORMAT ", \"removed\": " INT64_FORMAT
-					 ", \"actions\": [",
+					 ", \"failed\": " INT64_FORMAT ", \"removed\": " INT64_FORMAT "}",
 					 notes->ingested, notes->deferred, notes->failed, notes->removed);
-	for (int i = 0; i < notes->nactions; i++)
-		appendStringInfo(&buf, "%s" INT64_FORMAT, i > 0 ? ", " : "", notes->actions[i]);
-	appendStringInfo(&buf, "]%s}", notes->more_actions ? ", \"more_actions\": true" : "");
 	value = CStringGetTextDatum(buf.data);
 	mig_run_plan(&plans, ST_NOTIFY, &value, NULL, false, 0);
 }

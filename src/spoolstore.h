@@ -11,16 +11,17 @@
 #include "spoolfile.h"
 #include "utils.h"
 
-/* what one batch changed, for NOTIFY mig_spool */
+/*
+ * What one batch changed, for NOTIFY mig_spool: counts only.  Any role that
+ * can connect may LISTEN, so the payload names nothing (no action, no
+ * path): a listener reads what it is allowed to read.
+ */
 typedef struct BatchNotes
 {
 	int64		ingested;
 	int64		deferred;
 	int64		failed;
 	int64		removed;
-	int			nactions;
-	int64		actions[32];
-	bool		more_actions;
 } BatchNotes;
 
 /*

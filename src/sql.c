@@ -131,20 +131,23 @@ mig_as_owner_restore(MigAsOwner *s)
 
 /*
  * The plan of statement which, made on first use.  Plans are dropped when
- * the extension's relations are not the ones they were made with (the
- * extension dropped and created in another schema: the SQL names the
- * schema); PostgreSQL's plan cache replans them after any other change.
+ * the extension's relations may not be the ones they were made with (the
+ * extension dropped, moved or updated: the SQL names the schema, and may
+ * depend on the version); PostgreSQL's plan cache replans them after any
+ * other change.
  */
 SPIPlanPtr
 mig_plan(MigPlans *plans, int which)
 {
-	Oid			actions = mig_relid("actions");
+	uint64		generation;
 
+	(void) mig_relid("actions");	/* not installed: say so */
+	generation = mig_schema_generation();
 	Assert(which >= 0 && which < plans->n);
-	if (plans->made_for != actions)
+	if (plans->made_for != generation)
 	{
 		mig_forget_plans(plans);
-		plans->made_for = actions;
+		plans->made_for = generation;
 	}
 	if (plans->plans == NULL)
 		plans->plans = MemoryContextAllocZero(TopMemoryContext,
@@ -192,7 +195,7 @@ mig_forget_plans(MigPlans *plans)
 				SPI_freeplan(plans->plans[i]);
 				plans->plans[i] = NULL;
 			}
-	plans->made_for = InvalidOid;
+	plans->made_for = 0;
 }
 
 ErrorData *

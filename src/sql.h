@@ -54,11 +54,11 @@ typedef struct MigPlans
 	int			n;
 	MigPlanSql	sql;
 	int			cursor_options; /* 0, or CURSOR_OPT_GENERIC_PLAN */
-	Oid			made_for;		/* the relation "actions" they were made with */
+	uint64		made_for;		/* the mig_schema_generation() they were made in */
 	SPIPlanPtr *plans;
 } MigPlans;
 
-#define MIG_PLANS(n, sql, cursor_options) {(n), (sql), (cursor_options), InvalidOid, NULL}
+#define MIG_PLANS(n, sql, cursor_options) {(n), (sql), (cursor_options), 0, NULL}
 
 extern SPIPlanPtr mig_plan(MigPlans *plans, int which);
 extern int	mig_run_plan(MigPlans *plans, int which, Datum *values, const char *nulls,

@@ -20,6 +20,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/numeric.h"
@@ -83,13 +84,14 @@ column(TriggerData *td, HeapTuple tuple, const char *name, bool *isnull)
 						RelationGetDescr(td->tg_relation), isnull);
 }
 
+/* whether column name differs between the old row and newtuple */
 static bool
-text_column_differs(TriggerData *td, const char *name)
+text_column_differs(TriggerData *td, HeapTuple newtuple, const char *name)
 {
 	bool		n1,
 				n2;
 	Datum		a = column(td, td->tg_trigtuple, name, &n1);
-	Datum		b = column(td, td->tg_newtuple, name, &n2);
+	Datum		b = column(td, newtuple, name, &n2);
 	text	   *ta,
 			   *tb;
 
@@ -130,9 +132,56 @@ normalize_fingerprint(const char *s)
 }
 
 /*
+ * A public key written as bytea's text form, "\x" and hex: what MIG's API
+ * stores when it passes the key as bytes (its schema has publickey bytea;
+ * the seed's varchar takes the bytea's text).  Such a value becomes the
+ * armored key it encodes; a binary key (bytes that are not text) is
+ * refused, since the column holds text.
+ */
+static HeapTuple
+decode_hex_key(TriggerData *td, HeapTuple tuple)
+{
+	bool		isnull;
+	Datum		key = column(td, tuple, "publickey", &isnull);
+	text	   *kt;
+	const char *p;
+	int			len;
+	bytea	   *bytes;
+	int			col;
+	Datum		value;
+	bool		null = false;
+
+	if (isnull)
+		return tuple;
+	kt = DatumGetTextPP(key);
+	p = VARDATA_ANY(kt);
+	len = VARSIZE_ANY_EXHDR(kt);
+	if (len < 2 || p[0] != '\\' || p[1] != 'x')
+		return tuple;
+	for (int i = 2; i < len; i++)
+		if (!isxdigit((unsigned char) p[i]))
+			return tuple;		/* not bytea's hex form: gpg will say what it is */
+	bytes = DatumGetByteaPP(DirectFunctionCall1(byteain,
+												CStringGetDatum(text_to_cstring(kt))));
+	if (memchr(VARDATA_ANY(bytes), '\0', VARSIZE_ANY_EXHDR(bytes)) != NULL ||
+		!pg_verifymbstr(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes), true))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("publickey holds a binary OpenPGP key written as bytea"),
+				 errdetail("investigators.publickey holds the ASCII-armored key."),
+				 errhint("Write the key as gpg --armor --export gives it.")));
+	col = mig_attnum(td->tg_relation, "publickey");
+	value = PointerGetDatum(cstring_to_text_with_len(VARDATA_ANY(bytes),
+													 VARSIZE_ANY_EXHDR(bytes)));
+	return heap_modify_tuple_by_cols(tuple, RelationGetDescr(td->tg_relation), 1, &col,
+									 &value, &null);
+}
+
+/*
  * Row trigger on investigators, before each change.  INSERT and UPDATE:
- * pgpfingerprint is the primary fingerprint of publickey (filled in when
- * NULL, refused when it differs).  UPDATE of a key or id, and DELETE: the
+ * a key written as bytea's text is decoded (decode_hex_key); pgpfingerprint
+ * is the primary fingerprint of publickey (filled in when NULL, refused
+ * when it differs).  UPDATE of a key or id, and DELETE: the
  * investigator's recorded signatures go (they were checked with the old
  * key; the next verification records them again if they still hold).
  */
@@ -155,14 +204,15 @@ mig_investigators_key(PG_FUNCTION_ARGS)
 		char	   *fpr = NULL;
 		Datum		given;
 
+		tuple = decode_hex_key(td, tuple);
 		if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		{
 			bool		n1,
 						n2;
 
-			key_changed = text_column_differs(td, "publickey");
+			key_changed = text_column_differs(td, tuple, "publickey");
 			/* a fingerprint the UPDATE did not change is the old key's */
-			fpr_given = text_column_differs(td, "pgpfingerprint");
+			fpr_given = text_column_differs(td, tuple, "pgpfingerprint");
 			forget = key_changed || fpr_given ||
 				!DatumGetBool(DirectFunctionCall2(numeric_eq,
 												  column(td, td->tg_trigtuple, "id", &n1),

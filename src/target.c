@@ -70,8 +70,7 @@
 #include "utils.h"
 
 /* the relations a target may read, by name in the extension's schema */
-static const char *const readable[] = {"agents", "agent_details", "commands", "actions",
-"modules"};
+static const char *const readable[] = {"agents", "commands", "actions", "modules"};
 
 /*
  * pg_catalog functions a target may not call although they are not
@@ -509,14 +508,11 @@ run_target(const char *target, bool names, DestReceiver *dest)
 	raw_names_walker(expr, extschema);
 
 	sql = psprintf("SELECT DISTINCT ON (agents.queueloc) agents.id%s "
-				   "FROM (SELECT a.id, a.name, a.queueloc, a.os, a.version, "
-				   "a.pid, a.starttime, a.destructiontime, a.heartbeattime, a.status, d.mode, "
-				   "d.environment, d.tags, d.loadername, d.refreshtime FROM %s AS a "
-				   "LEFT JOIN %s AS d ON d.agentid = a.id) AS agents "
+				   "FROM %s AS agents "
 				   "WHERE agents.status IN ('online', 'idle') AND (\n%s\n) "
 				   "ORDER BY agents.queueloc, agents.heartbeattime DESC, agents.id DESC",
 				   names ? ", agents.name::text, agents.queueloc::text" : "",
-				   mig_qualified_name("agents"), mig_qualified_name("agent_details"), target);
+				   mig_qualified_name("agents"), target);
 	for (int i = 0; i < (int) lengthof(readable); i++)
 		check.relids[i] = mig_relid(readable[i]);
 

@@ -27,6 +27,8 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/datum.h"
 #include "utils/memutils.h"
@@ -134,6 +136,7 @@ load_keyring(Oid relid)
 	bool		isnull;
 	Datum		ids;
 	Datum		keys;
+	Datum		actives;
 	int			nkeys = 0;
 	MigInvestigatorKey *k = NULL;
 
@@ -147,20 +150,27 @@ load_keyring(Oid relid)
 	if (!isnull)
 	{
 		Datum	   *id_elems,
-				   *key_elems;
-		int			n2;
+				   *key_elems,
+				   *active_elems;
+		bool	   *active_nulls;
+		int			n2,
+					n3;
 
 		keys = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+		actives = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull);
 		deconstruct_array(DatumGetArrayTypeP(ids), NUMERICOID, -1, false, TYPALIGN_INT,
 						  &id_elems, NULL, &nkeys);
 		deconstruct_array(DatumGetArrayTypeP(keys), TEXTOID, -1, false, TYPALIGN_INT,
 						  &key_elems, NULL, &n2);
-		Assert(n2 == nkeys);
+		deconstruct_array(DatumGetArrayTypeP(actives), BOOLOID, 1, true, TYPALIGN_CHAR,
+						  &active_elems, &active_nulls, &n3);
+		Assert(n2 == nkeys && n3 == nkeys);
 		k = palloc(sizeof(MigInvestigatorKey) * nkeys);
 		for (int i = 0; i < nkeys; i++)
 		{
 			k[i].id = id_elems[i];
 			k[i].publickey = TextDatumGetCString(key_elems[i]);
+			k[i].active = !active_nulls[i] && DatumGetBool(active_elems[i]);
 		}
 	}
 	mig_keyring_load(relid, epoch, nkeys, k);
@@ -180,6 +190,24 @@ earliest(const MigSignatureCheck *checks, int n)
 }
 
 /*
+ * Whether this call may write the record.  Not in a read-only transaction
+ * or on a standby; and, since recording share-locks the action and the
+ * keyring row until the transaction ends, only when that ends with this
+ * statement or the caller may write actions itself: a role that may only
+ * read, in a transaction of its own making, would otherwise hold back the
+ * scheduler's updates and key changes for as long as it pleases.  Such a
+ * caller gets the same answer, from gpg or this backend's copy, unrecorded.
+ */
+static bool
+may_record(const Rels *rels)
+{
+	if (XactReadOnly || RecoveryInProgress())
+		return false;
+	return !IsTransactionBlock() ||
+		pg_class_aclcheck(rels->actions, GetUserId(), ACL_UPDATE) == ACLCHECK_OK;
+}
+
+/*
  * Verify the action with gpg (v, valid_until and the epoch the keys were
  * read at come back) and record it when the transaction can; or, when
  * known is given, record that verification without gpg.  As the record's
@@ -188,13 +216,12 @@ earliest(const MigSignatureCheck *checks, int n)
 static bool
 verify_and_record(const Rels *rels, const ActionRow *row, const uint8 *digest,
 				  int64 *epoch, const Verification *known, TimestampTz known_until,
-				  Verification *v, TimestampTz *valid_until)
+				  bool can_record, Verification *v, TimestampTz *valid_until)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	char	  **texts;
 	int			nsigs = signature_texts(row, &texts);
 	MigAsOwner	owner;
-	bool		can_record = !XactReadOnly && !RecoveryInProgress();
 	bool		written = false;
 
 	mig_as_owner_begin(&owner);
@@ -210,6 +237,8 @@ verify_and_record(const Rels *rels, const ActionRow *row, const uint8 *digest,
 		{
 			char	   *canonical;
 			MigSignatureCheck *checks = palloc0(sizeof(MigSignatureCheck) * Max(nsigs, 1));
+			char	   *ambiguity = mig_canonical_ambiguity(text_to_cstring(row->name),
+															text_to_cstring(row->target));
 
 			canonical = mig_canonical_string(text_to_cstring(row->name),
 											 text_to_cstring(row->target),
@@ -217,16 +246,28 @@ verify_and_record(const Rels *rels, const ActionRow *row, const uint8 *digest,
 											 mig_timestamptz_to_unix(row->expireafter),
 											 row->operations ? VARDATA_ANY(row->operations) : NULL,
 											 row->operations ? VARSIZE_ANY_EXHDR(row->operations) : 0);
-			/* no signature, no key needed */
-			if (nsigs > 0 && !mig_keyring_current(rels->keyring, *epoch))
+			if (ambiguity != NULL)
 			{
-				*epoch = load_keyring(rels->keyring);
-				/* SPI leaves its own context current */
-				MemoryContextSwitchTo(cxt);
+				/* no signature counts, whatever gpg would say */
+				for (int i = 0; i < nsigs; i++)
+				{
+					checks[i].reason = ambiguity;
+					checks[i].valid_until = DT_NOEND;
+				}
 			}
-			if (nsigs > 0)
-				mig_keyring_verify(canonical, strlen(canonical), nsigs,
-								   (const char *const *) texts, checks);
+			else
+			{
+				/* no signature, no key needed */
+				if (nsigs > 0 && !mig_keyring_current(rels->keyring, *epoch))
+				{
+					*epoch = load_keyring(rels->keyring);
+					/* SPI leaves its own context current */
+					MemoryContextSwitchTo(cxt);
+				}
+				if (nsigs > 0)
+					mig_keyring_verify(canonical, strlen(canonical), nsigs,
+									   (const char *const *) texts, checks);
+			}
 			mig_pgp_counters.with_gpg++;
 
 			memset(v, 0, sizeof(*v));
@@ -281,11 +322,12 @@ verify_action(Datum id, bool want_details, ActionRow *row, Verification *v)
 	char		key[CACHE_KEY_LEN];
 	bool		cacheable;
 	CacheEntry *e = NULL;
-	bool		can_record = !XactReadOnly && !RecoveryInProgress();
+	bool		can_record;
 	Verification found;
 	TimestampTz valid_until;
 
 	record_rels(&rels);
+	can_record = may_record(&rels);
 	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
 
 	memset(row, 0, sizeof(*row));
@@ -326,7 +368,8 @@ verify_action(Datum id, bool want_details, ActionRow *row, Verification *v)
 		TimestampTz until = e->valid_until;
 
 		verification_copy(&e->v, &known, true);
-		if (verify_and_record(&rels, row, digest, &epoch, &known, until, &found, &valid_until))
+		if (verify_and_record(&rels, row, digest, &epoch, &known, until, can_record, &found,
+							  &valid_until))
 		{
 			e = vcache_get(key, digest, rels.keyring, epoch);
 			if (e != NULL)
@@ -340,7 +383,7 @@ verify_action(Datum id, bool want_details, ActionRow *row, Verification *v)
 	/* stale or missing: verify with gpg */
 	{
 		bool		written = verify_and_record(&rels, row, digest, &epoch, NULL, 0,
-												&found, &valid_until);
+												can_record, &found, &valid_until);
 
 		if (cacheable)
 		{
@@ -369,6 +412,10 @@ mig_action_signers(Datum action_id)
 	}
 	result->nsigners = v.nsigners;
 	result->signers = v.signers;
+	result->ambiguity = mig_canonical_ambiguity(text_to_cstring(row.name),
+												text_to_cstring(row.target));
+	result->validfrom = row.validfrom;
+	result->expireafter = row.expireafter;
 	return result;
 }
 

@@ -8,6 +8,8 @@
 #ifndef VERIFY_H
 #define VERIFY_H
 
+#include "datatype/timestamp.h"
+
 
 /*
  * Verified actions (verify.c).  mig_action_signers makes the action's
@@ -23,6 +25,10 @@ typedef struct MigActionSigners
 	int			nsigners;
 	Datum	   *signers;		/* numeric investigator ids with a valid
 								 * signature, distinct, ascending */
+	char	   *ambiguity;		/* why no signature can count (canon.h), or
+								 * NULL */
+	TimestampTz validfrom;		/* the action's validity window */
+	TimestampTz expireafter;
 } MigActionSigners;
 
 extern MigActionSigners *mig_action_signers(Datum action_id);

@@ -469,7 +469,8 @@ periodic_done(MigWorker *w)
  * One step of the periodic run, in the unit's transaction: liveness, one
  * batch of a table's purge (the same table again while batches come back
  * full), or the statistics, which end the run.  A database still on 1.0
- * has no agents_stats: the run ends at once.
+ * has no agents_stats, and one on 1.1 its older columns: the run ends at
+ * once.
  */
 static void
 periodic_step(MigWorker *w)
@@ -477,7 +478,7 @@ periodic_step(MigWorker *w)
 	TimestampTz t0 = GetCurrentTimestamp();
 	int			spi;
 
-	if (mig_schema_version() < 101)
+	if (mig_schema_version() < 102)
 	{
 		w->periodic_step = PERIODIC_STATS + 1;
 		return;

@@ -184,6 +184,9 @@ mig_worker_claim(bool *probe)
 	shared->started_at = GetCurrentTimestamp();
 	shared->counts_known = false;
 	shared->backlog = 0;
+	/* an error is the worker's that saw it: a new worker starts clean */
+	shared->last_error[0] = '\0';
+	shared->last_error_at = 0;
 	strlcpy(shared->state, "starting", sizeof(shared->state));
 	*probe = shared->connect_failed;
 	shared->connect_failed = true;

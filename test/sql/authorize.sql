@@ -154,21 +154,57 @@ SELECT x.action,
          ON s.action = x.action AND s.agent = x.agent
  GROUP BY x.action ORDER BY x.action;
 
--- installed elsewhere, called with an empty search_path
+-- an action whose name or target holds a delimiter of the signed string
+-- signs the same string as another action: none of its signatures counts
+-- (action 8 is action 1 with its name run into its target)
+INSERT INTO actions (id, name, target, validfrom, expireafter, operations, pgpsignatures)
+SELECT 8, name || ';target=' || target, 'true', validfrom, expireafter, operations, pgpsignatures
+  FROM actions WHERE id = 1;
+SELECT position, valid, reason FROM mig_verify_action(8);
+SELECT mig_authorize(8, 10) AS "delimiter in the name";
+SELECT module, authorized, reason FROM mig_authorize_explain(8, 10);
+UPDATE actions SET name = 'authz file', target = 'x;validfrom=1' WHERE id = 8;
+SELECT module, authorized, reason FROM mig_authorize_explain(8, 10);
+-- outside its validity window the verdict stands, and explain says so
+UPDATE actions SET name = a.name, target = a.target, validfrom = '2019-01-01 00:00:00+00',
+       expireafter = '2020-01-01 00:00:00+00'
+  FROM actions a WHERE a.id = 1 AND actions.id = 8;
+SELECT module, authorized, reason FROM mig_authorize_explain(8, 10);
+UPDATE actions SET validfrom = '2099-01-01 00:00:00+00', expireafter = '2100-01-01 00:00:00+00'
+ WHERE id = 8;
+SELECT module, authorized, reason FROM mig_authorize_explain(8, 10);
+DELETE FROM actions WHERE id = 8;
+
+-- the indexes mig reads are found from their tables, by their columns,
+-- never by name: an index of that name on another table is not one of
+-- them, nor is a partial one; without one, an error, not another answer
+SELECT mig_authorize(2, 13) AS "before", mig_authorize(1, 13) AS "before, denied";
+DROP INDEX invagtmodperm_agentid_moduleid_idx;
+CREATE TABLE decoy (agentid numeric, moduleid numeric, weight int);
+CREATE INDEX invagtmodperm_agentid_moduleid_idx ON decoy (agentid, moduleid);
+SELECT try('SELECT mig_authorize(2, 13)');
+CREATE INDEX perm_partial ON invagtmodperm (agentid, moduleid) WHERE weight > 0;
+SELECT try('SELECT mig_authorize(2, 13)');
+CREATE INDEX perm_expression ON invagtmodperm ((agentid + 0), moduleid);
+SELECT try('SELECT mig_authorize(2, 13)');
+CREATE INDEX perm_by_agent ON invagtmodperm (agentid, moduleid);
+SELECT mig_authorize(2, 13) AS "after", mig_authorize(1, 13) AS "after, denied";
+DROP TABLE decoy;
+DROP INDEX perm_partial, perm_expression;
+
+-- called with an empty search_path: mig finds its own tables
 DROP VIEW cases;
 DROP FUNCTION add_action(numeric, text, text[]);
 DROP FUNCTION fx(text);
 DROP FUNCTION try(text);
 DROP EXTENSION mig;
-CREATE SCHEMA elsewhere;
-CREATE EXTENSION mig SCHEMA elsewhere;
+CREATE EXTENSION mig;
 SET search_path = '';
-INSERT INTO elsewhere.modules VALUES (1, 'default');
-INSERT INTO elsewhere.agents (id, name, queueloc, os, version, pid, starttime, heartbeattime)
+INSERT INTO mig.modules VALUES (1, 'default');
+INSERT INTO mig.agents (id, name, queueloc, os, version, pid, starttime, heartbeattime)
 VALUES (1, 'a', 'q', 'linux', '1', 1, now(), now());
-INSERT INTO elsewhere.actions (id, name, target, validfrom, expireafter, operations, pgpsignatures)
+INSERT INTO mig.actions (id, name, target, validfrom, expireafter, operations, pgpsignatures)
 VALUES (1, 'n', 't', now(), now(), '[{"module":"file"}]', '[]');
-SELECT elsewhere.mig_authorize(1, 1), count(*) FROM elsewhere.mig_authorized_agents(1);
+SELECT mig.mig_authorize(1, 1), count(*) FROM mig.mig_authorized_agents(1);
 RESET search_path;
 DROP EXTENSION mig;
-DROP SCHEMA elsewhere;

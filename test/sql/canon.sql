@@ -185,21 +185,17 @@ SELECT mig_action_string_jsonb(NULL) IS NULL AS null_in_null_out;
 DROP FUNCTION forms(text);
 DROP FUNCTION act(text);
 
--- installed in another schema, called through a search_path that holds a
--- decoy of the same name and not the extension's schema
-DROP EXTENSION mig;
-CREATE SCHEMA elsewhere;
+-- called through a search_path that holds a decoy of the same name and
+-- not the extension's schema
 CREATE SCHEMA decoy;
 CREATE FUNCTION decoy.mig_action_string(action json) RETURNS text
 	LANGUAGE sql AS $$ SELECT 'decoy' $$;
-CREATE EXTENSION mig SCHEMA elsewhere;
 SET search_path = decoy, pg_catalog;
-SELECT elsewhere.mig_action_string('{"name":"n","target":"t","validfrom":"2026-01-02T03:04:05Z","expireafter":"2026-01-02T04:04:05Z","operations":[{"module":"m"}]}');
+SELECT mig.mig_action_string('{"name":"n","target":"t","validfrom":"2026-01-02T03:04:05Z","expireafter":"2026-01-02T04:04:05Z","operations":[{"module":"m"}]}');
 SET search_path = '';
-SELECT elsewhere.mig_action_string('{"name":"n","target":"t","validfrom":"2026-01-02T03:04:05Z","expireafter":"2026-01-02T04:04:05Z","operations":[{"module":"m"}]}');
+SELECT mig.mig_action_string('{"name":"n","target":"t","validfrom":"2026-01-02T03:04:05Z","expireafter":"2026-01-02T04:04:05Z","operations":[{"module":"m"}]}');
 RESET search_path;
-DROP EXTENSION mig;
-DROP SCHEMA elsewhere;
 DROP SCHEMA decoy CASCADE;
+DROP EXTENSION mig;
 DROP FUNCTION canon(text);
 DROP FUNCTION ops(text);

@@ -56,6 +56,7 @@ SELECT * FROM pg_temp.counters();
 
 -- a role that may write commands but not actions keeps them true too
 CREATE ROLE mig_counter_writer;
+GRANT USAGE ON SCHEMA mig TO mig_counter_writer;
 GRANT SELECT, INSERT, UPDATE, DELETE ON commands TO mig_counter_writer;
 SET ROLE mig_counter_writer;
 INSERT INTO commands VALUES (7, 11, 2, 'failed', NULL, now(), now());
@@ -90,4 +91,5 @@ TRUNCATE commands;
 SELECT * FROM pg_temp.counters();
 
 DROP EXTENSION mig;
+REVOKE USAGE ON SCHEMA mig FROM mig_counter_writer;
 DROP ROLE mig_counter_writer;

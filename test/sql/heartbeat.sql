@@ -1,5 +1,5 @@
 -- mig_agent_heartbeat(): an agent from MIG's agent / heartbeat JSON.  The
--- agents row, the details kept beside it, how an agent without an id is
+-- agents row (the seed's columns and MIG's), how an agent without an id is
 -- found or numbered, stale heartbeats, and bad input.
 CREATE EXTENSION mig;
 SET timezone = 'UTC';
@@ -8,8 +8,8 @@ SET datestyle = 'ISO';
 CREATE VIEW agent_rows AS
 	SELECT a.id, a.name, a.queueloc, a.os, a.version, a.pid, a.starttime,
 		   a.destructiontime, a.heartbeattime, a.status,
-		   d.mode, d.loadername, d.environment, d.tags, d.refreshtime, d.authorized
-	  FROM agents a LEFT JOIN agent_details d ON d.agentid = a.id ORDER BY a.id;
+		   a.mode, a.loadername, a.environment, a.tags, a.refreshtime, a.authorized
+	  FROM agents a ORDER BY a.id;
 
 -- Go's mig.Agent, as an agent sends it
 SELECT mig_agent_heartbeat('{
@@ -63,9 +63,12 @@ SELECT mig_agent_heartbeat('{"id": 78, "name": "now", "queueloc": "linux.now"}')
 SELECT heartbeattime BETWEEN now() AND clock_timestamp() AS arrived_now FROM agents WHERE id = 78;
 COMMIT;
 
--- deleting an agent deletes its details
-DELETE FROM agents WHERE id = 4611686018427387;
-SELECT count(*) FROM agent_details WHERE agentid = 4611686018427387;
+-- a heartbeat that leaves out MIG's fields keeps what the row has: Go's
+-- zero values for a new agent, the last ones said for a known one
+SELECT mig_agent_heartbeat('{"id": 4611686018427387, "name": "web1.example.net",
+  "queueloc": "linux.web1.example.net.a1b2c3", "heartbeatts": "2026-01-02T00:10:00Z"}');
+SELECT id, mode, loadername, environment->>'arch' AS arch, tags, refreshtime, authorized
+  FROM agent_rows WHERE id IN (4611686018427387, 78);
 
 -- NULL in, NULL out
 SELECT mig_agent_heartbeat(NULL);

@@ -37,7 +37,7 @@ SELECT id, status FROM agents WHERE id IN (4, 6) ORDER BY id;
 -- MIG's statistics, and MIG's own queries on the same rows
 SELECT online_agents, online_agents_by_version, online_endpoints, idle_agents,
        idle_agents_by_version, idle_endpoints, new_endpoints, multi_agents_endpoints,
-       disappeared_endpoints, flapping_endpoints, taken_at = now() AS now
+       disappeared_endpoints, flapping_endpoints, "timestamp" = now() AS now
   FROM mig_agents_stats();
 WITH s AS (SELECT * FROM mig_agents_stats()),
 mig AS (SELECT
@@ -109,7 +109,7 @@ SELECT count(*) AS kept, max(online_agents) AS online_agents FROM agents_stats;
 
 -- queue locations with more than one live agent
 SELECT * FROM mig_duplicate_agents;
-INSERT INTO agent_details (agentid, mode) VALUES (7, 'checkin');
+UPDATE agents SET mode = 'checkin' WHERE id = 7;
 SELECT * FROM mig_duplicate_agents;
 
 -- retention: off by default
@@ -149,9 +149,11 @@ SELECT * FROM mig_purge();
 
 -- the settings are the superuser's
 CREATE ROLE mig_periodic_nobody;
+GRANT USAGE ON SCHEMA mig TO mig_periodic_nobody;
 SET ROLE mig_periodic_nobody;
 SET mig.command_retention = '1s';
 SELECT * FROM mig_purge();
 RESET ROLE;
+REVOKE USAGE ON SCHEMA mig FROM mig_periodic_nobody;
 DROP ROLE mig_periodic_nobody;
 DROP EXTENSION mig;

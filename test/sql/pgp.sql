@@ -255,25 +255,23 @@ SELECT gnupg_directory ~ '/base/pgsql_tmp/pgsql_tmp\.mig_gnupg\.\d+$' AS private
 DROP EXTENSION mig;
 
 ------------------------------------------------------------------------------
--- Installed in another schema, called with an empty search_path
+-- Called with a search_path that does not hold mig's schema
 ------------------------------------------------------------------------------
-CREATE SCHEMA pgp_other;
-CREATE EXTENSION mig SCHEMA pgp_other;
+CREATE EXTENSION mig;
 SET search_path = pg_catalog, pg_temp;
-INSERT INTO pgp_other.investigators (id, name, publickey)
+INSERT INTO mig.investigators (id, name, publickey)
 	VALUES (1, 'Alice', pg_temp.fx('keys/alice.pub'));
-INSERT INTO pgp_other.actions (id, name, target, validfrom, expireafter, operations, pgpsignatures)
+INSERT INTO mig.actions (id, name, target, validfrom, expireafter, operations, pgpsignatures)
 VALUES (2, 'find ssh keys', 'agents.os=''linux''', '2026-03-01 00:00:00+00', '2026-03-02 00:00:00+00',
 	'[{"module":"file","parameters":{"searches":{"s1":{"names":["id_rsa"]}}}},{"module":"netstat","parameters":{"connectedip":["10.0.0.1"]}}]',
 	json_build_array(pg_temp.fx('sig/2.alice.line')));
-SELECT * FROM pgp_other.mig_verify_action(2);
-SELECT actionid, investigatorid FROM pgp_other.signatures;
+SELECT * FROM mig.mig_verify_action(2);
+SELECT actionid, investigatorid FROM mig.signatures;
 
 -- a new session answers from the record, without gpg
 \c
 SET search_path = pg_catalog;
-SELECT position, valid FROM pgp_other.mig_verify_action(2);
-SELECT from_cache, from_record, with_gpg, gpg_runs FROM pgp_other.mig_pgp_stats();
+SELECT position, valid FROM mig.mig_verify_action(2);
+SELECT from_cache, from_record, with_gpg, gpg_runs FROM mig.mig_pgp_stats();
 RESET search_path;
 DROP EXTENSION mig;
-DROP SCHEMA pgp_other;

@@ -21,6 +21,14 @@ SELECT p.oid::regprocedure AS public_executable
  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'mig')
    AND d.deptype = 'e' AND a.grantee = 0;
 
+-- nor the schema: mig's objects are out of its reach by any name
+SELECT has_schema_privilege('mig_nobody', 'mig', 'USAGE') AS nobody_uses_mig;
+SET ROLE mig_nobody;
+SELECT * FROM mig.actions;
+SELECT mig.mig_version();
+RESET ROLE;
+-- and with the schema's USAGE, every table and function still refuses it
+GRANT USAGE ON SCHEMA mig TO mig_nobody;
 SET ROLE mig_nobody;
 SELECT * FROM actions;
 SELECT * FROM investigators;
@@ -50,7 +58,7 @@ SET ROLE mig_scheduler;
 SELECT mig_agent_heartbeat('{"id": 1, "name": "host1", "queueloc": "linux.host1", "os": "linux",
   "environment": {"os": "linux"}, "tags": {"operator": "IT"}}');
 SELECT mig_agent_heartbeat('{"name": "host2", "queueloc": "linux.host2", "os": "linux"}');
-SELECT a.id, a.status, d.tags FROM agents a LEFT JOIN agent_details d ON d.agentid = a.id ORDER BY 1;
+SELECT a.id, a.status, a.tags FROM agents a ORDER BY 1;
 RESET ROLE;
 INSERT INTO agtmodreq VALUES (2, 1, 1);
 INSERT INTO invagtmodperm VALUES (1, 1, 2, 1);
@@ -167,6 +175,7 @@ RESET ROLE;
 -- a grant on mig_worker_status alone is not enough: the view calls
 -- mig_worker_state(), which PostgreSQL checks against the view's reader
 CREATE ROLE mig_viewer;
+GRANT USAGE ON SCHEMA mig TO mig_viewer;
 GRANT SELECT ON mig_worker_status TO mig_viewer;
 SET ROLE mig_viewer;
 SELECT state FROM mig_worker_status;
@@ -193,6 +202,7 @@ RESET ROLE;
 
 \! rm -rf results/privileges-spool results/privileges-heartbeats.jsonl
 DROP EXTENSION mig;
+DROP SCHEMA mig;		-- and the grants on it
 DROP ROLE mig_nobody;
 DROP ROLE mig_scheduler;
 DROP ROLE mig_investigator;

@@ -260,6 +260,7 @@ SELECT * FROM mig_spool_sync('/etc/passwd');
 
 -- reading the spool is reading server files
 CREATE ROLE mig_spool_reader;
+GRANT USAGE ON SCHEMA mig TO mig_spool_reader;
 GRANT EXECUTE ON FUNCTION mig_spool_sync(text) TO mig_spool_reader;
 SET ROLE mig_spool_reader;
 SELECT * FROM mig_spool_sync(:'spool');
@@ -276,22 +277,23 @@ SET ROLE mig_spool_reader;
 SELECT ingested FROM mig_spool_sync(:'spool');
 RESET ROLE;
 DROP OWNED BY mig_spool_reader;
+REVOKE USAGE ON SCHEMA mig FROM mig_spool_reader;
 DROP ROLE mig_spool_reader;
 
--- installed in another schema, called from outside it
+-- called with a search_path that does not hold mig's schema
 DROP EXTENSION mig CASCADE;
-CREATE SCHEMA migx;
-CREATE EXTENSION mig SCHEMA migx;
-SELECT migx.mig_agent_heartbeat('{"id": 7, "name": "host7", "queueloc": "linux.host7",
+CREATE EXTENSION mig;
+SET search_path = pg_catalog, pg_temp;
+SELECT mig.mig_agent_heartbeat('{"id": 7, "name": "host7", "queueloc": "linux.host7",
   "heartbeatts": "2026-01-02T00:00:00Z"}');
-SELECT migx.mig_agent_heartbeat('{"id": 8, "name": "old8", "queueloc": "linux.old8.q",
+SELECT mig.mig_agent_heartbeat('{"id": 8, "name": "old8", "queueloc": "linux.old8.q",
   "heartbeatts": "2026-01-02T00:00:00Z"}');
-SELECT migx.mig_agent_heartbeat('{"id": 99, "name": "host99", "queueloc": "linux.host99",
+SELECT mig.mig_agent_heartbeat('{"id": 99, "name": "host99", "queueloc": "linux.host99",
   "heartbeatts": "2026-01-02T00:00:00Z"}');
-SELECT * FROM migx.mig_spool_sync(:'spool');
-SELECT count(*) AS commands FROM migx.commands;
+SELECT * FROM mig.mig_spool_sync(:'spool');
+SELECT count(*) AS commands FROM mig.commands;
+RESET search_path;
 DROP EXTENSION mig;
-DROP SCHEMA migx;
 
 CALL sh(format('chmod -R u+rwx %1$s; rm -rf %1$s', :'spool'));
 DROP PROCEDURE sh(text);

@@ -12,11 +12,13 @@ INSERT INTO agents VALUES
 	(4, 'web1.example.net', 'linux.web1', 'linux', '20250101+old.prod', 4, now(), NULL, now() - interval '1 day', 'online'),
 	(5, 'gone.example.net', 'linux.gone', 'linux', '20250101+old.prod', 5, now(), NULL, now(), 'offline'),
 	(6, 'db1.example.net', 'linux.db1', 'linux', '20260101+abc.prod', 6, now(), NULL, now(), 'online');
-INSERT INTO agent_details (agentid, mode, environment, tags) VALUES
-	(1, 'daemon', '{"os": "linux", "arch": "amd64"}', '{"operator": "IT"}'),
+UPDATE agents SET mode = d.mode, environment = d.environment, tags = d.tags
+  FROM (VALUES
+	(1, 'daemon', '{"os": "linux", "arch": "amd64"}'::json, '{"operator": "IT"}'::json),
 	(2, 'daemon', '{"os": "linux", "arch": "arm64"}', '{"operator": "IT"}'),
 	(3, 'checkin', '{"os": "darwin"}', '{"operator": "security"}'),
-	(6, 'daemon', '{"os": "linux"}', '{"operator": "dba"}');
+	(6, 'daemon', '{"os": "linux"}', '{"operator": "dba"}')) AS d(id, mode, environment, tags)
+ WHERE agents.id = d.id;
 INSERT INTO actions (id, name, target, validfrom, expireafter, operations)
 VALUES (12345, 'find', 'true', now(), now() + interval '1 day', '[{"module": "file"}]');
 INSERT INTO commands VALUES
@@ -30,8 +32,7 @@ CREATE FUNCTION pg_temp.plain(cond text) RETURNS numeric[] LANGUAGE plpgsql AS $
 DECLARE r numeric[];
 BEGIN
 	EXECUTE format('SELECT array_agg(id ORDER BY id) FROM (SELECT DISTINCT ON (queueloc) agents.id
-	  FROM (SELECT a.*, d.mode, d.environment, d.tags, d.loadername, d.refreshtime
-	          FROM agents a LEFT JOIN agent_details d ON d.agentid = a.id) AS agents
+	  FROM agents
 	 WHERE agents.status IN (''online'', ''idle'') AND (
 %s
 )
@@ -92,7 +93,7 @@ CREATE FUNCTION evil.texteq(text, text) RETURNS boolean LANGUAGE sql IMMUTABLE
 	AS 'SELECT true';
 CREATE OPERATOR evil.= (leftarg = text, rightarg = text, function = evil.texteq);
 CREATE TABLE evil.commands (agentid numeric);
-SET search_path = evil, pg_catalog, public;
+SET search_path = evil, pg_catalog, public, mig;
 SELECT array(SELECT mig_target_agents('os::text = ''nothing'''));
 SELECT mig_target_agents('evil.f()');
 SELECT mig_target_agents('evil.v()');
@@ -149,11 +150,13 @@ SELECT * FROM mig_action_plan(NULL);
 
 -- the caller's privileges: a role that may not read agents reads none
 CREATE ROLE mig_target_reader;
+GRANT USAGE ON SCHEMA mig TO mig_target_reader;
 GRANT EXECUTE ON FUNCTION mig_target_agents(text) TO mig_target_reader;
 SET ROLE mig_target_reader;
 SELECT mig_target_agents('true');
 RESET ROLE;
 REVOKE EXECUTE ON FUNCTION mig_target_agents(text) FROM mig_target_reader;
+REVOKE USAGE ON SCHEMA mig FROM mig_target_reader;
 DROP ROLE mig_target_reader;
 DROP SCHEMA evil CASCADE;
 DROP EXTENSION mig;
