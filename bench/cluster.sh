@@ -40,7 +40,8 @@ CONF
 	BENCH_PGBENCH=("${BENCH_AS[@]}" "$BENCH_BIN/pgbench" -h "$BENCH_DIR" -p "$BENCH_PORT" -U postgres)
 	"${BENCH_AS[@]}" "$BENCH_BIN/psql" -X -q -h "$BENCH_DIR" -p "$BENCH_PORT" -U postgres -d postgres \
 		-c 'CREATE DATABASE bench'
-	"${BENCH_PSQL[@]}" -c 'CREATE EXTENSION mig'
+	"${BENCH_PSQL[@]}" -c 'CREATE EXTENSION mig' \
+		-c 'ALTER DATABASE bench SET search_path = "$user", public, mig'
 	echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); $("${BENCH_AS[@]}" "$BENCH_BIN/postgres" --version)"
 }
 

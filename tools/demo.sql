@@ -38,9 +38,9 @@ SELECT id, a->>'name', a->>'target', (a->>'validfrom')::timestamptz, (a->>'expir
 \echo
 \echo == investigators (pgpfingerprint is filled in from the key)
 SELECT id, name, pgpfingerprint FROM investigators ORDER BY id;
-\echo == agents, and what their heartbeats said beyond the columns of agents
-SELECT a.id, a.name, a.queueloc, a.os, a.status, d.tags
-  FROM agents a JOIN agent_details d ON d.agentid = a.id ORDER BY a.id;
+\echo == agents, with what their heartbeats said in MIG's columns
+SELECT a.id, a.name, a.queueloc, a.os, a.mode, a.status, a.tags
+  FROM agents a ORDER BY a.id;
 \echo == the string the signers signed, as MIG computes it
 SELECT id, signed_string FROM (SELECT id, mig_action_string(json_build_object(
          'name', name, 'target', target, 'validfrom', validfrom, 'expireafter', expireafter,

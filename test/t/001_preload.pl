@@ -14,6 +14,7 @@ my $node = PostgreSQL::Test::Cluster->new('preload');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'mig'
+search_path = '"\$user", public, mig'
 mig.spool_dir = '/nonexistent/mig-001-spool'
 mig.spooldir = '/nonexistent/misspelt'
 });
@@ -42,7 +43,7 @@ my ($ret, $stdout, $stderr) = $node->psql('src', 'CREATE EXTENSION mig');
 is($ret, 0, 'CREATE EXTENSION in a cluster that preloads mig');
 is($stderr, '', 'with no warning: the worker starts with the server');
 like($node->safe_psql('src', 'SELECT mig_version()'),
-	qr/^mig 1\.1 \(jansson [\d.]+, gpgme [\d.]+\)$/, 'library loads and links');
+	qr/^mig 1\.2 \(jansson [\d.]+, gpgme [\d.]+\)$/, 'library loads and links');
 
 # a row in every table, with awkward values: JSON, NULLs, time zones, quotes
 # (an investigator's key must be a real one: it is checked on the way in)
@@ -95,6 +96,7 @@ $node->stop;
 # after startup: every GUC must still be definable then
 my $plain = PostgreSQL::Test::Cluster->new('plain');
 $plain->init;
+$plain->append_conf('postgresql.conf', qq{search_path = '"\$user", public, mig'});
 $plain->start;
 ($ret, $stdout, $stderr) = $plain->psql('postgres', 'CREATE EXTENSION mig');
 is($ret, 0, 'CREATE EXTENSION in a cluster that does not preload mig');
@@ -110,7 +112,7 @@ is($plain->safe_psql('postgres',
 like($stderr, qr/WARNING:  mig is not in shared_preload_libraries/,
 	'also when the session had loaded the library before');
 like($plain->safe_psql('postgres', 'SELECT mig_version()'),
-	qr/^mig 1\.1 /, 'CREATE EXTENSION works without preloading');
+	qr/^mig 1\.2 /, 'CREATE EXTENSION works without preloading');
 is($plain->safe_psql('postgres', "LOAD 'mig'; SHOW mig.database"), 'postgres',
 	'GUCs are defined when loaded late');
 $plain->stop;

@@ -53,6 +53,7 @@ close $fh;
 
 my $node = PostgreSQL::Test::Cluster->new('canon');
 $node->init;
+$node->append_conf('postgresql.conf', qq{search_path = '"\$user", public, mig'});
 $node->start;
 
 # each encoding in its own database; the cases go in with COPY, one query

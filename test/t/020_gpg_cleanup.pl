@@ -19,6 +19,7 @@ my $node = PostgreSQL::Test::Cluster->new('gpg_cleanup');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'mig'
+search_path = '"\$user", public, mig'
 mig.spool_dir = '/nonexistent/mig-020-spool'
 restart_after_crash = on
 remove_temp_files_after_crash = on

@@ -16,6 +16,7 @@ my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
 $primary->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'mig'
+search_path = '"\$user", public, mig'
 mig.spool_dir = '/nonexistent/mig-021-spool'
 });
 $primary->start;

@@ -16,6 +16,7 @@ my $base = $node->basedir;
 my $spool = "$base/spool";
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'mig'
+search_path = '"\$user", public, mig'
 mig.database = 'migdb'
 mig.spool_dir = '$spool'
 mig.rescan_interval = '300ms'

@@ -14,6 +14,7 @@ $primary->init(allows_streaming => 1);
 my $base = $primary->basedir;
 $primary->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'mig'
+search_path = '"\$user", public, mig'
 mig.spool_dir = '$base/spool'
 mig.rescan_interval = '300ms'
 });

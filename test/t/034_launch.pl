@@ -15,6 +15,7 @@ $node->init;
 my $base = $node->basedir;
 my $spool = "$base/spool";
 $node->append_conf('postgresql.conf', qq{
+search_path = '"\$user", public, mig'
 mig.spool_dir = '$spool'
 mig.rescan_interval = '300ms'
 });

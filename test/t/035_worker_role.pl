@@ -97,11 +97,11 @@ is($node->safe_psql('postgres', q{
 mkspool($stage, 20, '--actions', 2, '--first-id', 5000000);
 load_heartbeats($node, 'postgres', "$stage/heartbeats.jsonl");
 move_files($stage, $spool, spool_files($stage));
-$node->poll_query_until('postgres', 'SELECT count(*) = 50 FROM public.commands')
+$node->poll_query_until('postgres', 'SELECT count(*) = 50 FROM mig.commands')
   or die "the worker as mig_worker does not ingest";
 pass('as the least-privileged role, under hostile search_paths, the worker ingests');
 is( $node->safe_psql('postgres', q{
-	SELECT last_error IS NULL FROM public.mig_worker_status}),
+	SELECT last_error IS NULL FROM mig.mig_worker_status}),
 	't', 'and reports no error');
 unlike(slurp_file($node->logfile), qr/trap: [a-z_]+ ran it/, 'no planted operator ran');
 
@@ -110,7 +110,7 @@ my $offset = -s $node->logfile;
 $node->safe_psql('postgres', "ALTER SYSTEM SET mig.worker_role = 'mig_nobody'");
 $node->reload;
 $node->poll_query_until('postgres', q{
-	SELECT state = 'waiting for role' FROM public.mig_worker_status})
+	SELECT state = 'waiting for role' FROM mig.mig_worker_status})
   or die "the worker does not wait for its role";
 pass('a missing role is waited for');
 $node->safe_psql('postgres', q{

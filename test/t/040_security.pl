@@ -33,6 +33,7 @@ my $spool = "$base/spool";
 my $stage = "$base/stage";
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'mig'
+search_path = '"\$user", public, mig'
 mig.spool_dir = '$spool'
 mig.database = 'sec'
 mig.rescan_interval = '1h'

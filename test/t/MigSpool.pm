@@ -29,7 +29,8 @@ sub mig_node
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init;
 	my $spool = $node->basedir . '/spool';
-	my $conf = "shared_preload_libraries = 'mig'\nmig.spool_dir = '$spool'\n";
+	my $conf = "shared_preload_libraries = 'mig'\nmig.spool_dir = '$spool'\n"
+	  . "search_path = '\"\$user\", public, mig'\n";
 	$conf .= "mig.rescan_interval = '$opt{rescan}'\n" if defined $opt{rescan};
 	$conf .= "mig.batch_size = $opt{batch}\n" if defined $opt{batch};
 	$conf .= $opt{conf} if defined $opt{conf};
@@ -68,7 +69,7 @@ sub load_heartbeats
 	return $node->safe_psql($db, qq{
 CREATE TEMP TABLE hb (j text);
 COPY hb FROM '$file' (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02');
-SELECT count(mig_agent_heartbeat(j::json)) FROM hb;
+SELECT count(mig.mig_agent_heartbeat(j::json)) FROM hb;
 });
 }
 
