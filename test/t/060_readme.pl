@@ -165,21 +165,23 @@ $node->safe_psql('postgres', 'CREATE DATABASE mig_restored');
 $node->command_ok([ 'pg_restore', '-d', 'mig_restored', $dump ], 'pg_restore -d mig_restored');
 foreach my $t (@kept)
 {
-	my $q = "SELECT count(*), md5(string_agg(t::text, E'\\n' ORDER BY t::text)) FROM $t t";
+	my $q = "SELECT count(*), md5(string_agg(t::text, E'\\n' ORDER BY t::text)) FROM mig.$t t";
 	is($node->safe_psql('mig_restored', $q), $seen->query_safe($q),
 		"$t: restored as it was");
 }
 $seen->quit;
 foreach my $s (@sequences)
 {
-	my $q = "SELECT last_value FROM $s";
+	my $q = "SELECT last_value FROM mig.$s";
 	cmp_ok($node->safe_psql('mig_restored', $q), '>=', $node->safe_psql('mig_demo', $q),
 		"$s: restored, never behind");
 }
-is($node->safe_psql('mig_restored', 'SELECT count(*) FROM verifications'), '0',
+# (a dump holds no database settings: the restored database's sessions
+# name mig's schema)
+is($node->safe_psql('mig_restored', 'SELECT count(*) FROM mig.verifications'), '0',
 	'the verification record is not restored');
 is( $node->safe_psql('mig_restored', q{
-	SELECT count(*) FROM actions a, mig_verify_action(a.id) v WHERE v.valid}),
+	SELECT count(*) FROM mig.actions a, mig.mig_verify_action(a.id) v WHERE v.valid}),
 	$node->safe_psql('mig_demo', 'SELECT count(*) FROM signatures'),
 	'and the first verification writes it again');
 
