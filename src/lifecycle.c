@@ -45,12 +45,15 @@ const char *const mig_spool_dirs[MIG_SPOOL_NDIRS] = {
 };
 
 /*
- * Where a status stands in its kind's lifecycle.  An action goes
- * preparing/pending -> inflight -> a final status; a command prepared ->
- * sent -> a final status.  Listed here are the statuses before the final
- * ones; any other status (MIG's final ones: done, completed, success,
- * failed, ...; and any status not MIG's) is final, one rank above the
- * highest listed for its kind.  NULL (a row written by hand) is below all.
+ * Where a status stands in its kind's lifecycle, in the order MIG's code
+ * sets them: an action goes pending (the API) -> scheduled (the
+ * scheduler's SetupRunnableActions) -> preparing -> inflight -> a final
+ * status; a command prepared -> sent -> a final status.  Listed here are
+ * the statuses before the final ones; any other status (MIG's final ones:
+ * done and completed, invalid, success, failed, ...; and any status not
+ * MIG's) is final, one rank above the highest listed for its kind, and
+ * stays: no later file changes a final status (mig_status_kept_sql).
+ * NULL (a row written by hand) is below all.
  */
 typedef struct StatusRank
 {
@@ -60,9 +63,10 @@ typedef struct StatusRank
 } StatusRank;
 
 static const StatusRank status_ranks[] = {
-	{MIG_KIND_ACTION, "preparing", 0},
 	{MIG_KIND_ACTION, "pending", 0},
-	{MIG_KIND_ACTION, "inflight", 1},
+	{MIG_KIND_ACTION, "scheduled", 1},
+	{MIG_KIND_ACTION, "preparing", 2},
+	{MIG_KIND_ACTION, "inflight", 3},
 	{MIG_KIND_COMMAND, "prepared", 0},
 	{MIG_KIND_COMMAND, "sent", 1},
 };
@@ -138,8 +142,8 @@ append_statuses(StringInfo buf, MigSpoolKind kind, int rank)
  * mig_status_rank() in SQL, for the ON CONFLICT ... WHERE of the spool
  * sync's statements, made from status_ranks when a statement is planned:
  *
- *	(CASE WHEN x IS NULL THEN -1 WHEN x IN ('preparing', 'pending') THEN 0
- *	 WHEN x = 'inflight' THEN 1 ELSE 2 END)
+ *	(CASE WHEN x IS NULL THEN -1 WHEN x = 'pending' THEN 0 ...
+ *	 WHEN x = 'inflight' THEN 3 ELSE 4 END)
  *
  * Why a CASE written into each statement and not an SQL function
  * mig_status_rank(): a function would need EXECUTE granted to the worker's
@@ -170,6 +174,19 @@ mig_status_rank_sql(MigSpoolKind kind, const char *expr)
 	}
 	appendStringInfo(&buf, " ELSE %d END)", final);
 	return buf.data;
+}
+
+/*
+ * The status a row takes when a file whose status is excluded (no lower in
+ * the lifecycle) updates a row whose status is current: the file's, unless
+ * the row's is final already.  A final status is final: done does not
+ * replace completed (one rank), nor invalid anything, nor the reverse.
+ */
+char *
+mig_status_kept_sql(MigSpoolKind kind, const char *current, const char *excluded)
+{
+	return psprintf("(CASE WHEN %s >= %d THEN %s ELSE %s END)",
+					mig_status_rank_sql(kind, current), final_rank(kind), current, excluded);
 }
 
 /*

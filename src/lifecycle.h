@@ -77,6 +77,8 @@ extern int	mig_spool_dir_find(const char *kind, const char *leaf);	/* -1: none *
 extern int	mig_status_rank(MigSpoolKind kind, const char *status);
 extern const char *mig_effective_status(int dir, const char *written);
 extern char *mig_status_rank_sql(MigSpoolKind kind, const char *expr);
+extern char *mig_status_kept_sql(MigSpoolKind kind, const char *current,
+								 const char *excluded);
 extern char *mig_status_unfinished_sql(MigSpoolKind kind);
 
 #endif							/* LIFECYCLE_H */

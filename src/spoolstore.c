@@ -59,6 +59,7 @@ typedef enum Stmt
 {
 	ST_AGENT_IDS,
 	ST_AGENT_LOCS,
+	ST_SIGNED_DIFFERS,
 	ST_ACTIONS,
 	ST_EMBEDDED,
 	ST_COMMANDS,
@@ -110,68 +111,99 @@ array_params(const Oid *elemtypes, int n, Oid *types, int *nargs)
 	*nargs = n;
 }
 
+/*
+ * An action's signed fields (name, target, validity, operations,
+ * signatures) never change once stored: a later file gives them only where
+ * the row has none (MIG's scheduler writes action/done/ from an action's
+ * metadata alone, without its target, operations and signatures).  A file
+ * whose signed fields differ from the row's is refused before this
+ * (ST_SIGNED_DIFFERS); validfrom and expireafter, NOT NULL, are the row's.
+ */
+#define KEPT_TEXT(col) "coalesce(nullif(a." col "::text, ''), excluded." col ")"
+#define KEPT_JSON(col) \
+	"(CASE WHEN a." col " IS NULL OR a." col "::text IN ('null', '[]') " \
+	"THEN excluded." col " ELSE a." col " END)"
+
+/*
+ * Whether a file's signed fields differ from the row's: compared where both
+ * have the field, times at the second the signed string keeps, JSON as
+ * jsonb (whitespace and key order aside) where the text differs.
+ */
+#define SIGNED_TEXT_DIFFERS(col) \
+	"(u." col " <> '' AND a." col "::text <> '' AND u." col " <> a." col "::text)"
+#define SIGNED_TIME_DIFFERS(col) \
+	"floor(extract(epoch FROM u." col ")) <> floor(extract(epoch FROM a." col "))"
+#define SIGNED_JSON_DIFFERS(col) \
+	"(CASE WHEN u." col " IS NULL OR a." col " IS NULL " \
+	"OR u." col "::text IN ('null', '[]') OR a." col "::text IN ('null', '[]') " \
+	"OR u." col "::text = a." col "::text THEN false " \
+	"ELSE u." col "::jsonb <> a." col "::jsonb END)"
+
 /* actions: a file's action replaces the row unless the row is further on */
 static char *
 actions_sql(void)
 {
+	char	   *kept = mig_status_kept_sql(MIG_KIND_ACTION, "a.status", "excluded.status");
+
 	return psprintf("INSERT INTO %s AS a (" ACTION_COLUMNS ", "
 					"sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
 					"SELECT u.*, 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
 					"ON CONFLICT (id) DO UPDATE SET "
-					"name = excluded.name, target = excluded.target, "
+					"name = " KEPT_TEXT("name") ", target = " KEPT_TEXT("target") ", "
 					"description = coalesce(excluded.description, a.description), "
 					"threat = coalesce(excluded.threat, a.threat), "
-					"operations = coalesce(excluded.operations, a.operations), "
-					"validfrom = excluded.validfrom, expireafter = excluded.expireafter, "
+					"operations = " KEPT_JSON("operations") ", "
 					"starttime = coalesce(excluded.starttime, a.starttime), "
 					"finishtime = coalesce(excluded.finishtime, a.finishtime), "
 					"lastupdatetime = coalesce(excluded.lastupdatetime, a.lastupdatetime), "
-					"status = excluded.status, "
-					"pgpsignatures = coalesce(excluded.pgpsignatures, a.pgpsignatures), "
+					"status = %s, "
+					"pgpsignatures = " KEPT_JSON("pgpsignatures") ", "
 					"syntaxversion = coalesce(excluded.syntaxversion, a.syntaxversion) "
 					"WHERE %s >= %s "
 					"AND (a.name, a.target, a.description::text, a.threat::text, "
 					"a.operations::text, a.validfrom, a.expireafter, a.starttime, "
 					"a.finishtime, a.lastupdatetime, a.status, a.pgpsignatures::text, "
 					"a.syntaxversion) IS DISTINCT FROM "
-					"(excluded.name, excluded.target, "
+					"(" KEPT_TEXT("name") ", " KEPT_TEXT("target") ", "
 					"coalesce(excluded.description, a.description)::text, "
 					"coalesce(excluded.threat, a.threat)::text, "
-					"coalesce(excluded.operations, a.operations)::text, "
-					"excluded.validfrom, excluded.expireafter, "
+					KEPT_JSON("operations") "::text, "
+					"a.validfrom, a.expireafter, "
 					"coalesce(excluded.starttime, a.starttime), "
 					"coalesce(excluded.finishtime, a.finishtime), "
 					"coalesce(excluded.lastupdatetime, a.lastupdatetime), "
-					"excluded.status::varchar, "
-					"coalesce(excluded.pgpsignatures, a.pgpsignatures)::text, "
+					"%s::varchar, "
+					KEPT_JSON("pgpsignatures") "::text, "
 					"coalesce(excluded.syntaxversion, a.syntaxversion)) "
-					"RETURNING id", mig_qualified_name("actions"),
+					"RETURNING id", mig_qualified_name("actions"), kept,
 					mig_status_rank_sql(MIG_KIND_ACTION, "excluded.status"),
-					mig_status_rank_sql(MIG_KIND_ACTION, "a.status"));
+					mig_status_rank_sql(MIG_KIND_ACTION, "a.status"), kept);
 }
 
 /* commands: the same, by the commands' ranks */
 static char *
 commands_sql(void)
 {
+	char	   *kept = mig_status_kept_sql(MIG_KIND_COMMAND, "c.status", "excluded.status");
+
 	return psprintf("INSERT INTO %s AS c "
 					"(id, actionid, agentid, status, results, starttime, finishtime) "
 					"SELECT * FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], "
 					"$4::text[], $5::json[], $6::timestamptz[], $7::timestamptz[]) "
 					"ON CONFLICT (id) DO UPDATE SET "
 					"actionid = excluded.actionid, agentid = excluded.agentid, "
-					"status = excluded.status, "
+					"status = %s, "
 					"results = coalesce(excluded.results, c.results), "
 					"starttime = excluded.starttime, "
 					"finishtime = coalesce(excluded.finishtime, c.finishtime) "
 					"WHERE %s >= %s "
 					"AND (c.actionid, c.agentid, c.status, c.results::text, c.starttime, "
 					"c.finishtime) IS DISTINCT FROM (excluded.actionid, excluded.agentid, "
-					"excluded.status::varchar, coalesce(excluded.results, c.results)::text, "
+					"%s::varchar, coalesce(excluded.results, c.results)::text, "
 					"excluded.starttime, coalesce(excluded.finishtime, c.finishtime)) "
-					"RETURNING id", mig_qualified_name("commands"),
+					"RETURNING id", mig_qualified_name("commands"), kept,
 					mig_status_rank_sql(MIG_KIND_COMMAND, "excluded.status"),
-					mig_status_rank_sql(MIG_KIND_COMMAND, "c.status"));
+					mig_status_rank_sql(MIG_KIND_COMMAND, "c.status"), kept);
 }
 
 /* the statement which, for the plan cache (sql.h) */
@@ -198,6 +230,16 @@ stmt_sql(int which, Oid *types, int *nargs)
 							"FROM (SELECT DISTINCT q FROM unnest($1::text[]) AS q) AS t "
 							"JOIN %s AS a ON a.queueloc = t.q "
 							"ORDER BY a.queueloc, a.heartbeattime DESC, a.id DESC", agents);
+		case ST_SIGNED_DIFFERS:
+			array_params(action_types, lengthof(action_types), types, nargs);
+			return psprintf("SELECT u.id FROM " ACTION_UNNEST " JOIN %s AS a ON a.id = u.id "
+							"WHERE " SIGNED_TEXT_DIFFERS("name") " OR "
+							SIGNED_TEXT_DIFFERS("target") " OR "
+							SIGNED_TIME_DIFFERS("validfrom") " OR "
+							SIGNED_TIME_DIFFERS("expireafter") " OR "
+							SIGNED_JSON_DIFFERS("operations") " OR "
+							SIGNED_JSON_DIFFERS("pgpsignatures"),
+							mig_qualified_name("actions"));
 		case ST_ACTIONS:
 			array_params(action_types, lengthof(action_types), types, nargs);
 			return actions_sql();
@@ -487,6 +529,48 @@ mark_written(Store *st, int nwin, MigSpoolKind kind)
 	}
 }
 
+/* the winners' actions as the statements' array parameters */
+static void
+winner_action_cols(Store *st, int nwin, MigArray *cols)
+{
+	init_cols(cols, action_types, lengthof(action_types), nwin);
+	for (int i = 0; i < nwin; i++)
+		add_action_cols(cols, st->winners[i]->action, st->winners[i]->action_status);
+}
+
+/*
+ * Refuse the winners whose signed fields differ from their stored action's
+ * (the row is kept); the others stay winners.  Returns how many stay.
+ */
+static int
+refuse_signed_changes(Store *st, int nwin)
+{
+	MigArray	cols[lengthof(action_types)];
+	int			ndiffer;
+	int64	   *differ;
+	int			n = 0;
+
+	winner_action_cols(st, nwin, cols);
+	run_arrays(ST_SIGNED_DIFFERS, cols, lengthof(action_types));
+	differ = returned_ids(1, &ndiffer);
+	if (ndiffer == 0)
+		return nwin;
+	for (int i = 0; i < nwin; i++)
+	{
+		SpoolFile  *f = st->winners[i];
+
+		if (id_in(differ, ndiffer, f->action->id))
+			mig_spool_fail_file(f, false,
+								psprintf("the file's name, target, validity, operations or "
+										 "signatures differ from action " INT64_FORMAT
+										 " as stored: a stored action's signed fields never "
+										 "change, the row is kept", f->action->id));
+		else
+			st->winners[n++] = f;
+	}
+	return n;
+}
+
 /* 1. action files: one per id, the furthest on in its lifecycle */
 static void
 store_action_files(Store *st)
@@ -496,12 +580,12 @@ store_action_files(Store *st)
 
 	if (nwin == 0)
 		return;
-	init_cols(cols, action_types, lengthof(action_types), nwin);
+	nwin = refuse_signed_changes(st, nwin);
+	if (nwin == 0)
+		return;
+	winner_action_cols(st, nwin, cols);
 	for (int i = 0; i < nwin; i++)
-	{
-		add_action_cols(cols, st->winners[i]->action, st->winners[i]->action_status);
 		st->action_ids[st->naction_ids++] = st->winners[i]->action->id;
-	}
 	run_arrays(ST_ACTIONS, cols, lengthof(action_types));
 	mark_written(st, nwin, MIG_KIND_ACTION);
 	qsort(st->action_ids, st->naction_ids, sizeof(int64), cmp_int64);

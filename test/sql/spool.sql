@@ -126,6 +126,46 @@ SELECT * FROM mig_spool_sync(:'spool');
 SELECT id, status FROM commands WHERE id = 10;
 SELECT * FROM action_rows WHERE id = 3;
 
+-- an action's signed fields never change once stored.  MIG's scheduler
+-- lands an action in done/ from its metadata alone (no target, operations
+-- or signatures): the row keeps them and takes the status and times
+CALL put('action/done/2.json', jsonb_build_object('id', 2, 'name', 'check sshd 2', 'target', '',
+  'validfrom', '2026-01-02T03:04:05.5+01:00', 'expireafter', '2026-01-02T04:04:05Z',
+  'operations', NULL, 'pgpsignatures', NULL, 'status', 'done',
+  'starttime', '2026-01-02T02:04:06Z', 'finishtime', '2026-01-02T05:00:00Z')::text);
+SELECT * FROM mig_spool_sync(:'spool');
+SELECT id, status, target, operations IS NOT NULL AS has_operations, pgpsignatures, finishtime
+  FROM actions WHERE id = 2;
+-- a file whose signed fields differ is refused, and the row kept
+CALL put('action/done/2.json', jsonb_set(act(2, 'done'), '{target}', '"true"')::text);
+CALL put('action/inflight/3.json', jsonb_set(act(3, 'inflight'), '{pgpsignatures}', '["other"]')::text);
+SELECT * FROM mig_spool_sync(:'spool');
+SELECT file, outcome, error FROM files WHERE file IN ('action/done/2.json', 'action/inflight/3.json');
+SELECT id, target, pgpsignatures FROM actions WHERE id IN (2, 3) ORDER BY id;
+CALL put('action/inflight/3.json', jsonb_build_object('action', act(3, 'preparing'),
+  'status', 'inflight', 'counters', '{"sent": 5, "done": 1}'::jsonb)::text);
+-- the same fields written otherwise (whitespace, key order) are the same
+CALL put('action/done/2.json', replace(act(2, 'done')::text, ', ', ',  '));
+SELECT * FROM mig_spool_sync(:'spool');
+SELECT file, outcome FROM files WHERE file = 'action/done/2.json';
+-- a final status is final: invalid stays invalid, completed stays
+-- completed (done is its newer name: one rank), whatever a later file says
+CALL put('action/done/5.json', act(5, 'done')::text);
+CALL put('action/done/7.json', act(7, 'done')::text);
+SELECT * FROM mig_spool_sync(:'spool');
+SELECT id, status FROM actions WHERE id IN (5, 7) ORDER BY id;
+-- MIG's statuses before the end, in the order its code sets them: pending,
+-- scheduled (SetupRunnableActions), preparing, inflight
+CALL put('action/new/60.json', act(60, 'scheduled')::text);
+SELECT * FROM mig_spool_sync(:'spool');
+CALL put('action/new/60.json', act(60, 'pending')::text || ' ');
+SELECT * FROM mig_spool_sync(:'spool');
+SELECT id, status FROM actions WHERE id = 60;
+CALL put('action/new/60.json', act(60, 'preparing')::text);
+SELECT * FROM mig_spool_sync(:'spool');
+SELECT id, status FROM actions WHERE id = 60;
+CALL sh('rm action/new/60.json');
+
 -- files that went away: their rows go, nothing fails
 CALL sh('rm command/inflight/3-11.json command/inflight/3-14.json');
 SELECT * FROM mig_spool_sync(:'spool');
