@@ -4,19 +4,39 @@
  *	  Go's time, as MIG's JSON carries it: the RFC 3339 timestamps of
  *	  actions, commands and heartbeats, and Unix seconds both ways.
  *
- *	  The timestamp parser follows Go's time.Parse(time.RFC3339, ...) as of
- *	  Go 1.19, because every timestamp mig reads was written, and every
- *	  signed string was computed, by Go code: four-digit year, two-digit
- *	  month, day, minute and second, a one- or two-digit hour, an optional
- *	  fraction after '.' or ',' (digits beyond nanoseconds ignored), then 'Z'
- *	  or a +hh:mm / -hh:mm offset.  Field ranges are checked as Go checks
- *	  them (the day against the month, leap years included).
+ *	  The reference is the Go that MIG's clients, scheduler and agents are
+ *	  built with, which signs the times: Go 1.19 (Debian 12's golang-1.19,
+ *	  the oracle of test/fuzz/gotime.check and test/t/010_canon_go.pl).  Go
+ *	  reads a time.Time of JSON with UnmarshalJSON, time.Parse of the raw
+ *	  string token against "\"" + time.RFC3339 + "\"" (escapes are not
+ *	  decoded), and mig_parse_rfc3339 accepts what that accepts, with the
+ *	  same instant.  Go's parse (time/format.go) is a walk through the
+ *	  layout "2006-01-02T15:04:05Z07:00", and its accidents are part of
+ *	  what clients sign:
+ *
+ *	  - year, month, day, minute: exactly 4, 2, 2, 2 digits; the hour ("15")
+ *	    one or two digits; month 1-12, hour 0-23 ("24:00" is refused),
+ *	    minute 0-59, and the day checked against its month (leap years
+ *	    included) once the rest is read;
+ *	  - seconds: two digits, 0-59 (no leap second "60"), then an optional
+ *	    fraction: '.' or ',' and at least one digit, all the digits taken,
+ *	    nanoseconds from the first nine, the rest ignored ("05.Z" refused);
+ *	  - the seconds may be missing when a fraction stands in their place
+ *	    ("03:04:,05Z" is 03:04:00.05): Go's two-digit read fails, but the
+ *	    fraction that follows is parsed and its success overwrites the
+ *	    error, leaving the seconds 0;
+ *	  - 'T' and 'Z' upper-case only; "Z", or a sign, two bytes, ':', two
+ *	    bytes: each two-byte field is read by Go's atoi, which takes a sign,
+ *	    so "05", "+5" and "-5" all are numbers, and no range is checked
+ *	    ("+24:00", "+99:99", "+-1:30" and "-01:+5" are offsets: the offset
+ *	    is sign * (hh * 3600 + mm * 60) with hh, mm signed);
+ *	  - nothing may follow.
  *
  *	  mig_timestamptz_to_unix is Go's Time.Unix() of a timestamp: whole
  *	  seconds, the floor, which is what the canonical signed string holds.
  *
  *	  Not here: the canonical signed string (canon.c) and the spool's file
- *	  formats (spool.c).
+ *	  formats (spoolfile.c, jsondoc.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -92,6 +112,22 @@ days_from_civil(int64 y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+/*
+ * Go's atoi of one two-byte field of the offset: two digits, or a sign and
+ * one digit
+ */
+static bool
+offset_field(const char *s, int *value)
+{
+	if (s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9')
+		*value = (s[0] - '0') * 10 + (s[1] - '0');
+	else if ((s[0] == '+' || s[0] == '-') && s[1] >= '0' && s[1] <= '9')
+		*value = s[0] == '-' ? -(s[1] - '0') : s[1] - '0';
+	else
+		return false;
+	return true;
+}
+
 bool
 mig_parse_rfc3339(const char *s, size_t len, int64 *unix_seconds, int32 *nanoseconds)
 {
@@ -101,7 +137,8 @@ mig_parse_rfc3339(const char *s, size_t len, int64 *unix_seconds, int32 *nanosec
 				day,
 				hour,
 				minute,
-				second;
+				second = 0;
+	bool		have_second;
 	int32		nsec = 0;
 	int64		offset = 0;
 
@@ -112,24 +149,35 @@ mig_parse_rfc3339(const char *s, size_t len, int64 *unix_seconds, int32 *nanosec
 		!fixed_digits(s, len, &pos, 2, &day) ||
 		!literal(s, len, &pos, 'T'))
 		return false;
+	if (month < 1 || month > 12)
+		return false;
 
 	/* Go's "15" takes one or two digits */
 	if (!fixed_digits(s, len, &pos, 1, &hour))
 		return false;
 	if (is_digit_at(s, len, pos))
 		hour = hour * 10 + (s[pos++] - '0');
+	if (hour >= 24)
+		return false;
 
 	if (!literal(s, len, &pos, ':') ||
 		!fixed_digits(s, len, &pos, 2, &minute) ||
-		!literal(s, len, &pos, ':') ||
-		!fixed_digits(s, len, &pos, 2, &second))
+		minute >= 60 ||
+		!literal(s, len, &pos, ':'))
 		return false;
 
-	if (month < 1 || month > 12 || hour >= 24 || minute >= 60 || second >= 60)
-		return false;
+	/* two digits of seconds, or none if a fraction stands there (Go's bug) */
+	have_second = is_digit_at(s, len, pos) && is_digit_at(s, len, pos + 1);
+	if (have_second)
+	{
+		second = (s[pos] - '0') * 10 + (s[pos + 1] - '0');
+		pos += 2;
+		if (second >= 60)
+			return false;
+	}
 
 	/* a fraction: '.' or ',' then at least one digit; keep nine */
-	if (pos + 1 < len && (s[pos] == '.' || s[pos] == ',') && is_digit_at(s, len, pos + 1))
+	if (pos < len && (s[pos] == '.' || s[pos] == ',') && is_digit_at(s, len, pos + 1))
 	{
 		int			ndigits = 0;
 
@@ -146,6 +194,8 @@ mig_parse_rfc3339(const char *s, size_t len, int64 *unix_seconds, int32 *nanosec
 		while (ndigits++ < 9)
 			nsec *= 10;
 	}
+	else if (!have_second)
+		return false;
 
 	if (pos < len && s[pos] == 'Z')
 		pos++;
@@ -153,20 +203,14 @@ mig_parse_rfc3339(const char *s, size_t len, int64 *unix_seconds, int32 *nanosec
 	{
 		int			oh,
 					om;
-		char		sign;
 
-		if (len - pos < 6 || s[pos + 3] != ':')
+		if (len - pos < 6 || (s[pos] != '+' && s[pos] != '-') || s[pos + 3] != ':' ||
+			!offset_field(s + pos + 1, &oh) || !offset_field(s + pos + 4, &om))
 			return false;
-		sign = s[pos++];
-		if (sign != '+' && sign != '-')
-			return false;
-		if (!fixed_digits(s, len, &pos, 2, &oh) ||
-			!literal(s, len, &pos, ':') ||
-			!fixed_digits(s, len, &pos, 2, &om))
-			return false;
-		offset = (int64) oh * 3600 + om * 60;
-		if (sign == '-')
+		offset = (int64) oh * 3600 + (int64) om * 60;
+		if (s[pos] == '-')
 			offset = -offset;
+		pos += 6;
 	}
 
 	if (pos != len)

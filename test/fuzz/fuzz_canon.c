@@ -29,11 +29,9 @@
  * ignored), and prints for each the answer of mig_action_canonical: "ok
  * HEX" (the string, hex) or "error SQLSTATE message".
  *
- * The fuzzer keeps an input only for new coverage, and a corpus is mostly
- * refusals: with MIG_FUZZ_KEEP=DIR, it also writes to DIR (which must
- * exist) every input it runs that mig accepts, as an action or as
- * operations, and one in 16 of the others, up to MIG_FUZZ_KEEP_MAX files
- * (20000), for canon.check to compare many more strings with Go's.
+ * With MIG_FUZZ_KEEP=DIR, it also writes to DIR every input it runs that
+ * mig accepts, as an action or as operations, and one in 16 of the others
+ * (oracle.h), for canon.check to compare many more strings with Go's.
  */
 #include "postgres.h"
 
@@ -42,6 +40,7 @@
 
 #include "canon.h"
 #include "nodes/pg_list.h"
+#include "oracle.h"
 #include "shim.h"
 
 /* the action's fields around the operations in mig_canonical_string's result */
@@ -198,38 +197,6 @@ check_operations(const uint8 *data, size_t size)
 	return true;
 }
 
-/* MIG_FUZZ_KEEP: the input into the directory, named by its FNV-1a hash */
-static void
-keep_input(const uint8 *data, size_t size, bool accepted)
-{
-	static const char *dir = NULL;
-	static long left = -1;
-	uint64		h = UINT64CONST(0xcbf29ce484222325);
-	char		path[4096];
-	FILE	   *f;
-
-	if (left < 0)
-	{
-		const char *max = getenv("MIG_FUZZ_KEEP_MAX");
-
-		dir = getenv("MIG_FUZZ_KEEP");
-		left = dir == NULL || dir[0] == '\0' ? 0 : max ? atol(max) : 20000;
-	}
-	if (left == 0)
-		return;
-	for (size_t i = 0; i < size; i++)
-		h = (h ^ data[i]) * UINT64CONST(0x100000001b3);
-	if (!accepted && (h & 15) != 0)
-		return;
-	snprintf(path, sizeof(path), "%s/keep-%016llx", dir, (unsigned long long) h);
-	if ((f = fopen(path, "wbx")) == NULL)
-		return;					/* kept already, or cannot: not the fuzzer's business */
-	if (fwrite(data, 1, size, f) != size)
-		mig_fuzz_fail("MIG_FUZZ_KEEP: cannot write %s", path);
-	fclose(f);
-	left--;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8 *data, size_t size)
 {
@@ -243,7 +210,7 @@ LLVMFuzzerTestOneInput(const uint8 *data, size_t size)
 	free(a2.bytes);
 	if (check_operations(data, size))
 		ok1 = true;
-	keep_input(data, size, ok1);
+	mig_fuzz_keep(data, size, ok1);
 	return 0;
 }
 
@@ -252,71 +219,27 @@ LLVMFuzzerTestOneInput(const uint8 *data, size_t size)
  * ---------------------------------------------------------------------
  */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void
-print_answers(void)
+print_answer(const uint8 *data, size_t size)
 {
-	char	   *line = NULL;
-	size_t		cap = 0;
-	ssize_t		n;
+	Answer		a;
 
-	while ((n = getline(&line, &cap, stdin)) >= 0)
+	if (run(action_fn, data, size, &a))
 	{
-		uint8	   *data = malloc(n / 2 + 1);
-		size_t		size = 0;
-		Answer		a;
-
-		if (data == NULL)
-			mig_fuzz_fail("out of memory");
-		for (ssize_t i = 0; i + 1 < n && hexval(line[i]) >= 0; i += 2)
-		{
-			if (hexval(line[i + 1]) < 0)
-				mig_fuzz_fail("odd hex in the input line");
-			data[size++] = hexval(line[i]) << 4 | hexval(line[i + 1]);
-		}
-		if (run(action_fn, data, size, &a))
-		{
-			fputs("ok ", stdout);
-			for (int i = 0; i < a.len; i++)
-				printf("%02x", (unsigned char) a.bytes[i]);
-			putchar('\n');
-			free(a.bytes);
-		}
-		else
-		{
-			/* one line: newlines of the message (it may quote input) as spaces */
-			for (char *c = a.error.message; *c; c++)
-				if (*c == '\n' || *c == '\r')
-					*c = ' ';
-			printf("error %s %s\n", unpack_sql_state(a.error.sqlerrcode), a.error.message);
-		}
-		free(data);
+		fputs("ok ", stdout);
+		for (int i = 0; i < a.len; i++)
+			printf("%02x", (unsigned char) a.bytes[i]);
+		putchar('\n');
+		free(a.bytes);
 	}
-	free(line);
-	if (fflush(stdout) != 0 || ferror(stdin))
-		mig_fuzz_fail("print mode: I/O error");
+	else
+		mig_fuzz_print_error(a.error.sqlerrcode, a.error.message);
 }
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *print = getenv("MIG_FUZZ_PRINT");
-
-	if (print != NULL && print[0] != '\0' && strcmp(print, "0") != 0)
-	{
-		print_answers();
-		exit(0);
-	}
+	if (mig_fuzz_print_mode())
+		mig_fuzz_print_answers(print_answer);
 	return 0;
 }

@@ -68,7 +68,8 @@ SELECT ops($$[{"module":"m","parameters":[0, -0, 1, 1.0, -0.0, 100, 1e2, 12.5e1,
               0.30000000000000004, 1e20, 1e21, 123456789012345678901234, 1e-6, 1e-7, 1.5e-7,
               1e-10, 9007199254740993, 5e-324, 1e-400, -1e-400, 1.7976931348623157e308, 1e23]}]$$);
 
--- times: any offset, optional fraction (dropped, also before 1970), to whole Unix seconds
+-- times: any offset, optional fraction (dropped, also before 1970), to whole
+-- Unix seconds (test/sql/gotime.sql: every form of time Go 1.19 reads)
 SELECT canon(format('{"name":"n","target":"t","validfrom":"%s","expireafter":"%s","operations":[]}',
                     vf, ea))
   FROM (VALUES ('2026-01-02T03:04:05Z', '2026-01-02T03:04:05.999999999Z'),
@@ -113,7 +114,6 @@ SELECT ops('[{"module":"m"}, null]');
 SELECT ops('[{"parameters":{}}]');
 SELECT ops('[{"module":null}]');
 SELECT canon('{"name":"a\u0000b","target":"t","validfrom":"2026-01-02T03:04:05Z","expireafter":"2026-01-02T04:04:05Z","operations":[]}');
-SELECT canon('{"name":"n","target":"t","validfrom":"2026-01-02T03:04:05+-1:30","expireafter":"2026-01-02T04:04:05Z","operations":[]}');
 SELECT mig_action_string(NULL) IS NULL AS null_in_null_out;
 -- a few errors in full
 SELECT mig_action_string('{"name":"n","target":"t","validfrom":"2026-01-02T03:04:05Z","expireafter":"2026-01-02T04:04:05Z"}');

@@ -6,9 +6,10 @@ CREATE EXTENSION mig;
 SET timezone = 'UTC';
 SET datestyle = 'ISO';
 
--- a private spool, and helpers to write into it (the server runs as the
+-- a private spool, in the temporary instance's data directory (nothing
+-- another run uses), and helpers to write into it (the server runs as the
 -- tester, so COPY writes the files)
-SELECT '/tmp/mig_spool_' || current_setting('port') AS spool \gset
+SELECT current_setting('data_directory') || '/mig_spool' AS spool \gset
 SET mig_test.spool = :'spool';
 CREATE PROCEDURE sh(cmd text) LANGUAGE plpgsql AS $$
 BEGIN

@@ -1,10 +1,12 @@
 # Proves that mig_action_string is byte for byte what MIG's Go code signs.
 # A Go program (test/go/migcanon, standard library only) generates seeded
 # random MIG actions full of awkward strings, numbers, nesting, field
-# spellings, repeated fields and time offsets, and computes each canonical
-# string with Go's own encoding/json and fmt.  mig must give the same bytes
-# for every action Go accepts, refuse every action Go refuses, and refuse
-# the few Go accepts that mig refuses on purpose (marked "s").  It runs in a
+# spellings, repeated fields and times as Go 1.19 reads them (any offset,
+# offsets with a sign for a digit, a fraction in place of the seconds), and
+# computes each canonical string with Go's own encoding/json and fmt.  mig
+# must give the same bytes for every action Go accepts, refuse every action
+# Go refuses, and refuse the few Go accepts that mig refuses on purpose
+# (marked "s": zero values Go would sign, never a time).  It runs in a
 # UTF8 database, and in a SQL_ASCII one for the actions that hold invalid
 # UTF-8 bytes; a LATIN1 database must give the same strings as UTF8.
 use strict;

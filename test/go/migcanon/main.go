@@ -1,5 +1,7 @@
-// migcanon: the Go side of mig's differential test of its canonical signed
-// string (test/t/010_canon_go.pl).  Standard library only.
+// migcanon: the Go side of mig's differential tests of its canonical signed
+// string (test/t/010_canon_go.pl, test/fuzz/canon.check) and of its RFC 3339
+// times (test/fuzz/gotime.check).  Standard library only; the reference is
+// the Go it is built with, Debian 12's Go 1.19 (what MIG's clients use).
 //
 //	migcanon gen SEED N   print N random MIG actions, one a line:
 //	                      hex(JSON) TAB u|b TAB g|s
@@ -8,6 +10,9 @@
 //	                      than Go on purpose and must refuse it)
 //	migcanon canon        read such lines on stdin and print for each
 //	                      "ok HEX" (the canonical string, hex) or "error MSG"
+//	migcanon time         read lines of hex(time) on stdin and print for each
+//	                      "ok UNIX NANOSECONDS" (time.Time's UnmarshalJSON of
+//	                      the time between quotes) or "refused"
 package main
 
 import (
@@ -25,6 +30,12 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	case len(os.Args) == 2 && os.Args[1] == "time":
+		if err := timeLines(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "migcanon:", err)
+			os.Exit(1)
+		}
+		return
 	case len(os.Args) == 4 && os.Args[1] == "gen":
 		seed, err1 := strconv.ParseInt(os.Args[2], 10, 64)
 		n, err2 := strconv.Atoi(os.Args[3])
@@ -38,6 +49,6 @@ func main() {
 			return
 		}
 	}
-	fmt.Fprintln(os.Stderr, "usage: migcanon gen SEED N | migcanon canon")
+	fmt.Fprintln(os.Stderr, "usage: migcanon gen SEED N | migcanon canon | migcanon time")
 	os.Exit(2)
 }
