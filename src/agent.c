@@ -32,6 +32,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "gotime.h"
 #include "heartbeat.h"
 #include "schema.h"
 #include "sql.h"
@@ -51,9 +52,9 @@ invalid(const char *error)
 /*
  * Insert or update the agent's row; false when a newer heartbeat is stored.
  * What the heartbeat leaves out of MIG's columns takes Go's zero value, as
- * MIG's scheduler writes it (its code reads mode, refreshtime, environment
- * and tags as non-null values); an update keeps what the heartbeat does not
- * say.
+ * MIG's scheduler writes it (its code reads mode, refreshtime, environment,
+ * tags and destructiontime as non-null values); an update keeps what the
+ * heartbeat does not say.
  */
 static bool
 upsert_agent(Heartbeat *h, int64 id, bool only_insert)
@@ -72,9 +73,9 @@ upsert_agent(Heartbeat *h, int64 id, bool only_insert)
 	values[4] = CStringGetTextDatum(h->version);
 	values[5] = Int32GetDatum((int32) h->pid);
 	values[6] = TimestampTzGetDatum(h->starttime);
-	values[7] = TimestampTzGetDatum(h->destructiontime);
-	if (!h->has_destructiontime)
-		nulls[7] = 'n';
+	/* not destroyed: Go's zero time, as MIG's scheduler writes it */
+	values[7] = TimestampTzGetDatum(h->has_destructiontime ? h->destructiontime :
+									mig_unix_to_timestamptz(MIG_GO_ZERO_UNIX, 0));
 	values[8] = TimestampTzGetDatum(h->heartbeattime);
 	/* a heartbeat says the agent is alive: online unless it says otherwise */
 	values[9] = CStringGetTextDatum(h->status != NULL && h->status[0] != '\0' ?
@@ -97,7 +98,7 @@ upsert_agent(Heartbeat *h, int64 id, bool only_insert)
 									   "refreshtime, environment, tags, loadername, authorized) "
 									   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
 									   "COALESCE($11, ''), "
-									   "COALESCE($12, '0001-01-01 00:00:00+00'::timestamptz), "
+									   "COALESCE($12, " MIG_GO_ZERO_SQL "), "
 									   "COALESCE($13, 'null'::json), COALESCE($14, 'null'::json), "
 									   "$15, $16) "
 									   "ON CONFLICT (id) DO %s RETURNING id",
@@ -106,7 +107,9 @@ upsert_agent(Heartbeat *h, int64 id, bool only_insert)
 									   "UPDATE SET name = excluded.name, queueloc = excluded.queueloc, "
 									   "os = excluded.os, version = excluded.version, pid = excluded.pid, "
 									   "starttime = excluded.starttime, "
-									   "destructiontime = excluded.destructiontime, "
+									   "destructiontime = CASE WHEN excluded.destructiontime = "
+									   MIG_GO_ZERO_SQL " THEN a.destructiontime "
+									   "ELSE excluded.destructiontime END, "
 									   "heartbeattime = excluded.heartbeattime, "
 									   "status = CASE WHEN a.status = 'destroyed' THEN a.status "
 									   "ELSE excluded.status END, "

@@ -37,9 +37,6 @@
 /* Go's float64 ids are exact integers up to 2^53 */
 #define MAX_EXACT_ID INT64CONST(9007199254740992)
 
-/* Go's zero time.Time, 0001-01-01T00:00:00Z, in Unix seconds */
-#define GO_ZERO_TIME INT64CONST(-62135596800)
-
 /* nesting deeper than this is refused before parsing (the parser recurses) */
 #define MAX_DEPTH 256
 
@@ -504,7 +501,7 @@ mig_json_get_time(MigJsonDoc *doc, int obj, const char *prefix, const char *key,
 	TimestampTz ts;
 
 	*unset = true;
-	*out = mig_unix_to_timestamptz(GO_ZERO_TIME, 0);
+	*out = mig_unix_to_timestamptz(MIG_GO_ZERO_UNIX, 0);
 	if (f == NULL || f->type == JSON_TOKEN_NULL)
 	{
 		if (required)
@@ -526,7 +523,7 @@ mig_json_get_time(MigJsonDoc *doc, int obj, const char *prefix, const char *key,
 						  prefix, key, quote_for_error(f->value));
 		return false;
 	}
-	if (secs == GO_ZERO_TIME && nsecs == 0)
+	if (secs == MIG_GO_ZERO_UNIX && nsecs == 0)
 		return true;
 	ts = mig_unix_to_timestamptz(secs, nsecs);
 	if (!IS_VALID_TIMESTAMP(ts))

@@ -42,6 +42,7 @@
 
 #include "mig.h"
 #include "agentstats.h"
+#include "gotime.h"
 #include "periodic.h"
 #include "schema.h"
 #include "sql.h"
@@ -77,9 +78,16 @@ enum
 	commands_left ") AND NOT EXISTS (SELECT FROM %3$s AS r WHERE r.agentid = " g ".id) " \
 	"AND NOT EXISTS (SELECT FROM %4$s AS p WHERE p.agentid = " g ".id)"
 
+/*
+ * When an action ended: it finished, or expired (Go's zero time, which
+ * MIG's scheduler writes for an action not finished, is no finish)
+ */
+#define ACTION_ENDED(a) \
+	"least(nullif(" a ".finishtime, " MIG_GO_ZERO_SQL "), " a ".expireafter)"
+
 /* commands of actions finished or expired before $1 */
 #define COMMAND_PURGEABLE(c) \
-	c ".actionid IN (SELECT a.id FROM %2$s AS a WHERE least(a.finishtime, a.expireafter) < $1)"
+	c ".actionid IN (SELECT a.id FROM %2$s AS a WHERE " ACTION_ENDED("a") " < $1)"
 
 static char *
 statement_sql(int which, Oid *types, int *nargsp)
@@ -144,7 +152,7 @@ statement_sql(int which, Oid *types, int *nargsp)
 			sql = psprintf("SELECT count(*) FROM %1$s AS g WHERE "
 						   AGENT_PURGEABLE("g", " AND ($2 IS NULL OR NOT c.actionid IN "
 										   "(SELECT a.id FROM %5$s AS a "
-										   "WHERE least(a.finishtime, a.expireafter) < $2))"),
+										   "WHERE " ACTION_ENDED("a") " < $2))"),
 						   agents, commands, mig_qualified_name("agtmodreq"),
 						   mig_qualified_name("invagtmodperm"), actions);
 			types[nargs++] = TIMESTAMPTZOID;

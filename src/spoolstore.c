@@ -36,6 +36,7 @@
 #include "utils/numeric.h"
 
 #include "counters.h"
+#include "gotime.h"
 #include "lifecycle.h"
 #include "schema.h"
 #include "spoolstore.h"
@@ -94,6 +95,20 @@ static const Oid file_types[10] = {
 #define ACTION_COLUMNS \
 	"id, name, target, description, threat, operations, validfrom, expireafter, " \
 	"starttime, finishtime, lastupdatetime, status, pgpsignatures, syntaxversion"
+/*
+ * The action columns as a row takes them from the unnested arrays: a time
+ * a file leaves unset is stored as MIG stores it, Go's zero time.
+ */
+#define ACTION_VALUES \
+	"u.id, u.name, u.target, u.description, u.threat, u.operations, u.validfrom, " \
+	"u.expireafter, coalesce(u.starttime, " MIG_GO_ZERO_SQL "), " \
+	"coalesce(u.finishtime, " MIG_GO_ZERO_SQL "), " \
+	"coalesce(u.lastupdatetime, " MIG_GO_ZERO_SQL "), u.status, u.pgpsignatures, " \
+	"u.syntaxversion"
+/* a time a later file sets (not Go's zero) replaces the row's */
+#define SET_TIME(row, col) \
+	"(CASE WHEN excluded." col " = " MIG_GO_ZERO_SQL " THEN " row "." col \
+	" ELSE excluded." col " END)"
 #define ACTION_UNNEST \
 	"unnest($1::numeric[], $2::text[], $3::text[], $4::json[], $5::json[], $6::json[], " \
 	"$7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], " \
@@ -147,15 +162,15 @@ actions_sql(void)
 
 	return psprintf("INSERT INTO %s AS a (" ACTION_COLUMNS ", "
 					"sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
-					"SELECT u.*, 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
+					"SELECT " ACTION_VALUES ", 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
 					"ON CONFLICT (id) DO UPDATE SET "
 					"name = " KEPT_TEXT("name") ", target = " KEPT_TEXT("target") ", "
 					"description = coalesce(excluded.description, a.description), "
 					"threat = coalesce(excluded.threat, a.threat), "
 					"operations = " KEPT_JSON("operations") ", "
-					"starttime = coalesce(excluded.starttime, a.starttime), "
-					"finishtime = coalesce(excluded.finishtime, a.finishtime), "
-					"lastupdatetime = coalesce(excluded.lastupdatetime, a.lastupdatetime), "
+					"starttime = " SET_TIME("a", "starttime") ", "
+					"finishtime = " SET_TIME("a", "finishtime") ", "
+					"lastupdatetime = " SET_TIME("a", "lastupdatetime") ", "
 					"status = %s, "
 					"pgpsignatures = " KEPT_JSON("pgpsignatures") ", "
 					"syntaxversion = coalesce(excluded.syntaxversion, a.syntaxversion) "
@@ -169,9 +184,9 @@ actions_sql(void)
 					"coalesce(excluded.threat, a.threat)::text, "
 					KEPT_JSON("operations") "::text, "
 					"a.validfrom, a.expireafter, "
-					"coalesce(excluded.starttime, a.starttime), "
-					"coalesce(excluded.finishtime, a.finishtime), "
-					"coalesce(excluded.lastupdatetime, a.lastupdatetime), "
+					SET_TIME("a", "starttime") ", "
+					SET_TIME("a", "finishtime") ", "
+					SET_TIME("a", "lastupdatetime") ", "
 					"%s::varchar, "
 					KEPT_JSON("pgpsignatures") "::text, "
 					"coalesce(excluded.syntaxversion, a.syntaxversion)) "
@@ -188,19 +203,22 @@ commands_sql(void)
 
 	return psprintf("INSERT INTO %s AS c "
 					"(id, actionid, agentid, status, results, starttime, finishtime) "
-					"SELECT * FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], "
+					"SELECT u.id, u.actionid, u.agentid, u.status, u.results, u.starttime, "
+					"coalesce(u.finishtime, " MIG_GO_ZERO_SQL ") "
+					"FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], "
 					"$4::text[], $5::json[], $6::timestamptz[], $7::timestamptz[]) "
+					"AS u(id, actionid, agentid, status, results, starttime, finishtime) "
 					"ON CONFLICT (id) DO UPDATE SET "
 					"actionid = excluded.actionid, agentid = excluded.agentid, "
 					"status = %s, "
 					"results = coalesce(excluded.results, c.results), "
 					"starttime = excluded.starttime, "
-					"finishtime = coalesce(excluded.finishtime, c.finishtime) "
+					"finishtime = " SET_TIME("c", "finishtime") " "
 					"WHERE %s >= %s "
 					"AND (c.actionid, c.agentid, c.status, c.results::text, c.starttime, "
 					"c.finishtime) IS DISTINCT FROM (excluded.actionid, excluded.agentid, "
 					"%s::varchar, coalesce(excluded.results, c.results)::text, "
-					"excluded.starttime, coalesce(excluded.finishtime, c.finishtime)) "
+					"excluded.starttime, " SET_TIME("c", "finishtime") ") "
 					"RETURNING id", mig_qualified_name("commands"), kept,
 					mig_status_rank_sql(MIG_KIND_COMMAND, "excluded.status"),
 					mig_status_rank_sql(MIG_KIND_COMMAND, "c.status"), kept);
@@ -247,7 +265,7 @@ stmt_sql(int which, Oid *types, int *nargs)
 			array_params(action_types, lengthof(action_types), types, nargs);
 			return psprintf("INSERT INTO %s (" ACTION_COLUMNS ", "
 							"sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
-							"SELECT u.*, 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
+							"SELECT " ACTION_VALUES ", 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
 							"ON CONFLICT (id) DO NOTHING RETURNING id",
 							mig_qualified_name("actions"));
 		case ST_COMMANDS:

@@ -117,7 +117,8 @@ INSERT INTO modules VALUES (1, 'file');
 INSERT INTO actions (id, name, target, validfrom, expireafter, finishtime, status) VALUES
 	(100, 'old, finished', 't', now() - interval '40 days', now() - interval '1 day', now() - interval '31 days', 'completed'),
 	(101, 'old, expired', 't', now() - interval '60 days', now() - interval '35 days', NULL, 'inflight'),
-	(102, 'recent', 't', now() - interval '2 days', now() + interval '1 day', NULL, 'inflight');
+	-- (Go's zero time, as MIG's scheduler writes an action not finished)
+	(102, 'recent', 't', now() - interval '2 days', now() + interval '1 day', '0001-01-01 00:00:00+00', 'inflight');
 INSERT INTO commands VALUES
 	(1, 100, 8, 'success', NULL, now() - interval '40 days', now() - interval '39 days'),
 	(2, 100, 2, 'failed', NULL, now() - interval '40 days', now() - interval '39 days'),
