@@ -194,6 +194,11 @@ SELECT pg_catalog.setval('mig.investigators_id_seq'::pg_catalog.regclass,
   FROM mig.investigators AS i
 HAVING pg_catalog.max(i.id) OPERATOR(pg_catalog.>=) 1::pg_catalog.numeric;
 
+-- MIG's API tells an investigator whose key is there already by the name
+-- of this unique index in the error
+ALTER TABLE mig.investigators
+	RENAME CONSTRAINT investigators_pgpfingerprint_key TO investigators_pgpfingerprint_idx;
+
 -- a disabled investigator's signatures no longer count: the status is part
 -- of the keyring
 DROP TRIGGER investigators_keyring ON mig.investigators;

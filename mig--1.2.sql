@@ -160,8 +160,9 @@ ALTER TABLE agtmodreq
 	ADD CONSTRAINT agtmodreq_moduleid_agentid_key UNIQUE (moduleid, agentid);
 ALTER TABLE invagtmodperm
 	ADD CONSTRAINT invagtmodperm_investigatorid_agentid_moduleid_key UNIQUE (investigatorid, agentid, moduleid);
+-- (MIG's name: its API tells a duplicate key by this name in the error)
 ALTER TABLE investigators
-	ADD CONSTRAINT investigators_pgpfingerprint_key UNIQUE (pgpfingerprint);
+	ADD CONSTRAINT investigators_pgpfingerprint_idx UNIQUE (pgpfingerprint);
 ALTER TABLE modules
 	ADD CONSTRAINT modules_name_key UNIQUE (name);
 
