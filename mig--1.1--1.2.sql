@@ -264,13 +264,58 @@ CREATE FUNCTION mig.mig_agents_stats(
 	AS 'MODULE_PATHNAME', 'mig_agents_stats'
 	LANGUAGE C STABLE STRICT;
 
--- mig_worker_status as 1.2 writes it (its grants are kept)
-CREATE OR REPLACE VIEW mig.mig_worker_status AS
-	SELECT s.pid, s.state, s.last_pass, s.files_per_sec, s.backlog, s.deferred, s.failed,
-		   s.last_error, s.last_error_at, s.started_at, s.last_full_pass, s.files_total,
-		   s.spool_dir, s.database, s.last_periodic, s.last_periodic_took,
-		   s.last_periodic_changed
-	  FROM mig.mig_worker_state() AS s;
+-- mig_worker_status says whether MIG's scheduler writes the database too
+-- (mig.scheduler_writes) and what the worker filled in for it.  A
+-- function's result columns cannot change in place: it and its view are
+-- made again, and the privileges granted on them are granted again.
+DO $$
+DECLARE
+	grants text[];
+	g text;
+BEGIN
+	SELECT pg_catalog.array_agg(pg_catalog.format('GRANT %s ON %s TO %s%s', a.privilege_type,
+			  CASE WHEN o.kind OPERATOR(pg_catalog.=) 'f'
+				   THEN 'FUNCTION mig.mig_worker_state()' ELSE 'mig.mig_worker_status' END,
+			  CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'PUBLIC'
+				   ELSE pg_catalog.quote_ident(r.rolname::pg_catalog.text) END,
+			  CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END))
+	  INTO grants
+	  FROM (SELECT 'v'::pg_catalog.text AS kind, c.relacl AS acl, c.relowner AS owner
+			  FROM pg_catalog.pg_class c
+			 WHERE c.oid OPERATOR(pg_catalog.=) 'mig.mig_worker_status'::pg_catalog.regclass
+			UNION ALL
+			SELECT 'f', p.proacl, p.proowner FROM pg_catalog.pg_proc p
+			 WHERE p.oid OPERATOR(pg_catalog.=) 'mig.mig_worker_state()'::pg_catalog.regprocedure) AS o,
+		   pg_catalog.aclexplode(o.acl) AS a
+	  LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
+	 WHERE a.grantee OPERATOR(pg_catalog.<>) o.owner;
+
+	DROP VIEW mig.mig_worker_status;
+	DROP FUNCTION mig.mig_worker_state();
+	CREATE FUNCTION mig.mig_worker_state(
+		OUT pid integer, OUT state text, OUT started_at timestamp with time zone,
+		OUT last_pass timestamp with time zone, OUT last_full_pass timestamp with time zone,
+		OUT files_per_sec double precision, OUT backlog bigint, OUT deferred bigint,
+		OUT failed bigint, OUT files_total bigint, OUT last_error text,
+		OUT last_error_at timestamp with time zone, OUT spool_dir text, OUT database text,
+		OUT last_periodic timestamp with time zone, OUT last_periodic_took interval,
+		OUT last_periodic_changed json, OUT scheduler_writes boolean, OUT filled bigint)
+		RETURNS record
+		AS 'MODULE_PATHNAME', 'mig_worker_state'
+		LANGUAGE C VOLATILE STRICT;
+	CREATE VIEW mig.mig_worker_status AS
+		SELECT s.pid, s.state, s.last_pass, s.files_per_sec, s.backlog, s.deferred, s.failed,
+			   s.last_error, s.last_error_at, s.started_at, s.last_full_pass, s.files_total,
+			   s.spool_dir, s.database, s.last_periodic, s.last_periodic_took,
+			   s.last_periodic_changed, s.scheduler_writes, s.filled
+		  FROM mig.mig_worker_state() AS s;
+	REVOKE ALL ON mig.mig_worker_status FROM PUBLIC;
+	REVOKE ALL ON FUNCTION mig.mig_worker_state() FROM PUBLIC;
+	FOREACH g IN ARRAY COALESCE(grants, '{}'::pg_catalog.text[]) LOOP
+		EXECUTE g;
+	END LOOP;
+END
+$$;
 
 ------------------------------------------------------------------------------
 -- pg_dump keeps the new tables' rows and sequences' values; nothing new is

@@ -499,7 +499,7 @@ CREATE FUNCTION mig_worker_state(
 	OUT failed bigint, OUT files_total bigint, OUT last_error text,
 	OUT last_error_at timestamp with time zone, OUT spool_dir text, OUT database text,
 	OUT last_periodic timestamp with time zone, OUT last_periodic_took interval,
-	OUT last_periodic_changed json)
+	OUT last_periodic_changed json, OUT scheduler_writes boolean, OUT filled bigint)
 	RETURNS record
 	AS 'MODULE_PATHNAME', 'mig_worker_state'
 	LANGUAGE C VOLATILE STRICT;
@@ -508,7 +508,7 @@ CREATE VIEW mig_worker_status AS
 	SELECT s.pid, s.state, s.last_pass, s.files_per_sec, s.backlog, s.deferred, s.failed,
 		   s.last_error, s.last_error_at, s.started_at, s.last_full_pass, s.files_total,
 		   s.spool_dir, s.database, s.last_periodic, s.last_periodic_took,
-		   s.last_periodic_changed
+		   s.last_periodic_changed, s.scheduler_writes, s.filled
 	  FROM @extschema@.mig_worker_state() AS s;
 
 ------------------------------------------------------------------------------

@@ -52,6 +52,8 @@ int			mig_agent_retention = 0;
 int			mig_purge_batch = 10000;
 int			mig_periodic_interval = 87000;
 int			mig_target_timeout = 5000;
+bool		mig_scheduler_writes = false;
+int			mig_fill_delay = 60000;
 
 void		_PG_init(void);
 
@@ -180,6 +182,35 @@ _PG_init(void)
 							1024 * 1024,
 							PGC_SUSET,
 							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	/*
+	 * Who writes the database.  Off: the spool is the only writer (the
+	 * seed's design), and the sync writes what the files say.  On: MIG's
+	 * released scheduler writes the database too, and the sync only fills
+	 * in the rows it has not written mig.fill_delay after their file
+	 * appeared.  The worker follows postgresql.conf; a superuser may set
+	 * it for the mig_spool_sync() of a session.
+	 */
+	DefineCustomBoolVariable("mig.scheduler_writes",
+							 "MIG's scheduler writes the database too: the spool sync only fills in what it lacks.",
+							 "Off: the spool is the only writer, and the sync writes what the files say.",
+							 &mig_scheduler_writes,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mig.fill_delay",
+							"How long the spool sync leaves a row to MIG's scheduler before it fills it in.",
+							"With mig.scheduler_writes on: a file whose row is missing is "
+							"deferred until it is this old.",
+							&mig_fill_delay,
+							60000,
+							0,
+							86400 * 1000,
+							PGC_SUSET,
+							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	/*

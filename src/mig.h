@@ -28,5 +28,7 @@ extern int	mig_agent_retention;	/* s; 0: forever */
 extern int	mig_purge_batch;		/* rows per batch */
 extern int	mig_periodic_interval;	/* ms; 0: off */
 extern int	mig_target_timeout;		/* ms; 0: no limit */
+extern bool mig_scheduler_writes;	/* MIG's scheduler writes the database too */
+extern int	mig_fill_delay;			/* ms */
 
 #endif							/* MIG_H */

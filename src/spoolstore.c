@@ -34,7 +34,9 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/timestamp.h"
 
+#include "mig.h"
 #include "counters.h"
 #include "gotime.h"
 #include "lifecycle.h"
@@ -62,8 +64,12 @@ typedef enum Stmt
 	ST_AGENT_LOCS,
 	ST_SIGNED_DIFFERS,
 	ST_ACTIONS,
+	ST_ACTIONS_FILL,
 	ST_EMBEDDED,
 	ST_COMMANDS,
+	ST_COMMANDS_FILL,
+	ST_ACTION_ROWS,
+	ST_COMMAND_ROWS,
 	ST_FILES_INSERT,
 	ST_FILES_UPDATE,
 	ST_FILES_DELETE,
@@ -154,6 +160,19 @@ array_params(const Oid *elemtypes, int n, Oid *types, int *nargs)
 	"OR u." col "::text = a." col "::text THEN false " \
 	"ELSE u." col "::jsonb <> a." col "::jsonb END)"
 
+/*
+ * actions, when MIG's scheduler writes the database too: the rows it has
+ * not written, and nothing else
+ */
+static char *
+actions_fill_sql(void)
+{
+	return psprintf("INSERT INTO %s AS a (" ACTION_COLUMNS ", "
+					"sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
+					"SELECT " ACTION_VALUES ", 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
+					"ON CONFLICT (id) DO NOTHING RETURNING id", mig_qualified_name("actions"));
+}
+
 /* actions: a file's action replaces the row unless the row is further on */
 static char *
 actions_sql(void)
@@ -195,19 +214,29 @@ actions_sql(void)
 					mig_status_rank_sql(MIG_KIND_ACTION, "a.status"), kept);
 }
 
+#define COMMAND_INSERT \
+	"INSERT INTO %s AS c (id, actionid, agentid, status, results, starttime, finishtime) " \
+	"SELECT u.id, u.actionid, u.agentid, u.status, u.results, u.starttime, " \
+	"coalesce(u.finishtime, " MIG_GO_ZERO_SQL ") " \
+	"FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], " \
+	"$4::text[], $5::json[], $6::timestamptz[], $7::timestamptz[]) " \
+	"AS u(id, actionid, agentid, status, results, starttime, finishtime) "
+
+/* commands, when MIG's scheduler writes the database too: the missing ones */
+static char *
+commands_fill_sql(void)
+{
+	return psprintf(COMMAND_INSERT "ON CONFLICT (id) DO NOTHING RETURNING id",
+					mig_qualified_name("commands"));
+}
+
 /* commands: the same, by the commands' ranks */
 static char *
 commands_sql(void)
 {
 	char	   *kept = mig_status_kept_sql(MIG_KIND_COMMAND, "c.status", "excluded.status");
 
-	return psprintf("INSERT INTO %s AS c "
-					"(id, actionid, agentid, status, results, starttime, finishtime) "
-					"SELECT u.id, u.actionid, u.agentid, u.status, u.results, u.starttime, "
-					"coalesce(u.finishtime, " MIG_GO_ZERO_SQL ") "
-					"FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], "
-					"$4::text[], $5::json[], $6::timestamptz[], $7::timestamptz[]) "
-					"AS u(id, actionid, agentid, status, results, starttime, finishtime) "
+	return psprintf(COMMAND_INSERT
 					"ON CONFLICT (id) DO UPDATE SET "
 					"actionid = excluded.actionid, agentid = excluded.agentid, "
 					"status = %s, "
@@ -261,6 +290,17 @@ stmt_sql(int which, Oid *types, int *nargs)
 		case ST_ACTIONS:
 			array_params(action_types, lengthof(action_types), types, nargs);
 			return actions_sql();
+		case ST_ACTIONS_FILL:
+			array_params(action_types, lengthof(action_types), types, nargs);
+			return actions_fill_sql();
+		case ST_ACTION_ROWS:
+			types[0] = NUMERICARRAYOID;
+			return psprintf("SELECT a.id FROM unnest($1::numeric[]) AS t(id) "
+							"JOIN %s AS a ON a.id = t.id", mig_qualified_name("actions"));
+		case ST_COMMAND_ROWS:
+			types[0] = NUMERICARRAYOID;
+			return psprintf("SELECT c.id FROM unnest($1::numeric[]) AS t(id) "
+							"JOIN %s AS c ON c.id = t.id", mig_qualified_name("commands"));
 		case ST_EMBEDDED:
 			array_params(action_types, lengthof(action_types), types, nargs);
 			return psprintf("INSERT INTO %s (" ACTION_COLUMNS ", "
@@ -271,6 +311,9 @@ stmt_sql(int which, Oid *types, int *nargs)
 		case ST_COMMANDS:
 			array_params(command_types, lengthof(command_types), types, nargs);
 			return commands_sql();
+		case ST_COMMANDS_FILL:
+			array_params(command_types, lengthof(command_types), types, nargs);
+			return commands_fill_sql();
 		case ST_FILES_INSERT:
 			array_params(file_types, lengthof(file_types), types, nargs);
 			return psprintf("INSERT INTO %s (path, spool, kind, dir, inode, size, mtime, "
@@ -474,6 +517,13 @@ typedef struct Store
 	int			naction_ids;
 	int64	   *touched;		/* actions whose row or commands changed */
 	int			ntouched;
+
+	/*
+	 * MIG's scheduler writes the database too (mig.scheduler_writes): only
+	 * rows still missing from files older than fill_before are written
+	 */
+	bool		fill;
+	TimestampTz fill_before;
 } Store;
 
 /* the object a valid file of this kind holds: its id and status, or none */
@@ -589,6 +639,66 @@ refuse_signed_changes(Store *st, int nwin)
 	return n;
 }
 
+/*
+ * When MIG's scheduler writes the database too, a winner is left to it:
+ * unchanged when its row is there (the scheduler's row is never touched),
+ * deferred while its file is younger than mig.fill_delay (the scheduler
+ * writes the row about when it writes the file, sometimes just after), and
+ * deferred for good when it is an action file with the metadata alone
+ * (action/done/ as MIG lands an action: no target, no operations, nothing
+ * a row could be made of).  The others stay winners, to be filled in.
+ * Returns how many.
+ */
+static int
+leave_to_scheduler(Store *st, int nwin, MigSpoolKind kind)
+{
+	MigArray	ids;
+	int			nrows;
+	int64	   *rows;
+	int			n = 0;
+
+	mig_array_init(&ids, NUMERICOID, nwin);
+	for (int i = 0; i < nwin; i++)
+	{
+		int64		id = 0;
+		const char *status;
+
+		(void) file_object(st->winners[i], kind, &id, &status);
+		mig_array_add_int64_numeric(&ids, id);
+	}
+	run_arrays(kind == MIG_KIND_ACTION ? ST_ACTION_ROWS : ST_COMMAND_ROWS, &ids, 1);
+	rows = returned_ids(1, &nrows);
+	for (int i = 0; i < nwin; i++)
+	{
+		SpoolFile  *f = st->winners[i];
+		int64		id = 0;
+		const char *status;
+		const char *what = kind == MIG_KIND_ACTION ? "action" : "command";
+
+		(void) file_object(f, kind, &id, &status);
+		if (id_in(rows, nrows, id))
+			f->outcome = OUT_UNCHANGED;
+		else if (f->stat_known && f->mtime > st->fill_before)
+		{
+			f->outcome = OUT_DEFERRED;
+			f->error = psprintf("MIG's scheduler writes the database (mig.scheduler_writes): "
+								"%s " INT64_FORMAT " is filled in if it is still missing "
+								"mig.fill_delay after the file appeared", what, id);
+		}
+		else if (kind == MIG_KIND_ACTION && f->action->target[0] == '\0' &&
+				 f->action->operations == NULL)
+		{
+			f->outcome = OUT_DEFERRED;
+			f->error = psprintf("action " INT64_FORMAT " is not in actions, and the file holds "
+								"its metadata alone (no target, no operations): "
+								"waiting for its row", id);
+		}
+		else
+			st->winners[n++] = f;
+	}
+	return n;
+}
+
 /* 1. action files: one per id, the furthest on in its lifecycle */
 static void
 store_action_files(Store *st)
@@ -598,15 +708,33 @@ store_action_files(Store *st)
 
 	if (nwin == 0)
 		return;
-	nwin = refuse_signed_changes(st, nwin);
+	nwin = st->fill ? leave_to_scheduler(st, nwin, MIG_KIND_ACTION) :
+		refuse_signed_changes(st, nwin);
 	if (nwin == 0)
 		return;
 	winner_action_cols(st, nwin, cols);
 	for (int i = 0; i < nwin; i++)
 		st->action_ids[st->naction_ids++] = st->winners[i]->action->id;
-	run_arrays(ST_ACTIONS, cols, lengthof(action_types));
+	run_arrays(st->fill ? ST_ACTIONS_FILL : ST_ACTIONS, cols, lengthof(action_types));
 	mark_written(st, nwin, MIG_KIND_ACTION);
 	qsort(st->action_ids, st->naction_ids, sizeof(int64), cmp_int64);
+}
+
+/*
+ * 1b. when MIG's scheduler writes the database too: the command files it
+ * has written (or may still write) are left to it before the actions they
+ * embed are looked at
+ */
+static void
+leave_commands_to_scheduler(Store *st)
+{
+	int			nwin;
+
+	if (!st->fill)
+		return;
+	nwin = winners_of(st, MIG_KIND_COMMAND);
+	if (nwin > 0)
+		(void) leave_to_scheduler(st, nwin, MIG_KIND_COMMAND);
 }
 
 /*
@@ -672,7 +800,7 @@ store_commands(Store *st)
 		mig_array_add_time(&cols[5], pc->starttime, false);
 		mig_array_add_time(&cols[6], pc->finishtime, !pc->has_finishtime);
 	}
-	run_arrays(ST_COMMANDS, cols, lengthof(command_types));
+	run_arrays(st->fill ? ST_COMMANDS_FILL : ST_COMMANDS, cols, lengthof(command_types));
 	mark_written(st, nwin, MIG_KIND_COMMAND);
 }
 
@@ -720,6 +848,7 @@ store_files(void *arg)
 	st->ntouched = 0;
 
 	store_action_files(st);
+	leave_commands_to_scheduler(st);
 	store_embedded_actions(st);
 	store_commands(st);
 	store_counters(st);
@@ -738,6 +867,9 @@ mig_spool_store_batch(SpoolFile *files, int n, int schema_version, BatchNotes *n
 	BatchNotes	saved = *notes;
 	Store		st = {todo, 0, schema_version, notes};
 	ErrorData  *edata;
+
+	st.fill = mig_scheduler_writes;
+	st.fill_before = GetCurrentTimestamp() - (TimestampTz) mig_fill_delay * 1000;
 
 	for (int i = 0; i < n; i++)
 		if (files[i].outcome == OUT_NONE)

@@ -71,6 +71,7 @@ typedef struct MigWorkerShared
 	TimestampTz last_periodic;	/* the end of the last periodic run */
 	int64		last_periodic_us;	/* how long it took */
 	char		last_periodic_report[512];	/* what it changed, as JSON */
+	int64		filled;			/* rows filled in for MIG's scheduler */
 } MigWorkerShared;
 
 static MigWorkerShared *shared = NULL;
@@ -184,6 +185,7 @@ mig_worker_claim(bool *probe)
 	shared->started_at = GetCurrentTimestamp();
 	shared->counts_known = false;
 	shared->backlog = 0;
+	shared->filled = 0;
 	/* an error is the worker's that saw it: a new worker starts clean */
 	shared->last_error[0] = '\0';
 	shared->last_error_at = 0;
@@ -294,6 +296,8 @@ mig_worker_pass_done(bool full, int64 ingested, int64 deferred, int64 failed)
 	shared->failed = failed;
 	shared->counts_known = true;
 	shared->files_total += ingested;
+	if (mig_scheduler_writes)
+		shared->filled += ingested;
 	if (ingested > 0)
 	{
 		int64		second = whole_second(now);
@@ -410,17 +414,27 @@ mig_preload_warning(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+static const char *const worker_state_names[MIG_WS_NCOLUMNS] = {
+#define MIG_WORKER_STATE_NAME(id, name, since) name,
+	MIG_WORKER_STATE_COLUMNS(MIG_WORKER_STATE_NAME)
+#undef MIG_WORKER_STATE_NAME
+};
+
 /*
  * mig_worker_state(): one row, what the worker last published (the view
- * mig_worker_status).
+ * mig_worker_status).  The columns are filled by their number in the list
+ * (workerstatus.h), then given to the result type by name: a database on
+ * an older version of mig asks for fewer.
  */
 PG_FUNCTION_INFO_V1(mig_worker_state);
 Datum
 mig_worker_state(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[17];
-	bool		nulls[17];
+	Datum		values[MIG_WS_NCOLUMNS];
+	bool		nulls[MIG_WS_NCOLUMNS];
+	Datum	   *out_values;
+	bool	   *out_nulls;
 	MigWorkerShared copy;
 	bool		running;
 	TimestampTz now = GetCurrentTimestamp();
@@ -435,46 +449,65 @@ mig_worker_state(PG_FUNCTION_ARGS)
 	running = copy.pid != 0;
 
 	memset(nulls, true, sizeof(nulls));
-#define SET(i, v) (values[i] = (v), nulls[i] = false)
+#define SET(col, v) (values[MIG_WS_##col] = (v), nulls[MIG_WS_##col] = false)
 	if (running)
 	{
-		SET(0, Int32GetDatum((int32) copy.pid));
-		SET(2, TimestampTzGetDatum(copy.started_at));
-		SET(5, Float8GetDatum(window_rate(&copy, now)));
-		SET(6, Int64GetDatum(copy.backlog));
-		SET(9, Int64GetDatum(copy.files_total));
+		SET(PID, Int32GetDatum((int32) copy.pid));
+		SET(STARTED_AT, TimestampTzGetDatum(copy.started_at));
+		SET(FILES_PER_SEC, Float8GetDatum(window_rate(&copy, now)));
+		SET(BACKLOG, Int64GetDatum(copy.backlog));
+		SET(FILES_TOTAL, Int64GetDatum(copy.files_total));
+		SET(FILLED, Int64GetDatum(copy.filled));
 	}
-	SET(1, CStringGetTextDatum(copy.state));
+	SET(STATE, CStringGetTextDatum(copy.state));
 	if (copy.last_pass != 0)
-		SET(3, TimestampTzGetDatum(copy.last_pass));
+		SET(LAST_PASS, TimestampTzGetDatum(copy.last_pass));
 	if (copy.last_full_pass != 0)
-		SET(4, TimestampTzGetDatum(copy.last_full_pass));
+		SET(LAST_FULL_PASS, TimestampTzGetDatum(copy.last_full_pass));
 	if (running && copy.counts_known)
 	{
-		SET(7, Int64GetDatum(copy.deferred));
-		SET(8, Int64GetDatum(copy.failed));
+		SET(DEFERRED, Int64GetDatum(copy.deferred));
+		SET(FAILED, Int64GetDatum(copy.failed));
 	}
 	if (copy.last_error[0] != '\0')
 	{
-		SET(10, CStringGetTextDatum(copy.last_error));
-		SET(11, TimestampTzGetDatum(copy.last_error_at));
+		SET(LAST_ERROR, CStringGetTextDatum(copy.last_error));
+		SET(LAST_ERROR_AT, TimestampTzGetDatum(copy.last_error_at));
 	}
 	guc_spool = pstrdup(mig_spool_dir);
 	canonicalize_path(guc_spool);
-	SET(12, CStringGetTextDatum(running && copy.spool_dir[0] ? copy.spool_dir : guc_spool));
-	SET(13, CStringGetTextDatum(running && copy.database[0] ? copy.database : mig_database));
-	/* mig 1.1's view has the periodic run too (1.0's has 14 columns) */
-	if (tupdesc->natts >= 17 && copy.last_periodic != 0)
+	SET(SPOOL_DIR, CStringGetTextDatum(running && copy.spool_dir[0] ? copy.spool_dir : guc_spool));
+	SET(DATABASE, CStringGetTextDatum(running && copy.database[0] ? copy.database : mig_database));
+	if (copy.last_periodic != 0)
 	{
 		Interval   *took = palloc0(sizeof(Interval));
 
 		took->time = copy.last_periodic_us;
-		SET(14, TimestampTzGetDatum(copy.last_periodic));
-		SET(15, IntervalPGetDatum(took));
-		SET(16, DirectFunctionCall1(json_in, CStringGetDatum(copy.last_periodic_report)));
+		SET(LAST_PERIODIC, TimestampTzGetDatum(copy.last_periodic));
+		SET(LAST_PERIODIC_TOOK, IntervalPGetDatum(took));
+		SET(LAST_PERIODIC_CHANGED,
+			DirectFunctionCall1(json_in, CStringGetDatum(copy.last_periodic_report)));
 	}
+	/* the setting as this session has it (the worker's, unless SET here) */
+	SET(SCHEDULER_WRITES, BoolGetDatum(mig_scheduler_writes));
 #undef SET
-	if (tupdesc->natts != 14 && tupdesc->natts != 17)
-		elog(ERROR, "mig_worker_state() returns %d columns, not 14 or 17", tupdesc->natts);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+
+	out_values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
+	out_nulls = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		const char *name = NameStr(TupleDescAttr(tupdesc, i)->attname);
+		int			col = -1;
+
+		for (int c = 0; c < MIG_WS_NCOLUMNS && col < 0; c++)
+			if (strcmp(worker_state_names[c], name) == 0)
+				col = c;
+		if (col < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("mig_worker_state() has no column \"%s\" in this version of mig", name)));
+		out_values[i] = values[col];
+		out_nulls[i] = nulls[col];
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, out_values, out_nulls)));
 }

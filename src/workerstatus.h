@@ -37,6 +37,46 @@ extern void mig_worker_request_shmem(void);
 extern pid_t mig_worker_claim(bool *probe);
 extern void mig_worker_connected(void);
 
+/*
+ * The columns of mig_worker_state() and the view mig_worker_status, in the
+ * order of the view, with the version of mig that added each: the one
+ * list.  mig_worker_state() fills a column by its number here and gives
+ * each column its result type asks for by name, so the view of a database
+ * still on an older version (fewer columns) is served too; the table and
+ * view are in the extension's scripts, and a new column is a line here,
+ * its value in mig_worker_state(), and an update script.
+ *
+ *	  COL(id, name, since)
+ */
+#define MIG_WORKER_STATE_COLUMNS(COL) \
+	COL(PID, "pid", 100) \
+	COL(STATE, "state", 100) \
+	COL(STARTED_AT, "started_at", 100) \
+	COL(LAST_PASS, "last_pass", 100) \
+	COL(LAST_FULL_PASS, "last_full_pass", 100) \
+	COL(FILES_PER_SEC, "files_per_sec", 100) \
+	COL(BACKLOG, "backlog", 100) \
+	COL(DEFERRED, "deferred", 100) \
+	COL(FAILED, "failed", 100) \
+	COL(FILES_TOTAL, "files_total", 100) \
+	COL(LAST_ERROR, "last_error", 100) \
+	COL(LAST_ERROR_AT, "last_error_at", 100) \
+	COL(SPOOL_DIR, "spool_dir", 100) \
+	COL(DATABASE, "database", 100) \
+	COL(LAST_PERIODIC, "last_periodic", 101) \
+	COL(LAST_PERIODIC_TOOK, "last_periodic_took", 101) \
+	COL(LAST_PERIODIC_CHANGED, "last_periodic_changed", 101) \
+	COL(SCHEDULER_WRITES, "scheduler_writes", 102) \
+	COL(FILLED, "filled", 102)
+
+#define MIG_WORKER_STATE_ENUM(id, name, since) MIG_WS_##id,
+enum
+{
+	MIG_WORKER_STATE_COLUMNS(MIG_WORKER_STATE_ENUM)
+	MIG_WS_NCOLUMNS
+};
+#undef MIG_WORKER_STATE_ENUM
+
 /* what the worker says of itself, read back by mig_worker_state() */
 extern void mig_worker_set_state(const char *state);
 extern void mig_worker_set_error(const char *message);
