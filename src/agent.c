@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -37,9 +38,6 @@
 #include "schema.h"
 #include "sql.h"
 #include "utils.h"
-
-/* key space of mig's advisory locks ("mig"), as two-int4 lock tags */
-#define MIG_LOCK_CLASS 0x6d6967
 
 static void
 invalid(const char *error)
@@ -167,12 +165,10 @@ mig_agent_heartbeat(PG_FUNCTION_ARGS)
 	else
 	{
 		/* one agent per queue location, even when two heartbeats race */
-		Oid			types[2] = {INT4OID, TEXTOID};
-		Datum		values[2] = {Int32GetDatum(MIG_LOCK_CLASS), CStringGetTextDatum(h.queueloc)};
-
-		if (SPI_execute_with_args("SELECT pg_catalog.pg_advisory_xact_lock($1, pg_catalog.hashtext($2))",
-								  2, types, values, NULL, false, 0) < 0)
-			elog(ERROR, "could not lock the queue location");
+		(void) mig_advisory_xact_lock(MIG_LOCK_QUEUELOC,
+									  DatumGetUInt32(DirectFunctionCall1Coll(hashtext, C_COLLATION_OID,
+																			 CStringGetTextDatum(h.queueloc))),
+									  true);
 		id = query_id(psprintf("SELECT id FROM %s WHERE queueloc = $1 "
 							   "ORDER BY heartbeattime DESC, id DESC LIMIT 1",
 							   mig_qualified_name("agents")),
