@@ -77,7 +77,7 @@ upsert_agent(Heartbeat *h, int64 id, bool only_insert)
 	values[8] = TimestampTzGetDatum(h->heartbeattime);
 	/* a heartbeat says the agent is alive: online unless it says otherwise */
 	values[9] = CStringGetTextDatum(h->status != NULL && h->status[0] != '\0' ?
-									h->status : "online");
+									h->status : MIG_AGENT_ONLINE);
 	values[10] = h->mode ? CStringGetTextDatum(h->mode) : (Datum) 0;
 	nulls[10] = h->mode ? ' ' : 'n';
 	values[11] = TimestampTzGetDatum(h->refreshtime);
@@ -109,7 +109,8 @@ upsert_agent(Heartbeat *h, int64 id, bool only_insert)
 									   MIG_GO_ZERO_SQL " THEN a.destructiontime "
 									   "ELSE excluded.destructiontime END, "
 									   "heartbeattime = excluded.heartbeattime, "
-									   "status = CASE WHEN a.status = 'destroyed' THEN a.status "
+									   "status = CASE WHEN a.status = "
+									   MIG_SQL_STATUS(MIG_AGENT_DESTROYED) " THEN a.status "
 									   "ELSE excluded.status END, "
 									   "mode = COALESCE($11, a.mode), "
 									   "refreshtime = COALESCE($12, a.refreshtime), "
