@@ -473,6 +473,8 @@ storable_signature(char *text)
 {
 	char	   *oneline;
 
+	if (text == NULL)
+		return NULL;
 	if (pg_mbstrlen(text) <= SIGNATURE_MAX_LEN)
 		return text;
 	oneline = mig_pgp_signature_oneline(text, strlen(text));
