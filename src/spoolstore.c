@@ -136,14 +136,15 @@ array_params(const Oid *elemtypes, int n, Oid *types, int *nargs)
  * An action's signed fields (name, target, validity, operations,
  * signatures) never change once stored: a later file gives them only where
  * the row has none (MIG's scheduler writes action/done/ from an action's
- * metadata alone, without its target, operations and signatures).  A file
+ * metadata alone, without its target, operations and signatures: JSON
+ * null, where an empty array is a value like any other).  A file
  * whose signed fields differ from the row's is refused before this
  * (ST_SIGNED_DIFFERS); validfrom and expireafter, NOT NULL, are the row's.
  */
 #define KEPT_TEXT(col) "coalesce(nullif(a." col "::text, ''), excluded." col ")"
 #define KEPT_JSON(col) \
-	"(CASE WHEN a." col " IS NULL OR a." col "::text IN ('null', '[]') " \
-	"THEN excluded." col " ELSE a." col " END)"
+	"(CASE WHEN a." col " IS NULL OR a." col "::text = 'null' " \
+	"THEN coalesce(excluded." col ", a." col ") ELSE a." col " END)"
 
 /*
  * Whether a file's signed fields differ from the row's: compared where both
@@ -156,7 +157,7 @@ array_params(const Oid *elemtypes, int n, Oid *types, int *nargs)
 	"floor(extract(epoch FROM u." col ")) <> floor(extract(epoch FROM a." col "))"
 #define SIGNED_JSON_DIFFERS(col) \
 	"(CASE WHEN u." col " IS NULL OR a." col " IS NULL " \
-	"OR u." col "::text IN ('null', '[]') OR a." col "::text IN ('null', '[]') " \
+	"OR u." col "::text = 'null' OR a." col "::text = 'null' " \
 	"OR u." col "::text = a." col "::text THEN false " \
 	"ELSE u." col "::jsonb <> a." col "::jsonb END)"
 

@@ -137,6 +137,20 @@ CALL put('action/done/2.json', jsonb_build_object('id', 2, 'name', 'check sshd 2
 SELECT * FROM mig_spool_sync(:'spool');
 SELECT id, status, target, operations IS NOT NULL AS has_operations, pgpsignatures, finishtime
   FROM actions WHERE id = 2;
+-- an empty array is a value (no operations, no signatures), not an absence
+CALL put('action/new/61.json', jsonb_set(jsonb_set(act(61, 'pending'), '{operations}', '[]'),
+  '{pgpsignatures}', '[]')::text);
+SELECT * FROM mig_spool_sync(:'spool');
+CALL put('action/done/61.json', jsonb_build_object('id', 61, 'name', 'check sshd 61', 'target', '',
+  'validfrom', '2026-01-02T03:04:05.5+01:00', 'expireafter', '2026-01-02T04:04:05Z',
+  'operations', NULL, 'pgpsignatures', NULL, 'status', 'done')::text);
+SELECT * FROM mig_spool_sync(:'spool');
+SELECT id, status, operations, pgpsignatures FROM actions WHERE id = 61;
+CALL put('action/done/61.json', jsonb_set(act(61, 'done'), '{operations}', '[{"module": "file"}]')::text);
+SELECT * FROM mig_spool_sync(:'spool');
+SELECT file, outcome FROM files WHERE file LIKE 'action/%/61.json' ORDER BY 1;
+SELECT id, operations FROM actions WHERE id = 61;
+CALL sh('rm action/new/61.json action/done/61.json');
 -- a file whose signed fields differ is refused, and the row kept
 CALL put('action/done/2.json', jsonb_set(act(2, 'done'), '{target}', '"true"')::text);
 CALL put('action/inflight/3.json', jsonb_set(act(3, 'inflight'), '{pgpsignatures}', '["other"]')::text);
