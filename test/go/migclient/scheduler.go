@@ -549,39 +549,38 @@ func (c *client) periodic() {
 			c.r.call(c.sched, what, f())
 		}()
 	}
-	var err error
-	run("SumOnlineAgentsByVersion", func() error {
+	now := time.Now()
+	run("SumOnlineAgentsByVersion", func() (err error) {
 		s.OnlineAgentsByVersion, err = c.sched.SumOnlineAgentsByVersion()
-		return err
+		return
 	})
-	var errs [8]error
-	run("SumIdleAgentsByVersion", func() error {
-		s.IdleAgentsByVersion, errs[0] = c.sched.SumIdleAgentsByVersion()
-		return errs[0]
+	run("SumIdleAgentsByVersion", func() (err error) {
+		s.IdleAgentsByVersion, err = c.sched.SumIdleAgentsByVersion()
+		return
 	})
-	run("CountOnlineEndpoints", func() error {
-		s.OnlineEndpoints, errs[1] = c.sched.CountOnlineEndpoints()
-		return errs[1]
+	run("CountOnlineEndpoints", func() (err error) {
+		s.OnlineEndpoints, err = c.sched.CountOnlineEndpoints()
+		return
 	})
-	run("CountIdleEndpoints", func() error {
-		s.IdleEndpoints, errs[2] = c.sched.CountIdleEndpoints()
-		return errs[2]
+	run("CountIdleEndpoints", func() (err error) {
+		s.IdleEndpoints, err = c.sched.CountIdleEndpoints()
+		return
 	})
-	run("CountNewEndpoints", func() error {
-		s.NewEndpoints, errs[3] = c.sched.CountNewEndpoints(time.Now().Add(-24*time.Hour), time.Now().Add(-7*24*time.Hour))
-		return errs[3]
+	run("CountNewEndpoints", func() (err error) {
+		s.NewEndpoints, err = c.sched.CountNewEndpoints(now.Add(-24*time.Hour), now.Add(-7*24*time.Hour))
+		return
 	})
-	run("CountDoubleAgents", func() error {
-		s.MultiAgentsEndpoints, errs[4] = c.sched.CountDoubleAgents()
-		return errs[4]
+	run("CountDoubleAgents", func() (err error) {
+		s.MultiAgentsEndpoints, err = c.sched.CountDoubleAgents()
+		return
 	})
-	run("CountDisappearedEndpoints", func() error {
-		s.DisappearedEndpoints, errs[5] = c.sched.CountDisappearedEndpoints(time.Now().Add(-7 * 24 * time.Hour))
-		return errs[5]
+	run("CountDisappearedEndpoints", func() (err error) {
+		s.DisappearedEndpoints, err = c.sched.CountDisappearedEndpoints(now.Add(-7 * 24 * time.Hour))
+		return
 	})
-	run("CountFlappingEndpoints", func() error {
-		s.FlappingEndpoints, errs[6] = c.sched.CountFlappingEndpoints()
-		return errs[6]
+	run("CountFlappingEndpoints", func() (err error) {
+		s.FlappingEndpoints, err = c.sched.CountFlappingEndpoints()
+		return
 	})
 	wg.Wait()
 	for _, v := range s.OnlineAgentsByVersion {
@@ -595,6 +594,6 @@ func (c *client) periodic() {
 	}
 	c.r.note("statistics: %.0f online agents on %.0f endpoints, %.0f idle, %.0f with several agents",
 		s.OnlineAgents, s.OnlineEndpoints, s.IdleAgents, s.MultiAgentsEndpoints)
-	_, err = c.sched.GetDisappearedEndpoints(time.Now().Add(-26 * time.Hour))
+	_, err := c.sched.GetDisappearedEndpoints(time.Now().Add(-26 * time.Hour))
 	c.r.call(c.sched, "GetDisappearedEndpoints", err)
 }
