@@ -67,6 +67,8 @@ command_ok([ $go, 'build', '-o', $bin, sort glob(dirname(__FILE__) . '/../go/mig
 # path: gpg-agent's socket lives in the home)
 my $gnupg = PostgreSQL::Test::Utils::tempdir_short;
 chmod 0700, $gnupg;
+# its gpg-agent goes with the test, however the test ends
+END { local $?; system('gpgconf', '--homedir', $gnupg, '--kill', 'all') if defined $gnupg; }
 my @gpg = ('gpg', '--homedir', $gnupg, '--batch', '--quiet', '--pinentry-mode', 'loopback',
 	'--passphrase', '');
 command_ok([ @gpg, '--quick-gen-key', 'migscheduler <migscheduler@example.net>', 'ed25519', 'sign',
@@ -375,11 +377,4 @@ is( $node->safe_psql('mig', q{
 	 WHERE l.tbl <> 'signatures' AND l.backend IS DISTINCT FROM 'mig spool worker'}),
 	'', 'spool: only the worker wrote actions and commands');
 
-gpgconf_kill();
 done_testing();
-
-sub gpgconf_kill
-{
-	system('gpgconf', '--homedir', $gnupg, '--kill', 'all');
-	return;
-}
