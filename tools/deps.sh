@@ -12,7 +12,9 @@ packages=(
 	libjansson-dev libgpgme-dev gnupg pkg-config make gcc
 )
 # to test it: the TAP tests (IPC::Run), the Go reference of the canonical
-# string (golang-go); the Debian package (debian/, test/run's package
+# string (golang-go), the Go program that sends MIG's scheduler's and API's
+# calls (test/go/migclient: Debian's lib/pq, golang-github-lib-pq-dev); the
+# Debian package (debian/, test/run's package
 # suite): debhelper and postgresql-server-dev-all (pg_buildext's dh add-on)
 # are its Build-Depends beyond mig's own, build-essential is what
 # dpkg-buildpackage checks for besides them (it brings dpkg-dev), and no
@@ -24,7 +26,7 @@ case ${1:-all} in
 build) ;;
 all)
 	packages+=(
-		libipc-run-perl golang-go
+		libipc-run-perl golang-go golang-github-lib-pq-dev
 		build-essential debhelper postgresql-server-dev-all
 		clang llvm libclang-rt-14-dev libssl-dev clang-tools-14
 	) ;;

@@ -1,9 +1,13 @@
 -- Nothing of mig is usable by PUBLIC: an unprivileged role can neither read
 -- nor write the tables nor call the functions.  README.md's recipes for a
--- scheduler, an investigator, a spool-sync and a monitoring role, run
--- verbatim (test/readme-sql takes each from README.md, its only copy, and
--- \i echoes it below), give each role what it is for and nothing else.
--- The worker's recipe is run by test/t/035_worker_role.pl.
+-- scheduler, an investigator, a spool-sync and a monitoring role, and for
+-- MIG's own migreadonly, migscheduler and migapi, run verbatim
+-- (test/readme-sql takes each from README.md, its only copy, and \i echoes
+-- it below), give each role what it is for and nothing else; the secrets
+-- (the scheduler's private key, API keys, loaders' keys) are readable by
+-- their one role only.  The worker's recipe is run by
+-- test/t/035_worker_role.pl; MIG's calls themselves, as migscheduler and
+-- migapi, by test/t/070_mig_client.pl.
 CREATE EXTENSION mig;
 CREATE ROLE mig_nobody;
 
@@ -200,6 +204,172 @@ SELECT * FROM mig_periodic();
 DELETE FROM spool_files;
 RESET ROLE;
 
+------------------------------------------------------------------------------
+-- (e) MIG's own roles: migreadonly, migscheduler, migapi (README: MIG's
+-- scheduler and API), each statement below one MIG's code sends
+------------------------------------------------------------------------------
+\! perl test/readme-sql recipe migreadonly >results/recipe-migreadonly.sql
+\i results/recipe-migreadonly.sql
+\! perl test/readme-sql recipe migscheduler >results/recipe-migscheduler.sql
+\i results/recipe-migscheduler.sql
+\! perl test/readme-sql recipe migapi >results/recipe-migapi.sql
+\i results/recipe-migapi.sql
+\! perl test/readme-sql recipe mig-passwords >results/recipe-mig-passwords.sql
+\i results/recipe-mig-passwords.sql
+SELECT rolname, rolcanlogin, rolpassword LIKE 'md5%' AS md5,
+       array(SELECT b.rolname FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid
+              WHERE m.member = r.oid) AS member_of,
+       array(SELECT unnest(setconfig) FROM pg_db_role_setting WHERE setrole = r.oid) AS settings
+  FROM pg_authid r WHERE rolname IN ('migreadonly', 'migscheduler', 'migapi') ORDER BY 1;
+
+-- no function or view of mig gives a secret column, or a whole row of a
+-- table that holds one
+SELECT p.oid::regprocedure::text AS gives_a_secret
+  FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid AND d.classid = 'pg_proc'::regclass
+ WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'mig') AND d.deptype = 'e'
+   AND (p.proargnames && ARRAY['privatekey', 'apikey', 'apisalt', 'loaderkey', 'salt']
+        OR p.prorettype IN ('mig.investigators'::regtype, 'mig.loaders'::regtype))
+UNION ALL
+SELECT c.oid::regclass::text
+  FROM pg_depend d JOIN pg_class c ON c.oid = d.objid AND d.classid = 'pg_class'::regclass
+  JOIN pg_attribute a ON a.attrelid = c.oid
+ WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'mig') AND d.deptype = 'e'
+   AND c.relkind = 'v' AND a.attname IN ('privatekey', 'apikey', 'apisalt', 'loaderkey', 'salt');
+
+-- (Ivan was inserted by hand with his id: MIG's investigators are
+-- numbered by the sequence, which goes on after him)
+SELECT setval('investigators_id_seq', max(id)::bigint) FROM investigators;
+
+-- the scheduler at its first start: no key yet, it makes one and stores it
+-- (InsertSchedulerInvestigator), then reads its own identity back
+SET ROLE migscheduler;
+SELECT privatekey FROM investigators WHERE name ='migscheduler' AND status='active' ORDER BY id ASC LIMIT 1;
+INSERT INTO investigators (name, pgpfingerprint, publickey, privatekey, status, createdat, lastmodified)
+VALUES ('migscheduler', NULL, NULL, '\x736563726574', 'active', '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00');
+SELECT convert_from(privatekey, 'UTF8') AS privatekey FROM investigators
+ WHERE name ='migscheduler' AND status='active' ORDER BY id ASC LIMIT 1;
+SELECT id, name, status, createdat, lastmodified FROM investigators
+ WHERE name ='migscheduler' AND status='active' ORDER BY id ASC LIMIT 1;
+-- the keyring: keys, never API keys
+SELECT count(*) FROM investigators WHERE status='active' AND publickey IS NOT NULL;
+SELECT apikey FROM investigators;
+-- a heartbeat (os is filled in by mig's trigger), the loader of its queue
+INSERT INTO agents (id, name, queueloc, mode, version, pid, starttime, destructiontime, heartbeattime,
+                    refreshtime, status, environment, tags, loadername)
+VALUES (3, 'host3', 'linux.host3', 'daemon', '20260101', 33, '2026-01-01', '9998-01-11 11:11:11+00',
+        '2026-01-01', '2026-01-01', 'online', '{"os": "linux"}', '{"operator": "IT"}',
+        (SELECT loadername FROM loaders WHERE queueloc = 'linux.host3' LIMIT 1));
+UPDATE agents SET status='online', heartbeattime='2026-01-02',
+       loadername=(SELECT loadername FROM loaders WHERE queueloc = 'linux.host3' LIMIT 1) WHERE id=3;
+-- a target, as migreadonly
+SET ROLE migreadonly;
+SELECT DISTINCT ON (queueloc) id, name, queueloc, status, mode, environment, tags
+  FROM agents WHERE agents.status IN ('online', 'idle') AND (tags->>'operator'='IT' AND name LIKE 'host_')
+ ORDER BY agents.queueloc ASC;
+SET ROLE migscheduler;
+-- an action of its own (a kill order), its signature, its command and how it ended
+INSERT INTO actions (id, name, target, description, threat, operations, validfrom, expireafter, starttime,
+                     finishtime, lastupdatetime, status, pgpsignatures, syntaxversion)
+VALUES (3, 'Kill agent host3', 'queueloc=''linux.host3''', '{}', '{}', '[{"module":"agentdestroy"}]',
+        '2026-01-01', '2036-01-01', '2026-01-01', '0001-01-01 00:00:00+00', '0001-01-01 00:00:00+00',
+        'preparing', '["wsBcBAABCAAQ"]', 2);
+INSERT INTO signatures(actionid, investigatorid, pgpsignature) VALUES(3, 1, 'wsBcBAABCAAQ');
+INSERT INTO commands (id, actionid, agentid, status, starttime, finishtime, results)
+VALUES (3, 3, 3, 'sent', '2026-01-01', '9998-01-11 11:11:11+00', '[]');
+UPDATE commands SET status='success', results='[]', finishtime='2026-01-01 00:01:00+00'
+ WHERE id=3 AND status!='success' AND agentid IN (
+       SELECT id FROM agents WHERE agents.queueloc='linux.host3' AND agents.pid=33 AND status IN ('online','idle'));
+SELECT DISTINCT(status), COUNT(id) FROM commands WHERE actionid = 3 GROUP BY status;
+UPDATE actions SET (finishtime, lastupdatetime, status) = ('2026-01-01 00:02:00+00', '2026-01-01 00:02:00+00', 'completed') WHERE id=3;
+INSERT INTO agents_stats (timestamp, online_agents, online_agents_by_version, online_endpoints, idle_agents,
+                          idle_agents_by_version, idle_endpoints, new_endpoints, multi_agents_endpoints,
+                          disappeared_endpoints, flapping_endpoints)
+VALUES ('2026-01-01', 1, '[{"version":"20260101","count":1}]', 1, 0, 'null', 0, 0, 0, 0, 0);
+-- and what mig adds: its action is verified (the signature is no real one)
+SELECT position, investigator_id, valid FROM mig_verify_action(3);
+-- not for it: API keys, loaders' keys, changing investigators, an action's
+-- signed fields, deleting, the spool
+SELECT loaderkey FROM loaders;
+SELECT * FROM loaders;
+UPDATE investigators SET status = 'disabled';
+UPDATE actions SET target = 'true' WHERE id = 3;
+DELETE FROM commands WHERE id = 3;
+SELECT count(*) FROM spool_files;
+SELECT mig_agent_heartbeat('{"name": "host4", "queueloc": "linux.host4"}');
+RESET ROLE;
+
+-- the API: an investigator whose armored key MIG sends as bytea hex
+-- (NULLIF($3, E'\\x'::bytea)): stored as the armored text, verifying
+\set judy `cat test/fixtures/authz/judy.pub`
+SELECT '\x' || encode(convert_to(:'judy', 'UTF8'), 'hex') AS judyhex \gset
+SET ROLE migapi;
+PREPARE insert_investigator(text, text, bytea, timestamptz, timestamptz, bigint) AS
+INSERT INTO investigators (name, pgpfingerprint, publickey, status, createdat, lastmodified, permissions)
+VALUES ($1, NULLIF($2, ''), NULLIF($3, E'\\x'::bytea), 'active', $4, $5, $6) RETURNING id;
+EXECUTE insert_investigator('Judy', '', :'judyhex', '2026-01-01', '2026-01-01', 3);
+SELECT id, name, COALESCE(pgpfingerprint, '') <> '' AS fingerprint, COALESCE(publickey, '') = :'judy' AS armored,
+       status, permissions, CASE WHEN apikey IS NOT NULL THEN 'set' ELSE '' END FROM investigators WHERE id=3;
+-- an investigator without a key; the same key again, refused by MIG's name
+EXECUTE insert_investigator('Nokey', '', '\x', '2026-01-01', '2026-01-01', 0);
+EXECUTE insert_investigator('Judy again', '', :'judyhex', '2026-01-01', '2026-01-01', 0);
+-- its API key
+UPDATE investigators SET apikey='\x01020304', apisalt='\x0506' WHERE id=3;
+SELECT id, apikey, apisalt FROM investigators WHERE apikey IS NOT NULL AND apisalt IS NOT NULL AND status='active';
+-- not the scheduler's private key, by any path: a column, the whole row, an
+-- error's detail (the row that breaks a constraint shows the columns the
+-- role may read only)
+SELECT privatekey FROM investigators;
+SELECT * FROM investigators;
+UPDATE investigators SET status = NULL WHERE name = 'migscheduler';
+-- loaders: their keys are the API's
+INSERT INTO loaders (loadername, keyprefix, loaderkey, salt, lastseen, enabled, expectenv)
+VALUES ('loader1', 'prefix1', '\xaabb', '\xccdd', '2026-01-01', FALSE, NULL) RETURNING id;
+UPDATE loaders SET name='host3', env='{"os":"linux"}', tags='{}', queueloc=NULLIF('linux.host3', ''),
+       enabled=TRUE, expectenv='env#>>''{os}''=''linux''' WHERE id=1;
+SELECT id, salt, loaderkey FROM loaders WHERE keyprefix='prefix1' AND enabled=TRUE;
+BEGIN;
+SET LOCAL ROLE migreadonly;
+SELECT expectenv FROM loaders WHERE id=1;
+SELECT TRUE FROM loaders WHERE id=1 AND env#>>'{os}'='linux';
+COMMIT;
+-- manifests, inserted with no column named
+INSERT INTO manifests VALUES (DEFAULT, 'manifest1', 'H4sI', now(), 'staged', 'env#>>''{os}''=''linux''');
+INSERT INTO manifestsig (manifestid, pgpsignature, investigatorid)
+SELECT 1, 'wsBc', 3 WHERE EXISTS (SELECT id FROM manifests WHERE id=1 AND status!='disabled');
+UPDATE manifests SET status='active' WHERE id=1 AND status!='disabled';
+DELETE FROM manifestsig WHERE manifestid=1;
+-- actions as an investigator posts them, read back with their commands
+INSERT INTO actions (id, name, target, description, threat, operations, validfrom, expireafter, starttime,
+                     finishtime, lastupdatetime, status, pgpsignatures, syntaxversion)
+VALUES (4, 'check', 'status=''online''', '{}', '{}', '[]', '2026-01-01', '2036-01-01',
+        '0009-01-11 11:11:11+00', '9998-01-11 11:11:11+00', '0009-01-11 11:11:11+00', 'pending', '[]', 2);
+SELECT commands.id, commands.status, actions.id, agents.name FROM commands, actions, agents
+ WHERE commands.id=3 AND commands.actionid = actions.id AND commands.agentid = agents.id;
+SELECT count(*) > 0 AS readable FROM agents_stats;
+-- and what mig adds for it
+SELECT mig_key_fingerprint(publickey) = pgpfingerprint AS same_fingerprint FROM investigators WHERE id = 3;
+-- not for it: scheduling (actions' statuses, commands), loaders' names it
+-- does not write, deleting
+UPDATE actions SET status = 'scheduled' WHERE id = 4;
+INSERT INTO commands (id, actionid, agentid, status, starttime) VALUES (4, 4, 3, 'sent', now());
+UPDATE loaders SET loadername = 'x';
+DELETE FROM investigators WHERE id = 3;
+SELECT mig_authorize(4, 3);
+RESET ROLE;
+
+-- migreadonly reads MIG's columns for targets and writes nothing
+SET ROLE migreadonly;
+SELECT id, name, status FROM agents ORDER BY id;
+SELECT * FROM agents;
+SELECT id, name FROM investigators;
+SELECT loaderkey FROM loaders;
+INSERT INTO actions (id, name, target, validfrom, expireafter) VALUES (5, 'n', 'true', now(), now());
+UPDATE agents SET status = 'offline';
+UPDATE loaders SET expectenv = NULL;
+DELETE FROM commands;
+SELECT * FROM mig_verify_action(3);
+RESET ROLE;
+
 \! rm -rf results/privileges-spool results/privileges-heartbeats.jsonl
 DROP EXTENSION mig;
 DROP SCHEMA mig;		-- and the grants on it
@@ -209,3 +379,6 @@ DROP ROLE mig_investigator;
 DROP ROLE mig_sync;
 DROP ROLE mig_viewer;
 DROP ROLE mig_monitor;
+DROP ROLE migscheduler;
+DROP ROLE migapi;
+DROP ROLE migreadonly;

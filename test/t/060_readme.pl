@@ -59,7 +59,8 @@ $node->start;
 	note($out);
 }
 
-my @recipes = qw(scheduler investigator spool-sync monitor worker);
+my @recipes = qw(scheduler investigator spool-sync monitor worker migreadonly migscheduler migapi
+  mig-passwords);
 my %recipe_seen;
 my ($blocks, $checked, $skipped, $statements, $compared) = (0, 0, 0, 0, 0);
 my $script = $node->basedir . '/block.sql';
