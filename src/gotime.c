@@ -226,10 +226,13 @@ mig_parse_rfc3339(const char *s, size_t len, int64 *unix_seconds, int32 *nanosec
 
 /*
  * The timestamp of a Unix time, its nanoseconds rounded to microseconds
- * exactly as PostgreSQL rounds a fraction it reads (ParseFractionalSecond:
- * rint() of the decimal fraction times a million, as a double): MIG's
- * scheduler writes Go times through lib/pq as text with nanoseconds, and a
- * row that both write must not differ by a microsecond.
+ * as PostgreSQL rounds a fraction it reads (ParseFractionalSecond: rint()
+ * of the decimal fraction times a million, as a double): MIG's scheduler
+ * writes Go times through lib/pq as text with nanoseconds, and a row that
+ * both write must not differ by a microsecond.  Except in the last half
+ * microsecond of a second, which PostgreSQL rounds into the next one: the
+ * second is what an action's signed string holds (Unix seconds), so it is
+ * kept, and the time is the second's last microsecond.
  */
 TimestampTz
 mig_unix_to_timestamptz(int64 unix_seconds, int32 nanoseconds)
@@ -238,7 +241,7 @@ mig_unix_to_timestamptz(int64 unix_seconds, int32 nanoseconds)
 	double		usecs;
 
 	snprintf(frac, sizeof(frac), "0.%09d", (int) nanoseconds);
-	usecs = rint(strtod(frac, NULL) * 1000000);
+	usecs = Min(rint(strtod(frac, NULL) * 1000000), USECS_PER_SEC - 1);
 	return (unix_seconds - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY))
 		* USECS_PER_SEC + (int64) usecs;
 }

@@ -97,5 +97,17 @@ SELECT mig_agent_heartbeat('{"name": "x", "queueloc": "q", "pid": 1e400}');
 SELECT mig_agent_heartbeat('{"name": "x\u0000y", "queueloc": "q"}');
 SELECT mig_agent_heartbeat(json_build_object('name', repeat('x', 2049), 'queueloc', 'q'));
 
+-- times to the microsecond as PostgreSQL rounds a fraction (as when MIG's
+-- scheduler writes a Go time through lib/pq), except that a time never
+-- rounds into the next second (what an action's signature holds)
+CREATE TEMP TABLE times (n int, t text);
+INSERT INTO times VALUES (1, '2026-01-02T03:04:05.123456789Z'), (2, '2026-01-02T03:04:05.0000005Z'),
+  (3, '2026-01-02T03:04:05.0000015Z'), (4, '2026-01-02T03:04:05.9999994Z'),
+  (5, '2026-01-02T03:04:05.9999995Z');
+SELECT count(mig_agent_heartbeat(json_build_object('id', 90 + n, 'name', 'times',
+         'queueloc', 'q' || n, 'starttime', t))) FROM times;
+SELECT t, a.starttime AS mig, t::timestamptz AS postgresql
+  FROM times JOIN agents a ON a.id = 90 + n ORDER BY n;
+
 DROP VIEW agent_rows;
 DROP EXTENSION mig;
