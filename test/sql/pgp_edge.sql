@@ -24,6 +24,10 @@ VALUES ($1, 'check sshd', 'status=''online''', '2026-01-02T03:04:05.5+01:00',
 CREATE FUNCTION pg_temp.stats(OUT from_cache bigint, OUT from_record bigint, OUT with_gpg bigint)
 	LANGUAGE sql AS $$ SELECT from_cache, from_record, with_gpg FROM mig_pgp_stats() $$;
 
+-- no investigator has a key yet: a signature is nobody's
+SELECT pg_temp.act(100, json_build_array(pg_temp.fx('edge/1.frank.asc')));
+SELECT * FROM mig_verify_action(100);
+
 INSERT INTO investigators (id, name, publickey) VALUES
 	(1, 'Frank', pg_temp.fx('edge/frank.pub')),
 	(2, 'Grace', pg_temp.fx('edge/grace.pub')),
@@ -143,6 +147,16 @@ TRUNCATE signatures;
 SELECT count(*) AS records FROM verifications;
 SELECT count(*) FROM mig_verify_action(3) WHERE valid;
 SELECT actionid, investigatorid FROM signatures ORDER BY 1;
+
+------------------------------------------------------------------------------
+-- A record edited by hand, its arrays of other lengths than the signatures
+-- or with NULLs: read as far as the signatures go, a NULL as not valid
+------------------------------------------------------------------------------
+UPDATE verifications SET fingerprints = fingerprints || '{x}'::text[], valid = valid || true,
+       reasons = reasons || '{x}'::text[] WHERE actionid = 3;
+SELECT position, investigator_id, valid, reason FROM mig_verify_action(3);
+UPDATE verifications SET valid = '{NULL}' WHERE actionid = 3;
+SELECT position, investigator_id, valid, reason FROM mig_verify_action(3);
 
 ------------------------------------------------------------------------------
 -- Keys the keyring leaves out, with a warning, when a key was stored
