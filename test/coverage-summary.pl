@@ -89,7 +89,7 @@ my $met = 1;
 for my $t (@targets)
 {
 	my $f = $fig{$t};
-	if (!$f)
+	if (!$f || $f->{ln} == 0)
 	{
 		print "target $t: no counts\n";
 		$met = 0;

@@ -107,7 +107,8 @@ done
 
 # gcov's annotated sources (gcov/*.c.gcov), summed up per file
 echo "== coverage (gcov -b)"
-if ! (cd "$work" && mkdir -p gcov && cd gcov && gcov -b -o ../src ../src/*.c >/dev/null 2>&1); then
+if ! (cd "$work" && rm -rf gcov && mkdir gcov && gcov -b -o src src/*.c >/dev/null 2>&1 &&
+	mv ./*.gcov gcov/); then
 	echo "gcov failed"
 	exit 2
 fi
