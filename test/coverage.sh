@@ -76,8 +76,8 @@ tar --exclude=.git --exclude=./results --exclude=./output_iso \
 	tar -xf - -C "$work"
 
 echo "== build and install mig with --coverage (-O0)"
-if ! (cd "$work" && make -s MIG_WERROR=1 COPT="-O0 --coverage" -j"$(nproc)" &&
-	make -s install >/dev/null); then
+if ! (cd "$work" && make -s MIG_WERROR=1 MIG_FAULTS=1 COPT="-O0 --coverage" -j"$(nproc)" &&
+	make -s MIG_FAULTS=1 install >/dev/null); then
 	echo "build or install failed"
 	exit 2
 fi
