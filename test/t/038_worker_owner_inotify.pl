@@ -1,5 +1,5 @@
-# The worker when the extension's owner is not a superuser, and when the
-# inotify queue overflows.  The owner (the role that ran CREATE EXTENSION)
+# The worker when the extension's owner is not a superuser, when the
+# inotify queue overflows, and when a watch cannot be added.  The owner (the role that ran CREATE EXTENSION)
 # lost SUPERUSER since: the worker still connects as the bootstrap
 # superuser, and its units run as the owner, whose rights they have (a
 # trigger on actions sees the owner as current_user).  The queue: while the
@@ -7,7 +7,8 @@
 # the kernel queues (fs.inotify.max_queued_events), and files are renamed
 # into the spool after that, whose events are lost: once the lock goes, the
 # overflow makes the worker read the whole spool, and those files are
-# ingested though the rescan is an hour away.
+# ingested though the rescan is an hour away.  And a watch that cannot be
+# added: a warning, and a full pass once it can.
 use strict;
 use warnings;
 use FindBin;
@@ -88,6 +89,33 @@ $node->poll_query_until('postgres', 'SELECT count(*) = 4 FROM commands')
 pass('after an overflow of the inotify queue the worker reads the whole spool');
 is($node->safe_psql('postgres', "SELECT last_full_pass > '$last_full' FROM mig_worker_status"),
 	't', 'in a full pass');
+
+# a watch that cannot be added (the kernel's limit of watches, made by a
+# test build's fault injection): started so, the worker warns, once, reads
+# the spool at its start and tries the watches again; a file arriving
+# meanwhile is ingested once they can be added, by the full pass that
+# follows (the rescan is an hour away, and no watch saw it)
+$node->append_conf('postgresql.conf', "mig.fault_injection = 'spool_watch_error'\n");
+my $log_offset = -s $node->logfile;
+$node->restart;
+$node->wait_for_log(
+	qr/WARNING:  mig spool worker: could not watch spool directory "\Q$spool\E": No space left on device/,
+	$log_offset);
+$node->poll_query_until('postgres', q{
+	SELECT state = 'idle' AND last_full_pass IS NOT NULL FROM mig_worker_status})
+  or die "the worker does not read the spool at its start";
+$last_full = $node->safe_psql('postgres', 'SELECT last_full_pass FROM mig_worker_status');
+mkspool($stage, 1, '--actions', 1, '--first-id', 5000, '--heartbeats', "$base/hb-5000");
+load_heartbeats($node, 'postgres', "$base/hb-5000");
+move_files($stage, $spool, spool_files($stage));
+$node->safe_psql('postgres', "ALTER SYSTEM SET mig.fault_injection = ''");
+$node->reload;
+$node->poll_query_until('postgres', 'SELECT count(*) = 1 FROM commands WHERE id BETWEEN 5000 AND 5999')
+  or die "the file that arrived while the spool was not watched was not ingested";
+is($node->safe_psql('postgres', "SELECT last_full_pass > '$last_full' FROM mig_worker_status"),
+	't', 'once the watches are added, a full pass reads what arrived unwatched');
+my $warnings = () = slurp_file($node->logfile, $log_offset) =~ /could not watch spool directory/g;
+is($warnings, 1, 'one warning while the watches could not be added');
 
 $node->stop;
 done_testing();
