@@ -116,6 +116,11 @@ SELECT count(*) FROM mig_verify_action(1e70) WHERE valid;
 COMMIT;
 SELECT from_cache - :s_from_cache AS from_cache, from_record - :s_from_record AS from_record,
        with_gpg - :s_with_gpg AS with_gpg FROM pg_temp.stats();
+-- recorded by a transaction that can write, then read from the record
+SELECT count(*) FROM mig_verify_action(1e70) WHERE valid;
+SELECT count(*) FROM mig_verify_action(1e70) WHERE valid;
+SELECT from_cache - :s_from_cache AS from_cache, from_record - :s_from_record AS from_record,
+       with_gpg - :s_with_gpg AS with_gpg FROM pg_temp.stats();
 -- the copy holds 1,024 actions; then it starts afresh (in a read-only
 -- transaction, which never records, the copy answers what it holds)
 SELECT count(pg_temp.act(i, NULL)) FROM generate_series(1000, 2099) i;
