@@ -73,10 +73,15 @@ $node->poll_query_until('postgres', q{
 pass('mig_worker_status shows the work done');
 
 # files_per_sec: the files of the last 10 seconds, over 10; 0 once idle that
-# long (nothing arrives meanwhile)
+# long (nothing arrives meanwhile).  A file's batch began (synced_at)
+# before its pass was counted, so that every file synced in the last 8
+# whole seconds is in the worker's window, whatever second its clock reads
 is( $node->safe_psql('postgres', q{
-	SELECT files_per_sec > 0 OR clock_timestamp() - last_pass > interval '9 s'
-	  FROM mig_worker_status}),
+	SELECT round(w.files_per_sec * 10) BETWEEN
+	       (SELECT count(*) FROM spool_files WHERE outcome = 'ingested'
+	           AND synced_at >= date_trunc('second', clock_timestamp()) - interval '8 s')
+	       AND w.files_total
+	  FROM mig_worker_status w}),
 	't', 'files_per_sec counts the files just ingested');
 my $idle_since = time();
 sleep(1) while time() < $idle_since + 10.5;
