@@ -162,6 +162,18 @@ UPDATE verifications SET fingerprints = fingerprints || '{x}'::text[], valid = v
 SELECT position, investigator_id, valid, reason FROM mig_verify_action(3);
 UPDATE verifications SET valid = '{NULL}' WHERE actionid = 3;
 SELECT position, investigator_id, valid, reason FROM mig_verify_action(3);
+-- a digest edited (of another length, or another of the same length): the
+-- record is not current; this backend's copy answers and writes it again,
+-- without gpg
+SELECT * FROM pg_temp.stats() \gset s_
+UPDATE verifications SET digest = '\x00' WHERE actionid = 3;
+SELECT position, investigator_id, valid, reason FROM mig_verify_action(3);
+UPDATE verifications SET digest = decode(repeat('00', 32), 'hex') WHERE actionid = 3;
+SELECT position, investigator_id, valid, reason FROM mig_verify_action(3);
+SELECT from_cache - :s_from_cache AS from_cache, from_record - :s_from_record AS from_record,
+       with_gpg - :s_with_gpg AS with_gpg,
+       (SELECT digest <> decode(repeat('00', 32), 'hex') FROM verifications WHERE actionid = 3) AS written_again
+  FROM pg_temp.stats();
 
 ------------------------------------------------------------------------------
 -- Keys the keyring leaves out, with a warning, when a key was stored
