@@ -4,7 +4,7 @@
 \echo Use "ALTER EXTENSION mig UPDATE TO '1.1'" to load this file. \quit
 
 ------------------------------------------------------------------------------
--- The action counters always equal what commands holds (src/counters.c):
+-- The action counters always equal what commands holds:
 -- statement triggers add what each INSERT, UPDATE or DELETE of commands
 -- changed (from its transition tables), whoever writes; TRUNCATE zeroes
 -- them; a new action starts at zero (it has no commands yet: this is also
@@ -47,7 +47,7 @@ REVOKE ALL ON FUNCTION mig_actions_counted() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mig_recount(numeric) FROM PUBLIC;
 
 ------------------------------------------------------------------------------
--- The data's life after ingest (src/periodic.c): agent liveness, retention
+-- The data's life after ingest: agent liveness, retention
 -- (off unless mig.command_retention or mig.agent_retention is set) and MIG's
 -- agent statistics; the worker runs them every mig.periodic_interval.
 ------------------------------------------------------------------------------
@@ -131,7 +131,7 @@ REVOKE ALL ON mig_worker_status FROM PUBLIC;
 REVOKE ALL ON FUNCTION mig_worker_state() FROM PUBLIC;
 
 ------------------------------------------------------------------------------
--- Targets (src/target.c): an action's target, a WHERE condition over the
+-- Targets: an action's target, a WHERE condition over the
 -- agents, checked by PostgreSQL's parser and analyzer before it runs (one
 -- condition, mig's relations only, pg_catalog's functions that change and
 -- read nothing outside them), run read-only as the caller within
@@ -157,7 +157,7 @@ REVOKE ALL ON FUNCTION mig_target_agents(text), mig_action_targets(numeric),
 	mig_action_plan(numeric) FROM PUBLIC;
 
 ------------------------------------------------------------------------------
--- The canonical string of an action held as jsonb (src/canon.c): that of
+-- The canonical string of an action held as jsonb: that of
 -- its text form.  jsonb keeps one value per key and orders the keys itself,
 -- so it equals mig_action_string(json) for an action whose objects give no
 -- field twice (README says exactly when).  Another name, not an overload:

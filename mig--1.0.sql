@@ -124,7 +124,7 @@ CREATE FUNCTION mig_version() RETURNS text
 	LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 ------------------------------------------------------------------------------
--- The canonical signed string (src/canon.c)
+-- The canonical signed string
 ------------------------------------------------------------------------------
 
 -- The exact string MIG's investigators sign for an action (syntax version 2).
@@ -133,10 +133,10 @@ CREATE FUNCTION mig_action_string(action json) RETURNS text
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 ------------------------------------------------------------------------------
--- OpenPGP signatures and their record (src/pgp.c)
+-- OpenPGP signatures and their record
 ------------------------------------------------------------------------------
 
--- Keys and signatures (src/pgp.c).  gpg runs in a private GNUPGHOME per
+-- Keys and signatures.  gpg runs in a private GNUPGHOME per
 -- backend; these depend on their arguments (and on the clock, for expiry).
 CREATE FUNCTION mig_key_fingerprint(publickey text) RETURNS text
 	AS 'MODULE_PATHNAME', 'mig_key_fingerprint'
@@ -146,7 +146,7 @@ CREATE FUNCTION mig_verify_signature(data text, signature text, publickey text) 
 	AS 'MODULE_PATHNAME', 'mig_verify_signature'
 	LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
--- The keyring epoch (src/verify.c): one row, set to a new value of the
+-- The keyring epoch: one row, set to a new value of the
 -- sequence by every statement that changes investigators' keys, so that an
 -- epoch names exactly one set of keys (sequence values never come back, even
 -- after a rollback).  Verifications read it in the same snapshot as the keys.
@@ -244,7 +244,7 @@ CREATE TRIGGER signatures_truncated
 	FOR EACH STATEMENT EXECUTE FUNCTION mig_signatures_changed();
 
 ------------------------------------------------------------------------------
--- Authorization (src/authorize.c)
+-- Authorization
 ------------------------------------------------------------------------------
 
 -- Whether the action may run on the agent: MIG's weighted ACLs over the
@@ -270,7 +270,7 @@ CREATE FUNCTION mig_authorized_agents(action_id numeric, agent_ids numeric[] DEF
 	LANGUAGE C VOLATILE ROWS 1000;
 
 ------------------------------------------------------------------------------
--- The spool and its worker (src/spool.c, src/worker.c)
+-- The spool and its worker
 ------------------------------------------------------------------------------
 
 -- One row per spool file the sync has looked at: what it held and what became

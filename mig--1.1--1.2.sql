@@ -163,6 +163,9 @@ CREATE OR REPLACE VIEW mig.mig_duplicate_agents AS
 	 GROUP BY a.queueloc
 	HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1;
 
+-- (out of the extension first: that takes it off the list of tables
+-- pg_dump dumps, where a plain DROP would leave its oid)
+ALTER EXTENSION mig DROP TABLE mig.agent_details;
 DROP TABLE mig.agent_details;
 
 CREATE INDEX agents_starttime_idx ON mig.agents (starttime);

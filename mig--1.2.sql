@@ -245,7 +245,7 @@ CREATE FUNCTION mig_version() RETURNS text
 	LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 ------------------------------------------------------------------------------
--- The canonical signed string (src/canon.c)
+-- The canonical signed string
 ------------------------------------------------------------------------------
 
 -- The exact string MIG's investigators sign for an action (syntax version 2).

@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -37,9 +38,6 @@
 #include "schema.h"
 #include "sql.h"
 #include "utils.h"
-
-/* key space of mig's advisory locks ("mig"), as two-int4 lock tags */
-#define MIG_LOCK_CLASS 0x6d6967
 
 static void
 invalid(const char *error)
@@ -79,7 +77,7 @@ upsert_agent(Heartbeat *h, int64 id, bool only_insert)
 	values[8] = TimestampTzGetDatum(h->heartbeattime);
 	/* a heartbeat says the agent is alive: online unless it says otherwise */
 	values[9] = CStringGetTextDatum(h->status != NULL && h->status[0] != '\0' ?
-									h->status : "online");
+									h->status : MIG_AGENT_ONLINE);
 	values[10] = h->mode ? CStringGetTextDatum(h->mode) : (Datum) 0;
 	nulls[10] = h->mode ? ' ' : 'n';
 	values[11] = TimestampTzGetDatum(h->refreshtime);
@@ -111,7 +109,8 @@ upsert_agent(Heartbeat *h, int64 id, bool only_insert)
 									   MIG_GO_ZERO_SQL " THEN a.destructiontime "
 									   "ELSE excluded.destructiontime END, "
 									   "heartbeattime = excluded.heartbeattime, "
-									   "status = CASE WHEN a.status = 'destroyed' THEN a.status "
+									   "status = CASE WHEN a.status = "
+									   MIG_SQL_STATUS(MIG_AGENT_DESTROYED) " THEN a.status "
 									   "ELSE excluded.status END, "
 									   "mode = COALESCE($11, a.mode), "
 									   "refreshtime = COALESCE($12, a.refreshtime), "
@@ -167,12 +166,10 @@ mig_agent_heartbeat(PG_FUNCTION_ARGS)
 	else
 	{
 		/* one agent per queue location, even when two heartbeats race */
-		Oid			types[2] = {INT4OID, TEXTOID};
-		Datum		values[2] = {Int32GetDatum(MIG_LOCK_CLASS), CStringGetTextDatum(h.queueloc)};
-
-		if (SPI_execute_with_args("SELECT pg_catalog.pg_advisory_xact_lock($1, pg_catalog.hashtext($2))",
-								  2, types, values, NULL, false, 0) < 0)
-			elog(ERROR, "could not lock the queue location");
+		(void) mig_advisory_xact_lock(MIG_LOCK_QUEUELOC,
+									  DatumGetUInt32(DirectFunctionCall1Coll(hashtext, C_COLLATION_OID,
+																			 CStringGetTextDatum(h.queueloc))),
+									  true);
 		id = query_id(psprintf("SELECT id FROM %s WHERE queueloc = $1 "
 							   "ORDER BY heartbeattime DESC, id DESC LIMIT 1",
 							   mig_qualified_name("agents")),

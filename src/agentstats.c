@@ -49,6 +49,7 @@
 #include "utils/varlena.h"
 
 #include "agentstats.h"
+#include "heartbeat.h"
 #include "schema.h"
 
 /* what one queue location holds, as far as the numbers go */
@@ -195,8 +196,8 @@ take_row(TupleTableSlot *slot, const Columns *c, const Window *w, MemoryContext 
 	d = slot_getattr(slot, c->status, &isnull);
 	if (!isnull)
 		status = TextDatumGetCString(d);
-	online = status != NULL && strcmp(status, "online") == 0;
-	is_idle = status != NULL && strcmp(status, "idle") == 0;
+	online = status != NULL && strcmp(status, MIG_AGENT_ONLINE) == 0;
+	is_idle = status != NULL && strcmp(status, MIG_AGENT_IDLE) == 0;
 	heartbeat = DatumGetTimestampTz(slot_getattr(slot, c->heartbeattime, &isnull));
 	start = DatumGetTimestampTz(slot_getattr(slot, c->starttime, &isnull));
 	/* counts for nothing: not kept */

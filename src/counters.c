@@ -4,7 +4,8 @@
  *	  The counters of an action (sentctr, returnedctr, donectr,
  *	  cancelledctr, failedctr, timeoutctr) always equal what commands holds
  *	  for it.  The rule, which statuses each counter counts, is written once
- *	  (counters_sql below) and applied two ways:
+ *	  (the list counters[] below, from which every statement is made) and
+ *	  applied two ways:
  *
  *	  - as deltas: statement triggers on commands (mig 1.1) read the
  *		statement's transition tables, count the old rows -1 and the new
@@ -56,41 +57,116 @@
 #include "sql.h"
 #include "utils.h"
 
-/* count the rows where cond holds, each with weight w, as column name */
-static void
-count_if(StringInfo buf, const char *w, const char *cond, const char *name)
-{
-	appendStringInfo(buf, "%scoalesce(sum(CASE WHEN %s THEN %s ELSE 0 END), 0)::int AS %s",
-					 buf->len > 0 ? ", " : "", cond, w, name);
-}
-
 /*
- * The rule: a command counts in sentctr; in returnedctr once it has come
- * back, its status final (not one of those lifecycle.c ranks below final:
- * prepared, sent); in donectr as success (done in older MIG); in
- * cancelledctr, failedctr, timeoutctr as those.  w is the weight of the
- * row whose status is s: 1 to count commands, -1/+1 for deltas.
+ * The rule, one counter a line: its column in actions, and which commands
+ * it counts, as a condition on a command's status (%s); NULL: those
+ * lifecycle.c ranks final (come back).  Every statement and the trigger
+ * below are made from this list.
  */
+typedef struct Counter
+{
+	const char *column;
+	const char *counts;			/* format with the status once, or NULL */
+} Counter;
+
+static const Counter counters[] = {
+	{"sentctr", "true"},
+	{"returnedctr", NULL},
+	{"donectr", "%s IN ('done', 'success')"},
+	{"cancelledctr", "%s = 'cancelled'"},
+	{"failedctr", "%s = 'failed'"},
+	{"timeoutctr", "%s = 'timeout'"},
+};
+
+#define NCOUNTERS lengthof(counters)
+
+/* each counter's column, prefixed: "(a.sentctr, a.returnedctr, ...)" */
 static char *
-counters_sql(const char *w, const char *s)
+counter_columns(const char *prefix)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	count_if(&buf, w, "true", "sent");
-	count_if(&buf, w, psprintf("%s NOT IN (%s)", s, mig_status_unfinished_sql(MIG_KIND_COMMAND)),
-			 "returned");
-	count_if(&buf, w, psprintf("%s IN ('done', 'success')", s), "done");
-	count_if(&buf, w, psprintf("%s = 'cancelled'", s), "cancelled");
-	count_if(&buf, w, psprintf("%s = 'failed'", s), "failed");
-	count_if(&buf, w, psprintf("%s = 'timeout'", s), "timeout");
+	for (int i = 0; i < (int) NCOUNTERS; i++)
+		appendStringInfo(&buf, "%s%s%s", i > 0 ? ", " : "(", prefix, counters[i].column);
+	appendStringInfoChar(&buf, ')');
 	return buf.data;
 }
 
-#define COUNTER_COLUMNS \
-	"(sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr)"
-#define COUNTER_VALUES \
-	"(a.sentctr, a.returnedctr, a.donectr, a.cancelledctr, a.failedctr, a.timeoutctr)"
+/* "(0, 0, 0, 0, 0, 0)" */
+static char *
+counter_zeros(void)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < (int) NCOUNTERS; i++)
+		appendStringInfoString(&buf, i > 0 ? ", 0" : "(0");
+	appendStringInfoChar(&buf, ')');
+	return buf.data;
+}
+
+/*
+ * Each counter summed over rows whose status is s, each row with weight
+ * w (1 to count commands, -1/+1 for deltas), as columns named like the
+ * counters
+ */
+static char *
+counter_sums(const char *w, const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < (int) NCOUNTERS; i++)
+	{
+		char	   *cond = counters[i].counts ? psprintf(counters[i].counts, s) :
+			psprintf("%s NOT IN (%s)", s, mig_status_unfinished_sql(MIG_KIND_COMMAND));
+
+		appendStringInfo(&buf, "%scoalesce(sum(CASE WHEN %s THEN %s ELSE 0 END), 0)::int AS %s",
+						 i > 0 ? ", " : "", cond, w, counters[i].column);
+	}
+	return buf.data;
+}
+
+/* "(p.sentctr, ...)" of the sums' columns */
+static char *
+sum_columns(const char *p)
+{
+	return counter_columns(psprintf("%s.", p));
+}
+
+/* "(coalesce(a.sentctr, 0) + d.sentctr, ...)" */
+static char *
+counter_plus(const char *a, const char *d)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < (int) NCOUNTERS; i++)
+		appendStringInfo(&buf, "%scoalesce(%s.%s, 0) + %s.%s", i > 0 ? ", " : "(",
+						 a, counters[i].column, d, counters[i].column);
+	appendStringInfoChar(&buf, ')');
+	return buf.data;
+}
+
+/* the counters' columns and their zeros, for an INSERT into actions */
+char *
+mig_counter_columns_sql(void)
+{
+	char	   *cols = counter_columns("");
+
+	cols[strlen(cols) - 1] = '\0';
+	return cols + 1;
+}
+
+char *
+mig_counter_zeros_sql(void)
+{
+	char	   *zeros = counter_zeros();
+
+	zeros[strlen(zeros) - 1] = '\0';
+	return zeros + 1;
+}
 
 typedef enum
 {
@@ -120,33 +196,28 @@ statement_sql(int which, Oid *types, int *nargsp)
 						   "ORDER BY a.id FOR NO KEY UPDATE OF a", a);
 			break;
 		case C_RECOUNT:
-			sql = psprintf("UPDATE %s AS a SET " COUNTER_COLUMNS " = "
-						   "(n.sent, n.returned, n.done, n.cancelled, n.failed, n.timeout) "
+			sql = psprintf("UPDATE %s AS a SET %s = %s "
 						   "FROM unnest($1::numeric[]) AS t(id), LATERAL (SELECT "
 						   "%s FROM %s AS c WHERE c.actionid = t.id) AS n "
-						   "WHERE a.id = t.id AND " COUNTER_VALUES " IS DISTINCT FROM "
-						   "(n.sent, n.returned, n.done, n.cancelled, n.failed, n.timeout)",
-						   a, counters_sql("1", "c.status"), c);
+						   "WHERE a.id = t.id AND %s IS DISTINCT FROM %s",
+						   a, counter_columns(""), sum_columns("n"),
+						   counter_sums("1", "c.status"), c,
+						   counter_columns("a."), sum_columns("n"));
 			break;
 		case C_ADD:
-			sql = psprintf("UPDATE %s AS a SET " COUNTER_COLUMNS " = "
-						   "(coalesce(a.sentctr, 0) + d.sent, "
-						   "coalesce(a.returnedctr, 0) + d.returned, "
-						   "coalesce(a.donectr, 0) + d.done, "
-						   "coalesce(a.cancelledctr, 0) + d.cancelled, "
-						   "coalesce(a.failedctr, 0) + d.failed, "
-						   "coalesce(a.timeoutctr, 0) + d.timeout) "
+			sql = psprintf("UPDATE %s AS a SET %s = %s "
 						   "FROM (SELECT t.id, %s "
 						   "FROM unnest($1::numeric[], $2::text[], $3::int[]) AS t(id, status, w) "
 						   "GROUP BY t.id) AS d "
-						   "WHERE a.id = d.id AND (d.sent, d.returned, d.done, d.cancelled, "
-						   "d.failed, d.timeout) <> (0, 0, 0, 0, 0, 0)",
-						   a, counters_sql("t.w", "t.status"));
+						   "WHERE a.id = d.id AND %s <> %s",
+						   a, counter_columns(""), counter_plus("a", "d"),
+						   counter_sums("t.w", "t.status"), sum_columns("d"), counter_zeros());
 			nargs = 3;
 			break;
 		case C_ZERO:
-			sql = psprintf("UPDATE %s AS a SET " COUNTER_COLUMNS " = (0, 0, 0, 0, 0, 0) "
-						   "WHERE " COUNTER_VALUES " IS DISTINCT FROM (0, 0, 0, 0, 0, 0)", a);
+			sql = psprintf("UPDATE %s AS a SET %s = %s WHERE %s IS DISTINCT FROM %s",
+						   a, counter_columns(""), counter_zeros(), counter_columns("a."),
+						   counter_zeros());
 			nargs = 0;
 			break;
 		case NUM_STATEMENTS:
@@ -346,27 +417,24 @@ Datum
 mig_actions_counted(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
-	static const char *const names[] = {
-		"sentctr", "returnedctr", "donectr", "cancelledctr", "failedctr", "timeoutctr"
-	};
-	int			cols[lengthof(names)];
-	Datum		values[lengthof(names)];
-	bool		nulls[lengthof(names)];
+	int			cols[NCOUNTERS];
+	Datum		values[NCOUNTERS];
+	bool		nulls[NCOUNTERS];
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
 		!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function \"mig_actions_counted\" must be fired BEFORE INSERT ... FOR EACH ROW")));
-	for (int i = 0; i < (int) lengthof(names); i++)
+	for (int i = 0; i < (int) NCOUNTERS; i++)
 	{
-		cols[i] = mig_attnum(td->tg_relation, names[i]);
+		cols[i] = mig_attnum(td->tg_relation, counters[i].column);
 		values[i] = Int32GetDatum(0);
 		nulls[i] = false;
 	}
 	return PointerGetDatum(heap_modify_tuple_by_cols(td->tg_trigtuple,
 													 RelationGetDescr(td->tg_relation),
-													 lengthof(names), cols, values, nulls));
+													 NCOUNTERS, cols, values, nulls));
 }
 
 /*

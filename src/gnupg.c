@@ -32,7 +32,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <gpgme.h>
 
@@ -78,22 +81,47 @@ static const char gpg_conf[] =
 static const char common_conf[] =
 "# Written by the mig extension: no keyboxd.\n";
 
-/* gpgconf --kill all for a home where an agent may have started */
+/*
+ * Stop the gpg-agent of a home, if one started there (gpg.conf forbids it,
+ * but a key operation gpg needed an agent for, or someone, may start one):
+ * the Assuan command KILLAGENT on its socket, the way gpgconf --kill does,
+ * with no shell and no other process.  Bounded: a second for the agent to
+ * greet and to answer.
+ */
 static void
-kill_agents(const char *home)
+kill_agent(const char *home)
 {
-	char	   *socket = psprintf("%s/S.gpg-agent", home);
-	struct stat st;
+	struct sockaddr_un addr;
+	struct timeval timeout = {1, 0};
+	char		buf[256];
+	int			fd;
+	bool		ok = false;
 
-	if (lstat(socket, &st) == 0)
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	if (snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/S.gpg-agent", home) >=
+		(int) sizeof(addr.sun_path))
+		return;					/* not a socket gpg could have made */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) == 0 &&
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) == 0 &&
+		connect(fd, (struct sockaddr *) &addr, sizeof(addr)) == 0)
 	{
-		char	   *cmd = psprintf("gpgconf --homedir '%s' --kill all >/dev/null 2>&1", home);
+		ssize_t		n = read(fd, buf, sizeof(buf) - 1);	/* "OK Pleased to meet you" */
+		static const char cmd[] = "KILLAGENT\n";
 
-		if (system(cmd) != 0)
+		if (n >= 2 && strncmp(buf, "OK", 2) == 0 &&
+			write(fd, cmd, sizeof(cmd) - 1) == (ssize_t) (sizeof(cmd) - 1))
+		{
+			n = read(fd, buf, sizeof(buf) - 1);
+			ok = n >= 2 && strncmp(buf, "OK", 2) == 0;
+		}
+		if (!ok)
 			elog(LOG, "could not stop the gpg-agent of \"%s\"", home);
-		pfree(cmd);
 	}
-	pfree(socket);
+	close(fd);
 }
 
 static void release_context(const char *home);
@@ -102,7 +130,7 @@ void
 mig_gnupg_remove_home(const char *home)
 {
 	release_context(home);
-	kill_agents(home);
+	kill_agent(home);
 	if (!rmtree(home, true))
 		elog(LOG, "could not remove GnuPG home \"%s\"", home);
 }
@@ -131,7 +159,7 @@ gnupg_cleanup(int code, Datum arg)
 			if (de->d_name[0] == '.')
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", gnupg_base, de->d_name);
-			kill_agents(path);
+			kill_agent(path);
 		}
 		closedir(dir);
 	}

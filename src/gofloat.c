@@ -40,7 +40,7 @@ shortest_digits(double ax, char *digits, int *ndigits, int *point)
 	char		buf[40];
 	uint64		mant = 0;
 	int			exp10 = 0;
-	int			n = 0;
+	int			n;
 
 	for (int prec = 1; prec <= 17; prec++)
 	{
@@ -54,7 +54,6 @@ shortest_digits(double ax, char *digits, int *ndigits, int *point)
 			if (*e != '.')
 				mant = mant * 10 + (*e - '0');
 		exp10 = atoi(e + 1) - (prec - 1);	/* ax ~ mant * 10^exp10 */
-		n = prec;
 		back = strtod(buf, NULL);
 		if (back == ax)
 			break;
@@ -66,7 +65,6 @@ shortest_digits(double ax, char *digits, int *ndigits, int *point)
 			if (strtod(buf, NULL) == ax)
 			{
 				mant = alt;
-				n = snprintf(buf, sizeof(buf), UINT64_FORMAT, alt);
 				break;
 			}
 		}

@@ -2,7 +2,7 @@
  *
  * heartbeat.c
  *	  An agent's heartbeat or agent JSON (Go's mig.Agent) read into a
- *	  Heartbeat: the fields the agents and agent_details tables keep,
+ *	  Heartbeat: the fields the agents table keeps,
  *	  validated.  Text in, struct out, nothing else: no SPI, no clock, no
  *	  ERROR for a bad heartbeat (the caller raises it), so that the fuzzer
  *	  (test/fuzz/fuzz_heartbeat.c) runs the very parser the server does.

@@ -11,7 +11,19 @@
 
 #include "datatype/timestamp.h"
 
-/* Go's mig.Agent, the fields the agents and agent_details tables keep */
+/*
+ * The statuses MIG gives an agent (its mig.AgtStatus*), written once: as C
+ * strings, and quoted for SQL with MIG_SQL_STATUS.  A heartbeat makes an
+ * agent online; liveness (periodic.c) makes it idle, then offline; MIG's
+ * scheduler marks one destroyed, which no heartbeat undoes.
+ */
+#define MIG_AGENT_ONLINE "online"
+#define MIG_AGENT_IDLE "idle"
+#define MIG_AGENT_OFFLINE "offline"
+#define MIG_AGENT_DESTROYED "destroyed"
+#define MIG_SQL_STATUS(status) "'" status "'"
+
+/* Go's mig.Agent, the fields the agents table keeps */
 typedef struct Heartbeat
 {
 	int64		id;				/* 0: none, find the agent by queueloc */

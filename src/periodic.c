@@ -43,14 +43,15 @@
 #include "mig.h"
 #include "agentstats.h"
 #include "gotime.h"
+#include "heartbeat.h"
 #include "periodic.h"
 #include "schema.h"
 #include "sql.h"
 
 /* the statuses liveness moves agents between (MIG's AgtStatus*) */
-#define STATUS_ONLINE "'online'"
-#define STATUS_IDLE "'idle'"
-#define STATUS_OFFLINE "'offline'"
+#define STATUS_ONLINE MIG_SQL_STATUS(MIG_AGENT_ONLINE)
+#define STATUS_IDLE MIG_SQL_STATUS(MIG_AGENT_IDLE)
+#define STATUS_OFFLINE MIG_SQL_STATUS(MIG_AGENT_OFFLINE)
 
 /* what a purge removes, in the order one run must take them */
 const char *const mig_purge_tables[MIG_PURGE_NTABLES] = {"commands", "agents", "spool_files"};

@@ -44,7 +44,6 @@
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/numeric.h"
@@ -474,6 +473,8 @@ storable_signature(char *text)
 {
 	char	   *oneline;
 
+	if (text == NULL)
+		return NULL;
 	if (pg_mbstrlen(text) <= SIGNATURE_MAX_LEN)
 		return text;
 	oneline = mig_pgp_signature_oneline(text, strlen(text));
@@ -482,18 +483,12 @@ storable_signature(char *text)
 	return NULL;
 }
 
-/* advisory lock class of the record's writers ("migr"), two-int4 keys */
-#define RECORD_LOCK_CLASS 0x6d696772
-
 /* the transaction-level lock on writing the record of action id, or false */
 static bool
 try_record_lock(Datum id)
 {
-	LOCKTAG		tag;
-	uint32		key = DatumGetUInt32(DirectFunctionCall1(hash_numeric, id));
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, RECORD_LOCK_CLASS, key, 2);
-	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
+	return mig_advisory_xact_lock(MIG_LOCK_RECORD,
+								  DatumGetUInt32(DirectFunctionCall1(hash_numeric, id)), false);
 }
 
 /*

@@ -161,16 +161,17 @@ array_params(const Oid *elemtypes, int n, Oid *types, int *nargs)
 	"ELSE u." col "::jsonb <> a." col "::jsonb END)"
 
 /*
- * actions, when MIG's scheduler writes the database too: the rows it has
- * not written, and nothing else
+ * actions where no row exists, and nothing else: those commands embed (a
+ * row is never overwritten from a copy), and, when MIG's scheduler writes
+ * the database too, the rows it has not written
  */
 static char *
-actions_fill_sql(void)
+actions_missing_sql(void)
 {
-	return psprintf("INSERT INTO %s AS a (" ACTION_COLUMNS ", "
-					"sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
-					"SELECT " ACTION_VALUES ", 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
-					"ON CONFLICT (id) DO NOTHING RETURNING id", mig_qualified_name("actions"));
+	return psprintf("INSERT INTO %s AS a (" ACTION_COLUMNS ", %s) "
+					"SELECT " ACTION_VALUES ", %s FROM " ACTION_UNNEST " "
+					"ON CONFLICT (id) DO NOTHING RETURNING id", mig_qualified_name("actions"),
+					mig_counter_columns_sql(), mig_counter_zeros_sql());
 }
 
 /* actions: a file's action replaces the row unless the row is further on */
@@ -179,9 +180,8 @@ actions_sql(void)
 {
 	char	   *kept = mig_status_kept_sql(MIG_KIND_ACTION, "a.status", "excluded.status");
 
-	return psprintf("INSERT INTO %s AS a (" ACTION_COLUMNS ", "
-					"sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
-					"SELECT " ACTION_VALUES ", 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
+	return psprintf("INSERT INTO %s AS a (" ACTION_COLUMNS ", %s) "
+					"SELECT " ACTION_VALUES ", %s FROM " ACTION_UNNEST " "
 					"ON CONFLICT (id) DO UPDATE SET "
 					"name = " KEPT_TEXT("name") ", target = " KEPT_TEXT("target") ", "
 					"description = coalesce(excluded.description, a.description), "
@@ -209,7 +209,8 @@ actions_sql(void)
 					"%s::varchar, "
 					KEPT_JSON("pgpsignatures") "::text, "
 					"coalesce(excluded.syntaxversion, a.syntaxversion)) "
-					"RETURNING id", mig_qualified_name("actions"), kept,
+					"RETURNING id", mig_qualified_name("actions"),
+					mig_counter_columns_sql(), mig_counter_zeros_sql(), kept,
 					mig_status_rank_sql(MIG_KIND_ACTION, "excluded.status"),
 					mig_status_rank_sql(MIG_KIND_ACTION, "a.status"), kept);
 }
@@ -292,7 +293,7 @@ stmt_sql(int which, Oid *types, int *nargs)
 			return actions_sql();
 		case ST_ACTIONS_FILL:
 			array_params(action_types, lengthof(action_types), types, nargs);
-			return actions_fill_sql();
+			return actions_missing_sql();
 		case ST_ACTION_ROWS:
 			types[0] = NUMERICARRAYOID;
 			return psprintf("SELECT a.id FROM unnest($1::numeric[]) AS t(id) "
@@ -303,11 +304,7 @@ stmt_sql(int which, Oid *types, int *nargs)
 							"JOIN %s AS c ON c.id = t.id", mig_qualified_name("commands"));
 		case ST_EMBEDDED:
 			array_params(action_types, lengthof(action_types), types, nargs);
-			return psprintf("INSERT INTO %s (" ACTION_COLUMNS ", "
-							"sentctr, returnedctr, donectr, cancelledctr, failedctr, timeoutctr) "
-							"SELECT " ACTION_VALUES ", 0, 0, 0, 0, 0, 0 FROM " ACTION_UNNEST " "
-							"ON CONFLICT (id) DO NOTHING RETURNING id",
-							mig_qualified_name("actions"));
+			return actions_missing_sql();
 		case ST_COMMANDS:
 			array_params(command_types, lengthof(command_types), types, nargs);
 			return commands_sql();

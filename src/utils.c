@@ -12,6 +12,8 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -94,4 +96,13 @@ mig_array_datum(MigArray *a)
 	lbs[0] = 1;
 	return PointerGetDatum(construct_md_array(a->values, a->nulls, 1, dims, lbs,
 											  a->elemtype, typlen, typbyval, typalign));
+}
+
+bool
+mig_advisory_xact_lock(MigLockClass lockclass, uint32 key, bool wait)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) lockclass, key, 2);
+	return LockAcquire(&tag, ExclusiveLock, false, !wait) != LOCKACQUIRE_NOT_AVAIL;
 }

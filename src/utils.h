@@ -2,7 +2,8 @@
  *
  * utils.h
  *	  Small helpers more than one concern of mig uses (utils.c): numbers
- *	  for messages, and arrays built an element at a time.
+ *	  for messages, arrays built an element at a time, and mig's advisory
+ *	  locks.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,5 +36,21 @@ extern void mig_array_add_varlena(MigArray *a, void *v);	/* NULL: null */
 extern void mig_array_add_int64_numeric(MigArray *a, int64 v);
 extern void mig_array_add_time(MigArray *a, TimestampTz t, bool isnull);
 extern Datum mig_array_datum(MigArray *a);
+
+/*
+ * mig's advisory locks, every class in this list: a transaction-level lock
+ * on (class, key) in this database, the two-int4 form of
+ * pg_advisory_xact_lock (so pg_locks shows them as advisory locks of class
+ * objid 2).  Without wait, false when another transaction holds it.
+ */
+typedef enum MigLockClass
+{
+	MIG_LOCK_QUEUELOC = 0x6d6967,	/* "mig": one agent per queue location
+									 * (agent.c) */
+	MIG_LOCK_RECORD = 0x6d696772	/* "migr": one writer of an action's
+									 * verification record (record.c) */
+} MigLockClass;
+
+extern bool mig_advisory_xact_lock(MigLockClass lockclass, uint32 key, bool wait);
 
 #endif							/* UTILS_H */

@@ -448,6 +448,7 @@ mig_worker_state(PG_FUNCTION_ARGS)
 	SpinLockRelease(&shared->mutex);
 	running = copy.pid != 0;
 
+	memset(values, 0, sizeof(values));
 	memset(nulls, true, sizeof(nulls));
 #define SET(col, v) (values[MIG_WS_##col] = (v), nulls[MIG_WS_##col] = false)
 	if (running)

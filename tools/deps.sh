@@ -26,7 +26,7 @@ all)
 	packages+=(
 		libipc-run-perl golang-go
 		build-essential debhelper postgresql-server-dev-all
-		clang llvm libclang-rt-14-dev libssl-dev
+		clang llvm libclang-rt-14-dev libssl-dev clang-tools-14
 	) ;;
 *) echo "usage: tools/deps.sh [build]" >&2; exit 2 ;;
 esac

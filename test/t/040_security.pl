@@ -1,18 +1,37 @@
-# The security suite.  A non-superuser with README's scheduler, investigator
-# and mig_spool_sync grants, plus every privilege on every table and function
-# of the extension, plants in a schema of its own operators, functions and
-# aggregates that shadow pg_catalog's (each springs when it runs as anyone
-# else and, run by a superuser, makes the attacker one), puts that schema
-# first in search_path for its sessions, its role and (as the database's
-# owner) the database, then calls every function of the extension and fires
-# every trigger on its tables (both enumerated from the catalog), changes
-# investigators' keys and verifies again, and feeds the spool worker files
-# after it restarted under the database's hostile search_path, as a
-# superuser and then as mig.worker_role.  Proves that nothing mig runs with
-# more rights than its caller (as the extension's owner, or in the worker)
-# resolves an object through a search_path someone else controls: no trap
-# springs, not even in a rolled-back transaction, and no role gains an
-# attribute or a membership.
+# The security suite.  Two attackers, neither a superuser:
+#
+# - "attacker", with README's scheduler, investigator and mig_spool_sync
+#   grants, USAGE on schema mig, plus every privilege on every table and
+#   function of the extension, plants in a schema of its own ("evil")
+#   operators, functions and aggregates that shadow pg_catalog's
+#   (test/t/MigAttack.pm; each springs when it runs as anyone else and, run
+#   by a superuser, makes its planter one) and puts that schema first in its
+#   sessions' and its role's search_path;
+# - "dbowner", who owns the database and so (PostgreSQL 15) its schema
+#   public, plants the same traps in public, gives the database the
+#   search_path 'public, evil, pg_catalog', and has the attacker's grants.
+#
+# Each calls every function of the extension and fires every trigger on its
+# tables (both enumerated from the catalog) under its path; the attacker
+# changes investigators' keys and verifies again; the spool worker ingests
+# files after it restarted under the database's path, as a superuser and as
+# mig.worker_role.  Proves that nothing mig runs with more rights than its
+# caller (as the extension's owner, or in the worker) resolves an object
+# through a search_path someone else controls: no trap springs, not even in
+# a rolled-back transaction, and no role gains an attribute or a membership.
+#
+# And that owning the database gives no hold on mig's schema: dbowner can
+# neither drop, rename, move, re-own, re-create, index, police, rule or
+# trigger any relation, index or function of the extension, nor create
+# anything in schema mig, nor take it, nor touch the extension, nor set a
+# superuser's or the server's mig.* settings for the database (42501 or
+# 55P02 each; what ALTER DATABASE may set is noted).  A superuser swapping
+# the index mig reads invagtmodperm by (agentid, moduleid) for one of the
+# same name (on a decoy table of dbowner's, with other column types, on
+# expressions, partial, on the columns in the other order) changes no
+# decision of mig_authorize, mig_authorize_explain or mig_authorized_agents:
+# each is the same or refused with 42704, in the same session and in new
+# ones, and no server process crashes.
 use strict;
 use warnings;
 use FindBin;
@@ -24,7 +43,9 @@ use MigSpool;
 use MigAttack;
 
 my $attacker = 'attacker';
-my $hostile = 'evil, pg_catalog, public';
+my $hostile = 'evil, pg_catalog, public';	# the attacker's
+my $db_hostile = 'public, evil, pg_catalog';	# the database's, by dbowner
+my @trap_schemas = ('evil', 'public');
 
 my $node = PostgreSQL::Test::Cluster->new('security');
 $node->init;
@@ -43,7 +64,7 @@ $node->start;
 
 # The suite's own sessions (the bootstrap superuser) never take the hostile
 # search_path: what they run is the test's doing, not mig's.
-$ENV{PGOPTIONS} = '-c search_path=pg_catalog,public';
+$ENV{PGOPTIONS} = '-c search_path=pg_catalog,mig';
 sub admin { return $node->safe_psql('sec', $_[0]); }
 sub admin_poll { return $node->poll_query_until('sec', $_[0]); }
 
@@ -80,7 +101,7 @@ CREATE ROLE $attacker LOGIN;
 CREATE ROLE mig_worker LOGIN;
 CREATE DATABASE sec OWNER dbowner;
 });
-admin('CREATE EXTENSION mig SCHEMA public');
+admin('CREATE EXTENSION mig');
 # the worker found no database at start: a restart connects it at once
 $node->restart;
 
@@ -129,23 +150,28 @@ INSERT INTO commands (id, actionid, agentid, status, results, starttime, finisht
 	(103, 5, 13, 'failed', '[]', '2026-01-01 01:00:00+00', '2026-01-01 01:02:00+00');
 }));
 
-# The attacker: README's scheduler and investigator grants, mig_spool_sync's
+# The attackers: README's scheduler and investigator grants, mig_spool_sync's
 # recipe, every privilege on every table and function of the extension (so
-# that it can fire every trigger and make every call), and a schema.
-admin(qq{
-GRANT SELECT, INSERT, UPDATE ON actions, commands, agents TO $attacker;
-GRANT SELECT ON investigators, signatures, modules, agtmodreq, invagtmodperm TO $attacker;
-GRANT EXECUTE ON FUNCTION mig_action_string(json), mig_verify_action(numeric),
-	  mig_authorize(numeric, numeric), mig_authorize_explain(numeric, numeric),
-	  mig_authorized_agents(numeric, numeric[]) TO $attacker;
-GRANT SELECT ON actions, commands, agents, modules, signatures TO $attacker;
-GRANT EXECUTE ON FUNCTION mig_action_string(json), mig_key_fingerprint(text),
-	  mig_verify_signature(text, text, text), mig_authorize_explain(numeric, numeric) TO $attacker;
-GRANT pg_read_server_files TO $attacker;
-GRANT EXECUTE ON FUNCTION mig_spool_sync(text) TO $attacker;
-GRANT SELECT, INSERT, UPDATE, DELETE ON spool_files TO $attacker;
-GRANT SELECT, INSERT, UPDATE ON actions, commands TO $attacker;
-GRANT SELECT ON agents TO $attacker;
+# that they can fire every trigger and make every call); the attacker a
+# schema.  (No privilege on the sequences, no TRIGGER: dbowner's attempts
+# below need a table's or the schema's ownership, or those.)
+foreach my $role ($attacker, 'dbowner')
+{
+	admin(qq{
+GRANT USAGE ON SCHEMA mig TO $role;
+GRANT SELECT, INSERT, UPDATE ON mig.actions, mig.commands, mig.agents TO $role;
+GRANT SELECT ON mig.investigators, mig.signatures, mig.modules, mig.agtmodreq, mig.invagtmodperm TO $role;
+GRANT EXECUTE ON FUNCTION mig.mig_action_string(json), mig.mig_verify_action(numeric),
+	  mig.mig_authorize(numeric, numeric), mig.mig_authorize_explain(numeric, numeric),
+	  mig.mig_authorized_agents(numeric, numeric[]) TO $role;
+GRANT SELECT ON mig.actions, mig.commands, mig.agents, mig.modules, mig.signatures TO $role;
+GRANT EXECUTE ON FUNCTION mig.mig_action_string(json), mig.mig_key_fingerprint(text),
+	  mig.mig_verify_signature(text, text, text), mig.mig_authorize_explain(numeric, numeric) TO $role;
+GRANT pg_read_server_files TO $role;
+GRANT EXECUTE ON FUNCTION mig.mig_spool_sync(text) TO $role;
+GRANT SELECT, INSERT, UPDATE, DELETE ON mig.spool_files TO $role;
+GRANT SELECT, INSERT, UPDATE ON mig.actions, mig.commands TO $role;
+GRANT SELECT ON mig.agents TO $role;
 DO \$\$
 DECLARE
 	o record;
@@ -157,26 +183,27 @@ BEGIN
 		   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'mig')
 	LOOP
 		IF o.classid = 'pg_proc'::regclass THEN
-			EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO $attacker', o.objid::regprocedure);
+			EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO $role', o.objid::regprocedure);
 		ELSIF o.relkind IN ('r', 'p') THEN
-			EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON %s TO $attacker', o.objid::regclass);
+			EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON %s TO $role', o.objid::regclass);
 		ELSIF o.relkind = 'v' THEN
-			EXECUTE format('GRANT SELECT ON %s TO $attacker', o.objid::regclass);
+			EXECUTE format('GRANT SELECT ON %s TO $role', o.objid::regclass);
 		END IF;
 	END LOOP;
 END
 \$\$;
-CREATE SCHEMA evil AUTHORIZATION $attacker;
 });
+}
+admin("CREATE SCHEMA evil AUTHORIZATION $attacker");
 
 # The worker's role, with the privileges README documents for it.
 admin(q{
-GRANT USAGE ON SCHEMA public TO mig_worker;
-GRANT SELECT, INSERT, UPDATE, DELETE ON spool_files TO mig_worker;
-GRANT SELECT, INSERT, UPDATE ON actions TO mig_worker;
-GRANT SELECT, INSERT, UPDATE, DELETE ON commands, agents TO mig_worker;
-GRANT SELECT ON agtmodreq, invagtmodperm TO mig_worker;
-GRANT INSERT ON agents_stats TO mig_worker;
+GRANT USAGE ON SCHEMA mig TO mig_worker;
+GRANT SELECT, INSERT, UPDATE, DELETE ON mig.spool_files TO mig_worker;
+GRANT SELECT, INSERT, UPDATE ON mig.actions TO mig_worker;
+GRANT SELECT, INSERT, UPDATE, DELETE ON mig.commands, mig.agents TO mig_worker;
+GRANT SELECT ON mig.agtmodreq, mig.invagtmodperm TO mig_worker;
+GRANT INSERT ON mig.agents_stats TO mig_worker;
 });
 
 # The worker runs in sec before the database gets its hostile search_path
@@ -188,35 +215,43 @@ GRANT INSERT ON agents_stats TO mig_worker;
 	  or die 'the worker is not running in sec';
 }
 
-# The traps, and the hostile search_path for the attacker's role and (by
-# the database's owner) for the database.
+# The traps, the attacker's in evil and dbowner's in public, and the
+# hostile search_paths: the attacker's role's, and (by its owner) the
+# database's.
 my ($out, $err) = as_role($attacker, trap_sql('evil', $attacker));
 die "could not plant the traps:\n$err" if $err =~ /ERROR/;
+($out, $err) = as_role('dbowner', trap_sql('public', 'dbowner'));
+die "could not plant the traps in public:\n$err" if $err =~ /ERROR/;
 ($out, $err) = as_role($attacker, "ALTER ROLE $attacker SET search_path = $hostile");
 die $err if $err =~ /ERROR/;
-($out, $err) = as_role('dbowner', "ALTER DATABASE sec SET search_path = $hostile");
+($out, $err) = as_role('dbowner', "ALTER DATABASE sec SET search_path = $db_hostile");
 die $err if $err =~ /ERROR/;
 ($out, $err) = as_role('dbowner', 'SHOW search_path');
-is($out, $hostile, 'the database owner set the hostile search_path for the database');
+is($out, $db_hostile, 'the database owner set the hostile search_path for the database');
 
 my $ext_schema = admin(q{SELECT extnamespace::regnamespace FROM pg_extension WHERE extname = 'mig'});
 my @tables = extension_tables($node, 'sec');
 my $views = temp_view_sql('evil', @tables);
 my $session = "SET search_path = $hostile;\n$views";
 
-# Positive control: under the hostile search_path every trap resolves ahead
-# of pg_catalog's and springs for a role that is not the attacker.
-my @controls = trap_controls('evil');
-($out, $err) = as_role('dbowner',
-	join('', map { 'SELECT evil.try(' . dq($_->[0]) . ', ' . dq($_->[1]) . ");\n" } @controls));
-my @bad = grep { !/\tok$/ } split /\n/, $out;
-is_deeply(\@bad, [], 'the control statements run') or diag(join("\n", @bad));
-my %sprung = map { $_ => 1 } split /\n/,
-  admin(q{SELECT DISTINCT what FROM evil.trap_log WHERE who = 'dbowner'});
-my @silent = map { $_->[0] } grep { !$sprung{ $_->[0] } } @controls;
-is_deeply(\@silent, [], 'every trap springs under the hostile search_path (positive control)')
-  or diag('these traps did not spring: ' . join('; ', @silent));
-admin(q{TRUNCATE evil.trap_log; SELECT setval('evil.trap_seq', 1, false)});
+# Positive controls: with its schema first in search_path every trap
+# resolves ahead of pg_catalog's and springs for a role that is not its
+# planter (the attacker's for dbowner, dbowner's for the attacker).
+foreach my $c ([ 'evil', 'dbowner' ], [ 'public', $attacker ])
+{
+	my ($schema, $victim) = @$c;
+	my @controls = trap_controls($schema);
+	($out, $err) = as_role($victim, "SET search_path = $schema, pg_catalog;\n"
+		  . join('', map { "SELECT $schema.try(" . dq($_->[0]) . ', ' . dq($_->[1]) . ");\n" } @controls));
+	my @bad = grep { !/\tok$/ } split /\n/, $out;
+	is_deeply(\@bad, [], "the control statements of ${schema}'s traps run") or diag(join("\n", @bad));
+	my %sprung = map { $_ => 1 } split /\n/,
+	  admin("SELECT DISTINCT what FROM $schema.trap_log WHERE who = '$victim'");
+	my @silent = map { $_->[0] } grep { !$sprung{ $_->[0] } } @controls;
+	is_deeply(\@silent, [], "every trap in $schema springs with $schema first in search_path (positive control)")
+	  or diag('these traps did not spring: ' . join('; ', @silent));
+	admin("TRUNCATE $schema.trap_log; SELECT setval('$schema.trap_seq', 1, false)");
+}
 
 #
 # Phases: each starts from the roles as they were before the attack and
@@ -227,37 +262,44 @@ my @escalations;
 
 sub trap_count
 {
-	return admin('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM evil.trap_seq');
+	my $n = 0;
+	$n += admin("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM $_.trap_seq")
+	  foreach @trap_schemas;
+	return $n;
 }
 
 sub begin_phase
 {
 	my ($name) = @_;
-	admin("UPDATE evil.phase SET phase = '$name'");
+	admin(join('', map { "UPDATE $_.phase SET phase = " . dq($name) . ";\n" } @trap_schemas));
 	return { name => $name, count => trap_count(), log => -s $node->logfile };
 }
 
-# What sprang (in the rows of evil.trap_log that $where selects): who ran
-# which trap in which process, how often, and from which of the attacker's
-# statements (the label given to evil.try) or query; with the phase when
+# the trap logs of evil and public, in one
+my $trap_logs = join(' UNION ALL ',
+	map { "SELECT '$_' AS trap_schema, * FROM $_.trap_log" } @trap_schemas);
+
+# What sprang (in the rows of the trap logs that $where selects): who ran
+# which trap in which process, how often, and from which of the attackers'
+# statements (the label given to try()) or query; with the phase when
 # $with_phase.
 sub trap_report
 {
 	my ($where, $with_phase) = @_;
 	my $phase = $with_phase ? q{phase || ': '} : q{''};
 	return admin(qq{
-SELECT format('%s%s ran evil.%s in %s, %s times, from: %s', $phase, who, what, backend, n, sources)
-  FROM (SELECT phase, who, what, coalesce(backend, '?') AS backend, count(*) AS n,
+SELECT format('%s%s ran %s.%s in %s, %s times, from: %s', $phase, who, trap_schema, what, backend, n, sources)
+  FROM (SELECT phase, who, trap_schema, what, coalesce(backend, '?') AS backend, count(*) AS n,
 			   coalesce(array_to_string((array_agg(DISTINCT source))[1:4], '; ')
 						|| CASE WHEN count(DISTINCT source) > 4
 								THEN format(' and %s more', count(DISTINCT source) - 4) ELSE '' END,
 						'(no statement: the worker)') AS sources
-		  FROM (SELECT l.*, CASE WHEN query ~ '^SELECT evil\\.try\\('
-								 THEN coalesce(substring(query from '^SELECT evil\\.try\\(\\\$mig[0-9]+\\\$([^\$]*)'),
+		  FROM (SELECT l.*, CASE WHEN query ~ '^SELECT [a-z]+\\.try\\('
+								 THEN coalesce(substring(query from '^SELECT [a-z]+\\.try\\(\\\$mig[0-9]+\\\$([^\$]*)'),
 											   left(query, 100))
 								 ELSE nullif(left(query, 100), '') END AS source
-				  FROM evil.trap_log l WHERE $where) l
-		 GROUP BY phase, who, what, backend) r
+				  FROM ($trap_logs) l WHERE $where) l
+		 GROUP BY phase, who, trap_schema, what, backend) r
  ORDER BY phase, n DESC, what});
 }
 
@@ -265,9 +307,9 @@ sub end_phase
 {
 	my ($p, @evidence) = @_;
 	my $n = $p->{name};
-	my $rows = trap_report("phase = '$n'");
-	is($rows, '', "$n: no trap sprang (evil.trap_log is empty)")
-	  or diag("evil.trap_log of phase $n:\n$rows");
+	my $rows = trap_report('phase = ' . dq($n));
+	is($rows, '', "$n: no trap sprang (the trap logs are empty)")
+	  or diag("the trap logs of phase $n:\n$rows");
 	my $fired = trap_count() - $p->{count};
 	is($fired, 0, "$n: no trap ran, not even in a transaction rolled back")
 	  or do
@@ -538,28 +580,37 @@ $trigger_script .= join('', map { 'SELECT evil.try(' . dq("real: $_->[0]") . ', 
 # what this session's verifications wrote to the record, as the extension's owner
 $trigger_script .= "SELECT E'stats\\t' OPERATOR(pg_catalog.||) recorded FROM $ext_schema.mig_pgp_stats();\n";
 
+# Every trigger fired by a statement that succeeded; the changes and
+# verifications after them succeeded and wrote the record.  Returns the
+# evidence seen in transactions rolled back.
+sub check_triggers
+{
+	my ($phase, $output) = @_;
+	my ($r, $evidence) = results($output);
+	my %result = map { $_->[0] => $_->[1] } @$r;
+	my @unfired;
+	foreach my $t (@$triggers)
+	{
+		my @mine = grep { grep { $_ eq $t->{name} } @{ $_->{triggers} } } @$steps;
+		push @unfired, "$t->{name}: " . join('; ', map { "$_->{label}: " . ($result{"$_->{label}: fire"} // 'not run') } @mine)
+		  unless grep { ($result{"$_->{label}: fire"} // '') eq 'ok' } @mine;
+	}
+	is_deeply(\@unfired, [], "$phase: every trigger was fired by a statement that succeeded")
+	  or diag(join("\n", @unfired));
+	my @real_failed = map { "$_->[0]: " . ($result{"real: $_->[0]"} // 'not run') }
+	  grep { ($result{"real: $_->[0]"} // '') ne 'ok' } @real;
+	is_deeply(\@real_failed, [], "$phase: the changes to actions, signatures and keys, and the verifications after them, succeed")
+	  or diag(join("\n", @real_failed));
+	ok(($result{stats} // 0) > 0, "$phase: the verifications after the changes wrote the record (as the extension's owner)")
+	  or diag('mig_pgp_stats().recorded: ' . ($result{stats} // 'not run'));
+	note("$phase: trigger statements that failed: "
+		  . join('; ', map { "$_->[0] => " . substr($_->[1], 0, 100) } grep { $_->[1] ne 'ok' && $_->[0] ne 'stats' } @$r));
+	return @$evidence;
+}
+
 $phase = begin_phase('triggers');
 ($out, $err) = as_role($attacker, $trigger_script);
-my ($r, $evidence) = results($out);
-my %result = map { $_->[0] => $_->[1] } @$r;
-my @unfired;
-foreach my $t (@$triggers)
-{
-	my @mine = grep { grep { $_ eq $t->{name} } @{ $_->{triggers} } } @$steps;
-	push @unfired, "$t->{name}: " . join('; ', map { "$_->{label}: " . ($result{"$_->{label}: fire"} // 'not run') } @mine)
-	  unless grep { ($result{"$_->{label}: fire"} // '') eq 'ok' } @mine;
-}
-is_deeply(\@unfired, [], 'every trigger was fired by a statement that succeeded')
-  or diag(join("\n", @unfired));
-my @real_failed = map { "$_->[0]: " . ($result{"real: $_->[0]"} // 'not run') }
-  grep { ($result{"real: $_->[0]"} // '') ne 'ok' } @real;
-is_deeply(\@real_failed, [], 'the changes to actions, signatures and keys, and the verifications after them, succeed')
-  or diag(join("\n", @real_failed));
-ok(($result{stats} // 0) > 0, 'the verifications after the changes wrote the record (as the extension\'s owner)')
-  or diag('mig_pgp_stats().recorded: ' . ($result{stats} // 'not run'));
-note('trigger statements that failed: '
-	  . join('; ', map { "$_->[0] => " . substr($_->[1], 0, 100) } grep { $_->[1] ne 'ok' && $_->[0] ne 'stats' } @$r));
-end_phase($phase, @$evidence);
+end_phase($phase, check_triggers('triggers', $out));
 
 # the same calls once more, after a key change: every verification is done
 # again and recorded
@@ -570,6 +621,26 @@ $phase = begin_phase('calls after a key change');
 	  . ($call_script =~ s/^\Q$session\E//r));
 like($out, qr/^a key change\tok$/m, 'calls after a key change: the key changed');
 end_phase($phase, check_calls('calls after a key change', $out));
+
+#
+# The same calls and triggers by the database's owner, under the path it
+# gave the database (its traps in public first, the attacker's next), its
+# own temporary views named as the extension's tables
+#
+my $db_session = "SET search_path = $db_hostile;\n" . temp_view_sql('public', @tables);
+sub as_dbowner_script
+{
+	my ($script) = @_;
+	$script =~ s/^\Q$session\E/$db_session/;
+	$script =~ s/^SELECT evil\.(try|probe)\(/SELECT public.$1(/mg;
+	return $script;
+}
+$phase = begin_phase('calls by the database\'s owner');
+($out, $err) = as_role('dbowner', as_dbowner_script($call_script));
+end_phase($phase, check_calls('calls by the database\'s owner', $out));
+$phase = begin_phase('triggers by the database\'s owner');
+($out, $err) = as_role('dbowner', as_dbowner_script($trigger_script));
+end_phase($phase, check_triggers('triggers by the database\'s owner', $out));
 
 #
 # The worker, restarted under the database's hostile search_path
@@ -618,10 +689,258 @@ subtest 'the worker runs as mig.worker_role, a non-superuser' => sub {
 };
 
 #
+# What owning the database gives: no hold on schema mig.  Each attempt by
+# dbowner, under its path, in a transaction rolled back whatever happens.
+#
+my @attempts;
+foreach my $line (split /\n/, admin(q{
+SELECT c.relkind, format('%I.%I', n.nspname, c.relname), quote_ident(c.relname),
+	   (SELECT quote_ident(a.attname) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum = 1)
+  FROM pg_depend d JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'mig')
+ ORDER BY 2}))
+{
+	my ($kind, $rel, $name, $col) = split /\|/, $line;
+	if ($kind eq 'r')
+	{
+		push @attempts, map { [ "table $rel: $_", $_ ] } (
+			"DROP TABLE $rel CASCADE",
+			"ALTER TABLE $rel RENAME TO ${name}_x",
+			"ALTER TABLE $rel SET SCHEMA public",
+			"ALTER TABLE $rel OWNER TO dbowner",
+			"ALTER TABLE $rel DISABLE TRIGGER ALL",
+			"ALTER TABLE $rel ENABLE ROW LEVEL SECURITY",
+			"CREATE POLICY hide ON $rel USING (false)",
+			"CREATE RULE hide AS ON INSERT TO $rel DO INSTEAD NOTHING",
+			"CREATE TRIGGER hide BEFORE INSERT ON $rel FOR EACH ROW EXECUTE FUNCTION public.hide()",
+			"CREATE INDEX ON $rel ($col)",
+			"COMMENT ON TABLE $rel IS 'mine'");
+	}
+	elsif ($kind eq 'v')
+	{
+		push @attempts, map { [ "view $rel: $_", $_ ] } (
+			"DROP VIEW $rel",
+			"CREATE OR REPLACE VIEW $rel AS SELECT 1 AS one",
+			"ALTER VIEW $rel RENAME TO ${name}_x",
+			"ALTER VIEW $rel OWNER TO dbowner");
+	}
+	elsif ($kind eq 'S')
+	{
+		push @attempts, map { [ "sequence $rel: $_", $_ ] } (
+			"DROP SEQUENCE $rel",
+			"ALTER SEQUENCE $rel RESTART",
+			"ALTER SEQUENCE $rel RENAME TO ${name}_x",
+			"SELECT pg_catalog.setval('$rel', 1)");
+	}
+}
+foreach my $line (split /\n/, admin(q{
+SELECT format('%I.%I', n.nspname, c.relname), quote_ident(c.relname), pg_get_indexdef(c.oid)
+  FROM pg_depend d JOIN pg_index i ON i.indrelid = d.objid
+  JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'mig')
+ ORDER BY 1}))
+{
+	my ($index, $name, $def) = split /\|/, $line;
+	push @attempts, map { [ "index $index: $_", $_ ] } (
+		"DROP INDEX $index",
+		"ALTER INDEX $index RENAME TO ${name}_x",
+		$def);
+}
+foreach my $f (split /\n/, admin(q{
+SELECT format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+  FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+  JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'mig')
+ ORDER BY 1}))
+{
+	push @attempts, map { [ "function $f: $_", $_ ] } (
+		"DROP FUNCTION $f",
+		"ALTER FUNCTION $f RENAME TO x",
+		"ALTER FUNCTION $f OWNER TO dbowner",
+		"ALTER FUNCTION $f SECURITY DEFINER",
+		"ALTER FUNCTION $f SET search_path = public");
+}
+my $relations = grep { $_->[0] =~ /^table / } @attempts;
+ok($relations >= 10 * 11, 'the extension\'s tables are found in the catalog') or diag($relations);
+push @attempts, map { [ "schema mig: $_", $_ ] } (
+	'CREATE TABLE mig.actions_mine (id numeric)',
+	'CREATE VIEW mig.mine AS SELECT 1 AS one',
+	'CREATE SEQUENCE mig.mine_seq',
+	'CREATE TYPE mig.mine AS (x integer)',
+	'CREATE DOMAIN mig.mine_domain AS integer',
+	q{CREATE FUNCTION mig.lower(text) RETURNS text LANGUAGE sql AS 'SELECT $1'},
+	'CREATE OPERATOR mig.= (FUNCTION = public.op_character_varying_character_varying_eq, '
+	  . 'LEFTARG = character varying, RIGHTARG = character varying)',
+	'CREATE AGGREGATE mig.array_agg(numeric) (SFUNC = pg_catalog.array_append, STYPE = numeric[])',
+	'CREATE TEXT SEARCH CONFIGURATION mig.mine (COPY = pg_catalog.simple)',
+	q{CREATE COLLATION mig.mine (provider = libc, locale = 'C')},
+	'ALTER TABLE public.mine SET SCHEMA mig',
+	'ALTER FUNCTION public.hide() SET SCHEMA mig',
+	'ALTER SCHEMA mig RENAME TO mig_old',
+	'ALTER SCHEMA mig OWNER TO dbowner',
+	'DROP SCHEMA mig CASCADE',
+	'DROP EXTENSION mig CASCADE',
+	'ALTER EXTENSION mig UPDATE',
+	'ALTER EXTENSION mig SET SCHEMA public',
+	'ALTER EXTENSION mig DROP TABLE mig.invagtmodperm',
+	'ALTER EXTENSION mig ADD FUNCTION public.hide()');
+
+# the mig.* settings: a database's owner may set for its database those any
+# user may set, and no other
+my @settings = map { [ split /\|/ ] } split /\n/, admin(q{
+SELECT name, context, format('ALTER DATABASE sec SET %s = %L', name, setting)
+  FROM pg_settings WHERE name LIKE 'mig.%' ORDER BY name});
+ok(scalar(@settings) >= 10, 'the settings of mig are found in pg_settings');
+push @attempts, map { [ "setting $_->[0] ($_->[1]): $_->[2]", $_->[2] ] } @settings;
+push @attempts, [ 'ALTER DATABASE sec SET mig.target_timeout = 0', 'ALTER DATABASE sec SET mig.target_timeout = 0' ];
+
+$phase = begin_phase('the database\'s owner on schema mig');
+($out, $err) = as_role('dbowner', "BEGIN;\nSET LOCAL search_path = $db_hostile;\n"
+	  . "CREATE FUNCTION public.hide() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';\n"
+	  . "CREATE TABLE public.mine (x integer);\n"
+	  . join('', map { 'SELECT public.try(' . dq($_->[0]) . ', ' . dq($_->[1]) . ");\n" } @attempts)
+	  . "SELECT public.try('GRANT CREATE ON SCHEMA mig', 'GRANT CREATE ON SCHEMA mig TO dbowner');\n"
+	  . "SELECT E'may create in mig\\t' OPERATOR(pg_catalog.||) pg_catalog.has_schema_privilege('mig', 'CREATE');\n"
+	  . "ROLLBACK;\n");
+my ($r) = results($out);
+my %result = map { $_->[0] => $_->[1] } @$r;
+my (@allowed, @noted);
+foreach my $a (@attempts)
+{
+	my ($label) = @$a;
+	my $res = $result{$label} // 'not run';
+	if ($label =~ /^setting \S+ \(user\)/ || $label =~ /^ALTER DATABASE sec SET mig\.target_timeout/)
+	{
+		push @noted, "$label: " . ($res eq 'ok' ? 'allowed' : $res);
+		next;
+	}
+	my $want = $label =~ /^setting / ? qr/^(42501|55P02)\t/ : qr/^42501\t/;
+	push @allowed, "$label: $res" unless $res =~ $want;
+}
+is_deeply(\@allowed, [], 'the database\'s owner can drop, replace, move or take nothing of mig\'s, '
+	  . 'create nothing in schema mig, set no superuser\'s setting (42501, 55P02 for the server\'s)')
+  or diag(join("\n", @allowed));
+is($result{'GRANT CREATE ON SCHEMA mig'}, 'ok', 'GRANT CREATE ON SCHEMA mig by the database\'s owner grants nothing ...');
+is($result{'may create in mig'}, 'false', '... the database\'s owner may still not create in schema mig');
+note("what the database's owner may set for its database:\n" . join("\n", @noted));
+my %refusals;
+$refusals{ $_->[1] =~ s/\b(index|table|view|sequence|function|relation|extension) \S+/$1 .../gr }++ foreach grep { $_->[1] =~ /^[0-9A-Z]{5}\t/ } @$r;
+note("the database's owner was told:\n" . join("\n", map { "$refusals{$_} x $_" } sort keys %refusals));
+end_phase($phase);
+
+#
+# A superuser swaps the index mig reads invagtmodperm by (agentid, moduleid)
+# for others of the same name: decisions stay the same or are refused
+#
+my @decisions;
+foreach my $a (1 .. 6)
+{
+	foreach my $g (10 .. 13)
+	{
+		push @decisions, [ "mig_authorize($a, $g)", "SELECT mig.mig_authorize($a, $g)::text" ],
+		  [ "mig_authorize_explain($a, $g)",
+			"SELECT string_agg(format('%s %s/%s %s %s', module, granted_weight, required_weight, authorized, reason), '; ' ORDER BY module)"
+			  . " FROM mig.mig_authorize_explain($a, $g)" ];
+	}
+	push @decisions, [ "mig_authorized_agents($a)",
+		"SELECT string_agg(x::text, ',' ORDER BY x) FROM mig.mig_authorized_agents($a) x" ],
+	  [ "mig_authorized_agents($a, {10,11,12,13})",
+		"SELECT string_agg(x::text, ',' ORDER BY x) FROM mig.mig_authorized_agents($a, '{10,11,12,13}') x" ];
+}
+my $decide = join('', map { 'SELECT ' . dq($_->[0]) . " || E'\\t' || pg_temp.decide(" . dq($_->[1]) . ");\n" } @decisions);
+my $decide_fn = q{
+CREATE FUNCTION pg_temp.decide(q text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE
+	r text;
+BEGIN
+	EXECUTE q INTO r;
+	RETURN coalesce(r, '(null)');
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ' ' || SQLERRM;
+END
+$f$;
+};
+# one session that lives through every swap, and one new session per swap
+my $held = $node->background_psql('sec');
+$held->query_safe($decide_fn);
+sub decisions
+{
+	my ($session) = @_;
+	my $out = $session ? $session->query_safe($decide) : admin($decide_fn . $decide);
+	return { map { split /\t/, $_, 2 } split /\n/, $out };
+}
+my $baseline = decisions($held);
+is_deeply(decisions(undef), $baseline, 'a new session decides as the one held open');
+ok((grep { $_ eq 'true' } values %$baseline) && (grep { $_ eq 'false' } values %$baseline),
+	'some decisions are yes, some no') or diag(explain($baseline));
+my $log_at = -s $node->logfile;
+my $worker_pid = admin('SELECT pid FROM mig.mig_worker_status');
+my $idx = 'mig.invagtmodperm_agentid_moduleid_idx';
+my @swaps = (
+	[ 'a same-named index on a decoy table of dbowner\'s, same columns', qq{
+DROP INDEX $idx;
+CREATE TABLE mig.decoy (investigatorid numeric, agentid numeric, moduleid numeric, weight integer);
+INSERT INTO mig.decoy SELECT i, a, m, 1000 FROM generate_series(1, 6) i, generate_series(10, 13) a, generate_series(1, 4) m;
+ALTER TABLE mig.decoy OWNER TO dbowner;
+CREATE INDEX invagtmodperm_agentid_moduleid_idx ON mig.decoy (agentid, moduleid);
+}, 'DROP TABLE mig.decoy' ],
+	[ 'a same-named index on a decoy table of dbowner\'s, other column types', qq{
+DROP INDEX IF EXISTS $idx;
+CREATE TABLE mig.decoy (investigatorid text, agentid text, moduleid text, weight text);
+INSERT INTO mig.decoy SELECT 'x' || i, 'y' || a, 'z', 'w' FROM generate_series(1, 6) i, generate_series(10, 13) a;
+ALTER TABLE mig.decoy OWNER TO dbowner;
+CREATE INDEX invagtmodperm_agentid_moduleid_idx ON mig.decoy (agentid, moduleid);
+}, 'DROP TABLE mig.decoy' ],
+	[ 'a same-named index on invagtmodperm, on expressions of other types', q{
+CREATE INDEX invagtmodperm_agentid_moduleid_idx ON mig.invagtmodperm ((agentid::text), (moduleid::text));
+}, "DROP INDEX $idx" ],
+	[ 'a same-named partial index on invagtmodperm', q{
+CREATE INDEX invagtmodperm_agentid_moduleid_idx ON mig.invagtmodperm (agentid, moduleid) WHERE weight > 1000;
+}, "DROP INDEX $idx" ],
+	[ 'a same-named index on invagtmodperm, its columns in the other order', q{
+CREATE INDEX invagtmodperm_agentid_moduleid_idx ON mig.invagtmodperm (moduleid, agentid);
+}, "DROP INDEX $idx" ],
+);
+foreach my $swap (@swaps)
+{
+	my ($what, $setup, $teardown) = @$swap;
+	admin($setup);
+	foreach my $session ([ 'the session held open', $held ], [ 'a new session', undef ])
+	{
+		my $now = decisions($session->[1]);
+		my (@wrong, $refused);
+		foreach my $d (@decisions)
+		{
+			my $label = $d->[0];
+			my $got = $now->{$label} // 'missing';
+			if ($got =~ /^42704 /) { $refused++; next; }
+			push @wrong, "$label: $got (was $baseline->{$label})" if $got ne $baseline->{$label};
+		}
+		is_deeply(\@wrong, [], "$what, $session->[0]: every decision is the same or refused with 42704")
+		  or diag(join("\n", @wrong));
+		ok($refused, "$what, $session->[0]: those that need the index are refused (42704), it is not used")
+		  or diag(explain($now));
+	}
+	admin($teardown);
+}
+admin("CREATE INDEX invagtmodperm_agentid_moduleid_idx ON mig.invagtmodperm (agentid, moduleid)");
+is_deeply(decisions($held), $baseline, 'the index back: the held session decides as before');
+is_deeply(decisions(undef), $baseline, 'the index back: a new session decides as before');
+$held->quit;
+my $crashes = grep { /terminated by signal|was terminated by exception|server process .* exited with exit code/ }
+  split /\n/, slurp_file($node->logfile, $log_at);
+is($crashes, 0, 'no server process crashed while the index was swapped');
+is(admin('SELECT pid FROM mig.mig_worker_status'), $worker_pid, 'the worker is the same process');
+
+#
 # At the end
 #
 my $log = trap_report('true', 1);
-is($log, '', 'end: evil.trap_log is empty') or diag($log);
+is($log, '', 'end: the trap logs are empty') or diag($log);
 is(trap_count(), 0, 'end: no trap ever ran');
 is_deeply(\@escalations, [], 'end: no phase changed a role') or diag(join("\n", @escalations));
 my @diff = role_diff(\@baseline, [ role_snapshot($node, 'sec') ]);

@@ -1,9 +1,12 @@
-# Helpers for the security suite (040_security.pl): the traps an attacker
-# plants in a schema of its own (operators, functions and aggregates that
-# shadow pg_catalog's, each a plpgsql function that behaves like the original
-# and springs when it runs as anyone but the attacker), the enumeration of
-# the extension's functions and triggers from the catalog, the calls and
-# statements that reach each of them, and a snapshot of the roles.
+# Helpers for the security suites (040_security.pl, 050_upgrade.pl): the
+# traps an attacker plants in a schema it can write (operators, functions
+# and aggregates that shadow pg_catalog's or are better matches than
+# pg_catalog's for the types they take, each a plpgsql function that
+# behaves like the original and springs when it runs as anyone but the
+# attacker), the enumeration of the extension's functions and triggers from
+# the catalog, the calls and statements that reach each of them, the walk of
+# pg_depend from the extension's objects to whatever they bind, and a
+# snapshot of the roles.
 package MigAttack;
 
 use strict;
@@ -13,12 +16,62 @@ use Exporter 'import';
 our @EXPORT = qw(dq trap_sql trap_controls temp_view_sql
   extension_functions function_calls
   extension_tables extension_triggers trigger_steps
+  foreign_dependencies_sql extension_subobjects_sql
   role_snapshot role_diff role_restore_sql);
 
 # The types whose comparison operators are shadowed, and the operators.
+# pg_catalog has no operator on exactly (varchar, varchar), (regclass,
+# regclass) or (regnamespace, regnamespace): theirs are better matches than
+# pg_catalog's even when pg_catalog comes first in the search_path, as it
+# does in an extension's script.
 our @OP_TYPES = ('numeric', 'text', 'bigint', 'integer', 'oid',
-	'timestamp with time zone', 'bytea', 'boolean', 'name', 'character varying');
+	'timestamp with time zone', 'bytea', 'boolean', 'name', 'character varying',
+	'regclass', 'regnamespace', '"char"');
 our %OPS = ('=' => 'eq', '<>' => 'ne', '<' => 'lt', '>' => 'gt', '<=' => 'le', '>=' => 'ge');
+
+# Pairs of different types given the same comparison operators: an
+# operator on exactly the pair a comparison names beats pg_catalog's, which
+# needs one side cast, unless pg_catalog has one too ((name, text) and
+# (text, name) it has).
+our @OP_PAIRS = (
+	[ 'oid', 'regclass' ], [ 'regclass', 'oid' ], [ 'oid', 'regnamespace' ],
+	[ 'name', 'text' ], [ 'text', 'name' ],
+	[ 'numeric', 'integer' ], [ 'integer', 'numeric' ],
+	[ 'character varying', 'text' ], [ 'text', 'character varying' ],
+);
+
+# Other operators: [operator, left, right, result]
+our @OTHER_OPS = (
+	[ '-', 'timestamp with time zone', 'interval', 'timestamp with time zone' ],
+	[ '+', 'timestamp with time zone', 'interval', 'timestamp with time zone' ],
+	[ '||', 'text', 'text', 'text' ],
+	[ '||', 'character varying', 'character varying', 'text' ],
+	[ '->>', 'json', 'text', 'text' ],
+	[ '->', 'json', 'text', 'json' ],
+	[ '~~', 'text', 'text', 'boolean' ],
+	[ '~', 'text', 'text', 'boolean' ],
+	[ '+', 'numeric', 'numeric', 'numeric' ],
+	[ '+', 'integer', 'integer', 'integer' ],
+	[ '+', 'bigint', 'bigint', 'bigint' ],
+);
+our %OP_NAMES = (%OPS, '-' => 'minus', '+' => 'plus', '||' => 'cat', '->>' => 'getfieldtext',
+	'->' => 'getfield', '~~' => 'like', '~' => 'match');
+
+# every operator trap: [operator, left, right, result]
+sub all_operators
+{
+	my @o;
+	foreach my $type (@OP_TYPES)
+	{
+		push @o, [ $_, $type, $type, 'boolean' ] foreach sort keys %OPS;
+	}
+	foreach my $pair (@OP_PAIRS)
+	{
+		push @o, [ $_, @$pair, 'boolean' ] foreach sort keys %OPS;
+	}
+	push @o, @OTHER_OPS;
+	return @o;
+}
 
 # Shadowed functions: name, argument types, result, the plpgsql that does
 # what pg_catalog's does, and a call of it (the positive control).
@@ -31,6 +84,12 @@ our @FUNCTIONS = (
 	[ 'btrim', 'text, text', 'text', 'RETURN pg_catalog.btrim($1, $2);', q{SELECT btrim('xax', 'x')} ],
 	[ 'concat', 'text, text', 'text', 'RETURN pg_catalog.concat($1, $2);', q{SELECT concat('a'::text, 'b'::text)} ],
 	[ 'format', 'text, text', 'text', 'RETURN pg_catalog.format($1, $2);', q{SELECT format('<%s>'::text, 'a'::text)} ],
+	[ 'format', 'text, regprocedure', 'text', 'RETURN pg_catalog.format($1, $2);', q{SELECT format('<%s>', 'pg_catalog.now()'::regprocedure)} ],
+	[ 'format', 'text, regclass', 'text', 'RETURN pg_catalog.format($1, $2);', q{SELECT format('<%s>', 'pg_catalog.pg_class'::regclass)} ],
+	[ 'left', 'text, integer', 'text', 'RETURN pg_catalog.left($1, $2);', q{SELECT left('abc', 1)} ],
+	[ 'ceil', 'numeric', 'numeric', 'RETURN pg_catalog.ceil($1);', q{SELECT ceil(1.5)} ],
+	[ 'int8', 'numeric', 'bigint', 'RETURN pg_catalog.int8($1);', q{SELECT int8(1.5::numeric)} ],
+	[ 'array_to_string', 'anyarray, text', 'text', 'RETURN pg_catalog.array_to_string($1, $2);', q{SELECT array_to_string('{1,2}'::int[], ',')} ],
 	[ 'replace', 'text, text, text', 'text', 'RETURN pg_catalog.replace($1, $2, $3);', q{SELECT replace('ab', 'a', 'c')} ],
 	[ 'substr', 'text, integer, integer', 'text', 'RETURN pg_catalog.substr($1, $2, $3);', q{SELECT substr('abc', 1, 2)} ],
 	[ 'quote_ident', 'text', 'text', 'RETURN pg_catalog.quote_ident($1);', q{SELECT quote_ident('a b')} ],
@@ -41,8 +100,9 @@ our @FUNCTIONS = (
 	[ 'clock_timestamp', '', 'timestamp with time zone', 'RETURN pg_catalog.clock_timestamp();', q{SELECT clock_timestamp()} ],
 	[ 'statement_timestamp', '', 'timestamp with time zone', 'RETURN pg_catalog.statement_timestamp();', q{SELECT statement_timestamp()} ],
 	[ 'transaction_timestamp', '', 'timestamp with time zone', 'RETURN pg_catalog.transaction_timestamp();', q{SELECT transaction_timestamp()} ],
-	[ 'nextval', 'regclass', 'bigint', 'RETURN pg_catalog.nextval($1);', q{SELECT nextval('evil.control_seq')} ],
-	[ 'currval', 'regclass', 'bigint', 'RETURN pg_catalog.currval($1);', q{SELECT currval('evil.control_seq')} ],
+	[ 'nextval', 'regclass', 'bigint', 'RETURN pg_catalog.nextval($1);', q{SELECT nextval('evil.control_seq'::regclass)} ],
+	[ 'nextval', 'text', 'bigint', 'RETURN pg_catalog.nextval($1::pg_catalog.regclass);', q{SELECT nextval('evil.control_seq'::text)} ],
+	[ 'currval', 'regclass', 'bigint', 'RETURN pg_catalog.currval($1);', q{SELECT currval('evil.control_seq'::regclass)} ],
 	[ 'setval', 'regclass, bigint', 'bigint', 'RETURN pg_catalog.setval($1, $2);', q{SELECT setval('evil.control_seq', 7)} ],
 	[ 'pg_notify', 'text, text', 'void', 'PERFORM pg_catalog.pg_notify($1, $2);', q{SELECT pg_notify('evil', 'x')} ],
 	[ 'hashtext', 'text', 'integer', 'RETURN pg_catalog.hashtext($1);', q{SELECT hashtext('a')} ],
@@ -50,6 +110,7 @@ our @FUNCTIONS = (
 	[ 'pg_advisory_xact_lock', 'integer, integer', 'void', 'PERFORM pg_catalog.pg_advisory_xact_lock($1, $2);', q{SELECT pg_advisory_xact_lock(4, 2)} ],
 	[ 'pg_try_advisory_xact_lock', 'bigint', 'boolean', 'RETURN pg_catalog.pg_try_advisory_xact_lock($1);', q{SELECT pg_try_advisory_xact_lock(42::bigint)} ],
 	[ 'current_setting', 'text', 'text', 'RETURN pg_catalog.current_setting($1);', q{SELECT current_setting('work_mem')} ],
+	[ 'current_setting', 'text, boolean', 'text', 'RETURN pg_catalog.current_setting($1, $2);', q{SELECT current_setting('work_mem', true)} ],
 	[ 'set_config', 'text, text, boolean', 'text', 'RETURN pg_catalog.set_config($1, $2, $3);', q{SELECT set_config('evil.x', 'y', true)} ],
 	[ 'unnest', 'anyarray', 'SETOF anyelement', 'RETURN QUERY SELECT pg_catalog.unnest($1);', q{SELECT * FROM unnest('{1,2}'::int[])} ],
 	[ 'array_length', 'anyarray, integer', 'integer', 'RETURN pg_catalog.array_length($1, $2);', q{SELECT array_length('{1}'::int[], 1)} ],
@@ -63,14 +124,30 @@ our @FUNCTIONS = (
 	[ 'pg_backend_pid', '', 'integer', 'RETURN pg_catalog.pg_backend_pid();', q{SELECT pg_backend_pid()} ],
 );
 
+# The traps are IMMUTABLE (a lie PostgreSQL believes), so that they can be
+# bound into index expressions and predicates too, but for these, which
+# the attacker's own statements need evaluated each time.  An IMMUTABLE
+# function runs its statements read-only: each calls the volatile
+# sprung(), which may write.
+our %VOLATILE = map { $_ => 1 } qw(now clock_timestamp statement_timestamp
+  transaction_timestamp nextval currval setval pg_notify pg_advisory_xact_lock
+  pg_try_advisory_xact_lock current_setting set_config pg_backend_pid unnest
+  json_array_elements json_array_elements_text);
+
 # Shadowed aggregates: name, arguments, state type, initial state,
 # transition function arguments and body, a call.
 our @AGGREGATES = (
 	[ 'count', '*', 'bigint', '0', 'bigint', 'RETURN $1 + 1;',
 		q{SELECT count(*) FROM (VALUES (1)) v(x)} ],
+	[ 'count', 'numeric', 'bigint', '0', 'bigint, numeric',
+		'IF $2 IS NULL THEN RETURN $1; END IF; RETURN $1 + 1;',
+		q{SELECT count(x) FROM (VALUES (1::numeric)) v(x)} ],
 	[ 'array_agg', 'anynonarray', 'anyarray', undef, 'anyarray, anynonarray',
 		'RETURN pg_catalog.array_append($1, $2);',
-		q{SELECT array_agg(x) FROM (VALUES (1)) v(x)} ],
+		q{SELECT array_agg(x) FROM (VALUES ('a'::text)) v(x)} ],
+	[ 'array_agg', 'numeric', 'numeric[]', undef, 'numeric[], numeric',
+		'RETURN pg_catalog.array_append($1, $2);',
+		q{SELECT array_agg(x) FROM (VALUES (1::numeric)) v(x)} ],
 	[ 'string_agg', 'text, text', 'text', undef, 'text, text, text',
 		'IF $2 IS NULL THEN RETURN $1; END IF; IF $1 IS NULL THEN RETURN $2; END IF; RETURN $1 || coalesce($3, \'\') || $2;',
 		q{SELECT string_agg(x, ',') FROM (VALUES ('a')) v(x)} ],
@@ -192,31 +269,30 @@ CREATE FUNCTION $schema.probe(label text) RETURNS text
 \$f\$;
 };
 
-	foreach my $type (@OP_TYPES)
+	foreach my $o (all_operators())
 	{
-		foreach my $op (sort keys %OPS)
-		{
-			my $f = "$schema.op_" . tag($type) . "_$OPS{$op}";
-			push @sql, qq{
-CREATE FUNCTION $f(a $type, b $type) RETURNS boolean
-	LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS \$f\$
+		my ($op, $left, $right, $result) = @$o;
+		my $f = "$schema.op_" . tag($left) . '_' . tag($right) . "_$OP_NAMES{$op}";
+		push @sql, qq{
+CREATE FUNCTION $f(a $left, b $right) RETURNS $result
+	LANGUAGE plpgsql IMMUTABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS \$f\$
 BEGIN
-	PERFORM $schema.sprung('$type $op $type');
+	PERFORM $schema.sprung('$left $op $right');
 	RETURN a OPERATOR(pg_catalog.$op) b;
 END
 \$f\$;
-CREATE OPERATOR $schema.$op (FUNCTION = $f, LEFTARG = $type, RIGHTARG = $type);
+CREATE OPERATOR $schema.$op (FUNCTION = $f, LEFTARG = $left, RIGHTARG = $right);
 };
-		}
 	}
 
 	foreach my $fn (@FUNCTIONS)
 	{
 		my ($name, $args, $returns, $body) = @$fn;
 		my $what = what_of_function($name, $args);
+		my $volatility = $VOLATILE{$name} ? 'VOLATILE' : 'IMMUTABLE';
 		push @sql, qq{
 CREATE FUNCTION $schema.$name($args) RETURNS $returns
-	LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS \$f\$
+	LANGUAGE plpgsql $volatility SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS \$f\$
 BEGIN
 	PERFORM $schema.sprung('$what');
 	$body
@@ -249,10 +325,7 @@ sub trap_controls
 {
 	my ($schema) = @_;
 	my @c;
-	foreach my $type (@OP_TYPES)
-	{
-		push @c, [ "$type $_ $type", "SELECT NULL::$type $_ NULL::$type" ] foreach sort keys %OPS;
-	}
+	push @c, [ "$_->[1] $_->[0] $_->[2]", "SELECT NULL::$_->[1] $_->[0] NULL::$_->[2]" ] foreach all_operators();
 	push @c, [ what_of_function($_->[0], $_->[1]), $_->[4] ] foreach @FUNCTIONS;
 	push @c, [ what_of_function($_->[0], $_->[1]), $_->[6] ] foreach @AGGREGATES;
 	push @c, [ 'temp view control', q{SELECT evil.tripwire('control')} ];
@@ -531,6 +604,108 @@ sub trigger_steps
 		}
 	}
 	return (\@steps, \@missing);
+}
+
+# The extension's objects and their sub-objects: its members and,
+# recursively, whatever depends on them automatically or internally
+# (columns' defaults, constraints, triggers, indexes, the rules of its views,
+# row and array types, owned sequences).  A CTE for the queries below.
+my $CLOSURE = q{
+WITH RECURSIVE objs(classid, objid) AS (
+	SELECT d.classid, d.objid FROM pg_catalog.pg_depend d
+	 WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+	   AND d.refobjid OPERATOR(pg_catalog.=)
+			(SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'mig')
+	   AND d.deptype OPERATOR(pg_catalog.=) 'e'
+	UNION
+	SELECT d.classid, d.objid FROM pg_catalog.pg_depend d
+	  JOIN objs o ON d.refclassid OPERATOR(pg_catalog.=) o.classid AND d.refobjid OPERATOR(pg_catalog.=) o.objid
+	 WHERE d.deptype OPERATOR(pg_catalog.=) ANY ('{a,i}'::pg_catalog."char"[])
+)};
+
+# SQL giving one line per thing an object of the extension (or a
+# sub-object: a view's rule, a trigger's WHEN, a default, a CHECK, an
+# index's predicate or expressions) binds that is neither another of them,
+# nor in pg_catalog, nor the extension's own schema; and per function SET
+# clause whose search_path names anything but pg_catalog, the extension's
+# schema and pg_temp.  Objects of pg_catalog made by initdb are pinned and
+# have no pg_depend rows: every dependency recorded is on something made
+# later, which must then be the extension's own.  Empty: it binds nothing
+# anyone else made.
+sub foreign_dependencies_sql
+{
+	return $CLOSURE . q{
+SELECT pg_catalog.format('%s -> %s (%s)',
+		pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid),
+		pg_catalog.pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid), d.deptype)
+  FROM pg_catalog.pg_depend d
+  JOIN (SELECT DISTINCT classid, objid FROM objs) o
+	ON d.classid OPERATOR(pg_catalog.=) o.classid AND d.objid OPERATOR(pg_catalog.=) o.objid
+ WHERE d.deptype OPERATOR(pg_catalog.<>) 'e'
+   AND NOT EXISTS (SELECT FROM objs x WHERE x.classid OPERATOR(pg_catalog.=) d.refclassid
+										AND x.objid OPERATOR(pg_catalog.=) d.refobjid)
+   AND NOT (d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
+			AND d.refobjid OPERATOR(pg_catalog.=)
+				(SELECT e.extnamespace FROM pg_catalog.pg_extension e
+				  WHERE e.extname OPERATOR(pg_catalog.=) 'mig'))
+   AND COALESCE((pg_catalog.pg_identify_object(d.refclassid, d.refobjid, 0)).schema, '')
+		OPERATOR(pg_catalog.<>) 'pg_catalog'
+UNION ALL
+SELECT pg_catalog.format('%s SET %s', p.oid::pg_catalog.regprocedure, c.setting)
+  FROM (SELECT DISTINCT objid FROM objs
+		 WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass) o
+  JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) o.objid
+ CROSS JOIN LATERAL pg_catalog.unnest(p.proconfig) AS c(setting)
+ WHERE c.setting OPERATOR(pg_catalog.~~) 'search_path=%'
+   AND EXISTS (SELECT FROM pg_catalog.regexp_split_to_table(
+					pg_catalog.substr(c.setting, 13), '\s*,\s*') AS s(nsp)
+			   WHERE pg_catalog.btrim(s.nsp, '"') OPERATOR(pg_catalog.<>) ALL
+					 (ARRAY['pg_catalog', 'pg_temp',
+							(SELECT n.nspname::pg_catalog.text FROM pg_catalog.pg_extension e
+							   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+							  WHERE e.extname OPERATOR(pg_catalog.=) 'mig')]))
+ ORDER BY 1};
+}
+
+# SQL giving, for the objects of the extension and their sub-objects, how
+# many of each kind the walk above looks at, one "kind|count" line each:
+# "member", "view rule", "trigger with WHEN", "CHECK", "default",
+# "partial index", "index", "in schema <nsp>" (every one that has a schema).
+sub extension_subobjects_sql
+{
+	return $CLOSURE . q{,
+o AS (SELECT DISTINCT classid, objid FROM objs)
+SELECT kind, pg_catalog.count(*) FROM (
+	SELECT 'view rule' AS kind FROM o JOIN pg_catalog.pg_rewrite r
+		ON o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+	   AND r.oid OPERATOR(pg_catalog.=) o.objid
+	UNION ALL
+	SELECT 'trigger with WHEN' FROM o JOIN pg_catalog.pg_trigger t
+		ON o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
+	   AND t.oid OPERATOR(pg_catalog.=) o.objid WHERE t.tgqual IS NOT NULL
+	UNION ALL
+	SELECT 'CHECK' FROM o JOIN pg_catalog.pg_constraint c
+		ON o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass
+	   AND c.oid OPERATOR(pg_catalog.=) o.objid WHERE c.contype OPERATOR(pg_catalog.=) 'c'
+	UNION ALL
+	SELECT 'default' FROM o
+	 WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+	UNION ALL
+	SELECT CASE WHEN i.indpred IS NULL THEN 'index' ELSE 'partial index' END FROM o
+	  JOIN pg_catalog.pg_index i
+		ON o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND i.indexrelid OPERATOR(pg_catalog.=) o.objid
+	UNION ALL
+	SELECT 'in schema ' OPERATOR(pg_catalog.||) x.schema FROM o
+	 CROSS JOIN LATERAL pg_catalog.pg_identify_object(o.classid, o.objid, 0) x
+	 WHERE x.schema IS NOT NULL
+	UNION ALL
+	SELECT 'member' FROM pg_catalog.pg_depend d
+	 WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+	   AND d.deptype OPERATOR(pg_catalog.=) 'e'
+	   AND d.refobjid OPERATOR(pg_catalog.=)
+			(SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'mig')
+) k GROUP BY kind ORDER BY kind};
 }
 
 # Every role's attributes and every membership, one line each, sorted.
