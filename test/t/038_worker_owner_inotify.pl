@@ -95,6 +95,11 @@ is($node->safe_psql('postgres', "SELECT last_full_pass > '$last_full' FROM mig_w
 # the spool at its start and tries the watches again; a file arriving
 # meanwhile is ingested once they can be added, by the full pass that
 # follows (the rescan is an hour away, and no watch saw it)
+{
+	my ($ret, $out, $err) = $node->psql('postgres', 'SHOW mig.fault_injection');
+	is($ret, 0, 'this build has fault injection (make MIG_FAULTS=1, as test/run builds)')
+	  or BAIL_OUT("mig built without MIG_FAULTS=1: $err");
+}
 $node->append_conf('postgresql.conf', "mig.fault_injection = 'spool_watch_error'\n");
 my $log_offset = -s $node->logfile;
 $node->restart;
