@@ -14,7 +14,10 @@ JANSSON_LIBS := $(shell $(PKG_CONFIG) --libs jansson)
 GPGME_CFLAGS := $(shell $(PKG_CONFIG) --cflags gpgme 2>/dev/null || gpgme-config --cflags)
 GPGME_LIBS := $(shell $(PKG_CONFIG) --libs gpgme 2>/dev/null || gpgme-config --libs)
 
-PG_CPPFLAGS = -I$(srcdir)/src $(JANSSON_CFLAGS) $(GPGME_CFLAGS) -D_FILE_OFFSET_BITS=64
+PG_CPPFLAGS = -I$(srcdir)/src $(JANSSON_CFLAGS) $(GPGME_CFLAGS) -D_FILE_OFFSET_BITS=64 \
+	$(if $(MIG_FAULTS),-DMIG_FAULT_INJECTION)
+# MIG_FAULTS=1 compiles in the fault injection of the tests (src/mig.h,
+# mig.fault_injection): test/run's builds, never a package's.
 # Clean under -Wextra, as PostgreSQL is, but for its usual exceptions; CI
 # adds -Werror (MIG_WERROR=1).
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
@@ -32,11 +35,16 @@ TAP_TESTS = 1
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
 
 EXTRA_CLEAN = results output_iso tmp_check tmp_check_regress tmp_check_iso \
-	regression.diffs regression.out
+	regression.diffs regression.out .mig-faults-on .mig-faults-off
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # PGXS tracks no header dependencies unless PostgreSQL was configured with
-# --enable-depend: every object depends on every header of src/.
-$(OBJS): $(wildcard src/*.h)
+# --enable-depend: every object depends on every header of src/, and on a
+# stamp of MIG_FAULTS, so that turning it on or off rebuilds them all.
+# (made when the makefile is read: PGXS's .SECONDARY would not remake a
+# missing one)
+FAULTS_STAMP := .mig-faults-$(if $(MIG_FAULTS),on,off)
+$(shell test -f $(FAULTS_STAMP) || { rm -f .mig-faults-on .mig-faults-off; touch $(FAULTS_STAMP); })
+$(OBJS): $(wildcard src/*.h) $(FAULTS_STAMP)

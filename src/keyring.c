@@ -431,11 +431,6 @@ judge_answer(const MigGpgSig *s, const KeyEntry *e, const MigGpgSubkey *sub,
 	switch (gpgme_err_code(s->status))
 	{
 		case GPG_ERR_NO_ERROR:
-			if (s->wrong_key_usage)
-			{
-				c->reason = pstrdup("bad signature: the key may not sign");
-				break;
-			}
 			c->valid = true;
 			/* valid until the key, the subkey or the signature expires */
 			{
@@ -465,6 +460,15 @@ judge_answer(const MigGpgSig *s, const KeyEntry *e, const MigGpgSubkey *sub,
 			break;
 		case GPG_ERR_SIG_EXPIRED:
 			c->reason = pstrdup("signature expired");
+			break;
+
+			/*
+			 * A key (or subkey) whose usage does not include signing: gpg
+			 * answers with this error (gpgme's wrong_key_usage flag is
+			 * gpgsm's, never set for OpenPGP).
+			 */
+		case GPG_ERR_WRONG_KEY_USAGE:
+			c->reason = pstrdup("bad signature: the key may not sign");
 			break;
 		default:
 			c->reason = psprintf("bad signature: %s", gpgme_strerror(s->status));

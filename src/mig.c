@@ -54,6 +54,9 @@ int			mig_periodic_interval = 87000;
 int			mig_target_timeout = 5000;
 bool		mig_scheduler_writes = false;
 int			mig_fill_delay = 60000;
+#ifdef MIG_FAULT_INJECTION
+char	   *mig_fault_injection = NULL;
+#endif
 
 void		_PG_init(void);
 
@@ -317,6 +320,17 @@ _PG_init(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+#ifdef MIG_FAULT_INJECTION
+	DefineCustomStringVariable("mig.fault_injection",
+							   "Points where a test build of mig fakes a failure.",
+							   "A comma-separated list; in builds for the tests only.",
+							   &mig_fault_injection,
+							   "",
+							   PGC_SUSET,
+							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
+#endif
+
 	MarkGUCPrefixReserved("mig");
 
 	jansson_init();
@@ -340,3 +354,26 @@ mig_version(PG_FUNCTION_ARGS)
 											  jansson_version_str(),
 											  gpgme ? gpgme : "unknown")));
 }
+
+#ifdef MIG_FAULT_INJECTION
+/* is point one of the names in mig.fault_injection? */
+bool
+mig_fault(const char *point)
+{
+	size_t		len = strlen(point);
+	const char *p = mig_fault_injection;
+
+	while (p != NULL && *p != '\0')
+	{
+		size_t		n;
+
+		while (*p == ',' || *p == ' ')
+			p++;
+		n = strcspn(p, ", ");
+		if (n == len && strncmp(p, point, len) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+#endif

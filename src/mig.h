@@ -31,4 +31,20 @@ extern int	mig_target_timeout;		/* ms; 0: no limit */
 extern bool mig_scheduler_writes;	/* MIG's scheduler writes the database too */
 extern int	mig_fill_delay;			/* ms */
 
+/*
+ * Fault injection, for the tests of failures no test can cause for real (a
+ * read error, a file swapped or grown at the worst moment): compiled in only
+ * when built with MIG_FAULT_INJECTION (make MIG_FAULTS=1, as test/run
+ * builds), and then armed by the superuser's setting mig.fault_injection, a
+ * comma-separated list of the points named at each MIG_FAULT().  Otherwise
+ * MIG_FAULT() is false at compile time and the setting does not exist.
+ */
+#ifdef MIG_FAULT_INJECTION
+extern char *mig_fault_injection;
+extern bool mig_fault(const char *point);
+#define MIG_FAULT(point) mig_fault(point)
+#else
+#define MIG_FAULT(point) false
+#endif
+
 #endif							/* MIG_H */

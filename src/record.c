@@ -61,7 +61,7 @@
  * Bumped whenever what is verified or how changes (the canonical string,
  * the reasons): records of an older version are then stale.
  */
-#define RECORD_VERSION	"mig verification 2"
+#define RECORD_VERSION	"mig verification 3"
 
 bool		mig_recording = false;
 

@@ -29,6 +29,7 @@
 
 #include "storage/fd.h"
 
+#include "mig.h"
 #include "spooldir.h"
 #include "spoolfile.h"
 
@@ -304,6 +305,11 @@ read_listing(MigSpoolTree *tree, char ***names, int *nnames)
 	{
 		errno = 0;
 		de = readdir(tree->listing);
+		if (MIG_FAULT("spool_list_error"))
+		{
+			de = NULL;
+			errno = EIO;
+		}
 		if (de == NULL)
 			break;
 		if (!mig_spool_name_ok(de->d_name))

@@ -30,6 +30,7 @@
 #include "mb/pg_wchar.h"
 #include "storage/fd.h"
 
+#include "mig.h"
 #include "gotime.h"
 #include "jsondoc.h"
 #include "lifecycle.h"
@@ -524,6 +525,11 @@ read_file(SpoolFile *f, int *fd, off_t size, int64 max_bytes, size_t *lenp)
 			buf = repalloc(buf, cap + 1);
 		}
 		n = read(*fd, buf + len, cap - len);
+		if (MIG_FAULT("spool_read_error"))
+		{
+			n = -1;
+			errno = EIO;
+		}
 		if (n < 0)
 		{
 			if (errno == EINTR)
@@ -548,6 +554,37 @@ read_file(SpoolFile *f, int *fd, off_t size, int64 max_bytes, size_t *lenp)
 	return buf;
 }
 
+#ifdef MIG_FAULT_INJECTION
+/*
+ * The races a test cannot time (mig.fault_injection): the scheduler, or
+ * anyone, renames ".swap.NAME" (when there is one) over the file between
+ * its check and its open, or appends 8 kB of blanks to it between its open
+ * and its read.
+ */
+static void
+fault_swap(SpoolFile *f, int dirfd)
+{
+	(void) renameat(dirfd, psprintf(".swap.%s", f->name), dirfd, f->name);
+}
+
+static void
+fault_grow(SpoolFile *f, int dirfd)
+{
+	char		blanks[8192];
+	int			wfd = openat(dirfd, f->name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+
+	if (wfd < 0)
+		return;
+	memset(blanks, ' ', sizeof(blanks));
+	if (write(wfd, blanks, sizeof(blanks)) != sizeof(blanks))
+		elog(LOG, "fault injection: could not append to \"%s\": %m", f->name);
+	close(wfd);
+}
+#else
+#define fault_swap(f, dirfd) ((void) 0)
+#define fault_grow(f, dirfd) ((void) 0)
+#endif
+
 /*
  * Read file f of directory dirfd, the one the pass listed: fstatat
  * without following, skip it if unchanged, refuse what is not a regular
@@ -565,8 +602,14 @@ mig_spool_examine_file(SpoolFile *f, int dirfd, int64 max_bytes, int *fd)
 	size_t		len = 0;
 
 	Assert(dirfd >= 0 && *fd < 0);
-	if (!check_entry(f, dirfd, max_bytes) || !open_file(f, dirfd, fd, &st))
+	if (!check_entry(f, dirfd, max_bytes))
 		return;
+	if (MIG_FAULT("spool_swap"))
+		fault_swap(f, dirfd);
+	if (!open_file(f, dirfd, fd, &st))
+		return;
+	if (MIG_FAULT("spool_grow"))
+		fault_grow(f, dirfd);
 	buf = read_file(f, fd, st.st_size, max_bytes, &len);
 	if (buf != NULL)
 		mig_spool_parse_file(f, buf, len);

@@ -25,6 +25,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "mig.h"
 #include "spoolwatch.h"
 
 void
@@ -55,6 +56,19 @@ same_dir(const MigSpoolDirId *a, const MigSpoolDirId *b)
 	return a->dev == b->dev && a->ino == b->ino;
 }
 
+/* the path of directory i of the spool */
+static char *
+watch_path(const char *spool, int i)
+{
+	const char *root = strcmp(spool, "/") == 0 ? "" : spool;
+
+	if (i == MIG_SPOOL_ID_ROOT)
+		return pstrdup(spool);
+	if (i < MIG_SPOOL_ID_DIR(0))
+		return psprintf("%s/%s", root, mig_spool_id_name(i));
+	return psprintf("%s/%s", root, mig_spool_dirs[i - MIG_SPOOL_ID_DIR(0)]);
+}
+
 /*
  * Watch directory i of the spool, open as fd.  Through /proc/self/fd, the
  * watch is on the very directory the walk opened; by its path (the last
@@ -75,18 +89,19 @@ add_watch(MigSpoolWatch *w, const char *spool, int i, int fd)
 	wd = inotify_add_watch(w->fd, proc, mask);
 	if (wd < 0 && errno == ENOENT)
 	{
-		const char *root = strcmp(spool, "/") == 0 ? "" : spool;
-		char	   *path;
+		char	   *path = watch_path(spool, i);
 
-		if (i == MIG_SPOOL_ID_ROOT)
-			path = pstrdup(spool);
-		else if (i < MIG_SPOOL_ID_DIR(0))
-			path = psprintf("%s/%s", root, mig_spool_id_name(i));
-		else
-			path = psprintf("%s/%s", root, mig_spool_dirs[i - MIG_SPOOL_ID_DIR(0)]);
 		wd = inotify_add_watch(w->fd, path,
 							   mask | (i == MIG_SPOOL_ID_ROOT ? 0 : IN_DONT_FOLLOW));
 		pfree(path);
+	}
+	/* the kernel's limit of watches reached (a test build's fault) */
+	if (MIG_FAULT("spool_watch_error"))
+	{
+		if (wd >= 0)
+			inotify_rm_watch(w->fd, wd);
+		wd = -1;
+		errno = ENOSPC;
 	}
 	return wd;
 }
@@ -159,7 +174,19 @@ mig_spool_watch_setup(MigSpoolWatch *w, const char *spool, bool *need_full)
 		}
 		w->wd[i] = add_watch(w, spool, i, fds[i]);
 		if (w->wd[i] < 0)
+		{
 			complete = false;
+			if (!w->warned)
+			{
+				ereport(WARNING,
+						(errcode_for_file_access(),
+						 errmsg("mig spool worker: could not watch spool directory \"%s\": %m",
+								watch_path(spool, i)),
+						 errdetail("What arrives there is seen once the watch is added, which is tried again, or at the next full pass."),
+						 errhint("The kernel's fs.inotify.max_user_watches may be too low.")));
+				w->warned = true;
+			}
+		}
 		else
 		{
 			w->id[i] = ids[i];
@@ -169,6 +196,8 @@ mig_spool_watch_setup(MigSpoolWatch *w, const char *spool, bool *need_full)
 	for (int i = 0; i < MIG_SPOOL_NIDS; i++)
 		mig_spool_close_dir(fds[i]);
 	w->complete = complete;
+	if (complete)
+		w->warned = false;
 	return true;
 }
 

@@ -28,6 +28,8 @@ typedef struct MigSpoolWatch
 	bool		complete;		/* every directory is watched */
 	bool		rewatch;		/* a watched directory went: start over */
 	int			open_errno;		/* why the spool could not be opened */
+	bool		warned;			/* a watch that could not be added was
+								 * reported (again once all are watched) */
 } MigSpoolWatch;
 
 /* a file named by an event in directory dir (0 to MIG_SPOOL_NDIRS - 1) */

@@ -163,7 +163,7 @@ mv -f "$bindir/postgres.vg" "$bindir/postgres"
 if [ "${VG_BUILD:-1}" != 0 ]; then
 	echo "== build and install mig (-O0 -g)"
 	make -s clean
-	if ! make -s PG_CFLAGS="-O0 -g" -j"$(nproc)" || ! make -s install >/dev/null; then
+	if ! make -s PG_CFLAGS="-O0 -g" MIG_FAULTS=1 -j"$(nproc)" || ! make -s MIG_FAULTS=1 install >/dev/null; then
 		echo "build or install failed"
 		exit 2
 	fi

@@ -125,21 +125,23 @@ SELECT mig_authorize(2, 13) AS "read only";
 COMMIT;
 
 -- mig_authorized_agents equals mig_authorize over a generated fleet with
--- mixed ACLs, through both its scan and its per-agent path
+-- mixed ACLs, through both its scan (over more than 1,843 agents, the
+-- threshold of its hash table made for 1,024: it grows)
+-- and its per-agent path
 SELECT setseed(0.42);
 INSERT INTO agents (id, name, queueloc, os, version, pid, starttime, heartbeattime)
 SELECT i, 'fleet' || i, 'linux.fleet' || i, 'linux', '1', i, now(), now()
-  FROM generate_series(100, 699) i;
+  FROM generate_series(100, 2399) i;
 -- (random() in a subquery's target list is drawn per row)
 INSERT INTO agtmodreq
 SELECT m, a, 1 + (r2 * 2)::int
   FROM (SELECT a, m, random() AS r, random() AS r2
-          FROM generate_series(100, 699) a, unnest(ARRAY[1, 2, 3]) m) x
+          FROM generate_series(100, 2399) a, unnest(ARRAY[1, 2, 3]) m) x
  WHERE r < 0.6;
 INSERT INTO invagtmodperm
 SELECT i, a, m, (r2 * 2)::int
   FROM (SELECT a, m, i, random() AS r, random() AS r2
-          FROM generate_series(100, 699) a, unnest(ARRAY[1, 2, 3]) m, unnest(ARRAY[1, 2]) i) x
+          FROM generate_series(100, 2399) a, unnest(ARRAY[1, 2, 3]) m, unnest(ARRAY[1, 2]) i) x
  WHERE r < 0.7;
 SELECT count(*) AS requirements, count(DISTINCT agentid) AS agents FROM agtmodreq WHERE agentid >= 100;
 SELECT x.action,

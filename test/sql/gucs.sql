@@ -5,17 +5,26 @@ SELECT name, setting, unit, context, vartype, min_val, max_val, boot_val
 SHOW mig.rescan_interval;
 SHOW mig.max_file_size;
 
--- good values, with units
+-- good values, with units: what mig reads is the value in the setting's
+-- own unit (a bare number is in that unit); what each setting does is
+-- tested where it acts (spool.sql: mig.spool_dir, mig.batch_size,
+-- mig.max_file_size; the TAP tests: the worker's)
+CREATE FUNCTION pg_temp.value(name text) RETURNS text
+	LANGUAGE sql AS $$ SELECT setting || coalesce(' ' || unit, '') FROM pg_settings WHERE name = $1 $$;
 SET mig.spool_dir = '/srv/mig/spool';
-SHOW mig.spool_dir;
+SELECT pg_temp.value('mig.spool_dir');
 SET mig.rescan_interval = '5s';
-SHOW mig.rescan_interval;
+SELECT pg_temp.value('mig.rescan_interval');
+SET mig.rescan_interval = '1min';
+SELECT pg_temp.value('mig.rescan_interval');
 SET mig.rescan_interval = 250;
-SHOW mig.rescan_interval;
+SELECT pg_temp.value('mig.rescan_interval');
 SET mig.batch_size = 50;
-SHOW mig.batch_size;
+SELECT pg_temp.value('mig.batch_size');
 SET mig.max_file_size = '64MB';
-SHOW mig.max_file_size;
+SELECT pg_temp.value('mig.max_file_size');
+SET mig.max_file_size = '1GB';
+SELECT pg_temp.value('mig.max_file_size');
 
 -- bad values are refused with a clear message
 SET mig.spool_dir = 'relative/spool';

@@ -77,8 +77,10 @@ SELECT (s.online_agents, s.online_endpoints, s.idle_agents, s.idle_endpoints, s.
         m.multi_agents_endpoints, m.disappeared_endpoints, m.flapping_endpoints,
         m.online_agents_by_version, m.idle_agents_by_version) AS same_as_mig
   FROM s, mig m;
--- many agents, versions and idle ones (the tables grow as they fill)
-INSERT INTO agents SELECT 1000 + i, 'host' || i, 'qq' || (i % 700), 'linux', 'v' || (i % 40), i,
+-- many agents, versions, queue locations and idle ones (the hash tables
+-- grow as they fill: more than 1,843 queue locations, the threshold of a
+-- table made for 1,024)
+INSERT INTO agents SELECT 1000 + i, 'host' || i, 'qq' || (i % 2400), 'linux', 'v' || (i % 40), i,
        now() - (i % 50) * interval '1 hour', NULL, now() - (i % 300) * interval '1 hour',
        (ARRAY['online', 'idle', 'offline', 'idle'])[1 + i % 4]
   FROM generate_series(1, 3000) i;

@@ -6,7 +6,7 @@
 # and context) and carries on past it too, follows mig.spool_dir on SIGHUP, waits again when the spool is
 # removed and resumes when it is recreated, does not block DROP EXTENSION and
 # resumes after CREATE EXTENSION, refuses a second worker, and stops
-# promptly with pg_ctl while busy.
+# promptly with pg_ctl while busy (files left to do at the stop).
 use strict;
 use warnings;
 use FindBin;
@@ -73,10 +73,15 @@ $node->poll_query_until('postgres', q{
 pass('mig_worker_status shows the work done');
 
 # files_per_sec: the files of the last 10 seconds, over 10; 0 once idle that
-# long (nothing arrives meanwhile)
+# long (nothing arrives meanwhile).  A file's batch began (synced_at)
+# before its pass was counted, so that every file synced in the last 8
+# whole seconds is in the worker's window, whatever second its clock reads
 is( $node->safe_psql('postgres', q{
-	SELECT files_per_sec > 0 OR clock_timestamp() - last_pass > interval '9 s'
-	  FROM mig_worker_status}),
+	SELECT round(w.files_per_sec * 10) BETWEEN
+	       (SELECT count(*) FROM spool_files WHERE outcome = 'ingested'
+	           AND synced_at >= date_trunc('second', clock_timestamp()) - interval '8 s')
+	       AND w.files_total
+	  FROM mig_worker_status w}),
 	't', 'files_per_sec counts the files just ingested');
 my $idle_since = time();
 sleep(1) while time() < $idle_since + 10.5;
@@ -211,15 +216,20 @@ pass('after CREATE EXTENSION the worker syncs the spool again');
 my ($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT mig_worker_launch()');
 like($stderr, qr/the mig spool worker is already running/, 'a second worker is refused');
 
-# pg_ctl stop while the worker is busy
-mkspool($stage, 1500, '--actions', 3, '--first-id', 300000);
+# pg_ctl stop while the worker is busy: the agents known and each row
+# slowed down again, the worker is in the middle of the pile when the stop
+# comes
+$node->safe_psql('postgres',
+	'CREATE TRIGGER slow BEFORE INSERT ON commands FOR EACH ROW EXECUTE FUNCTION slow()');
+mkspool($stage, 1500, '--actions', 3, '--first-id', 300000, '--heartbeats', "$base/hb-stop");
+load_heartbeats($node, 'postgres', "$base/hb-stop");
 move_files($stage, $spool2, spool_files($stage));
-# (one look, not a poll: the files wait for their agents, so the worker
-# may be between two retries)
-note($node->safe_psql('postgres',
-		"SELECT state IN ('syncing', 'scanning') OR backlog > 0 FROM mig_worker_status") eq 't'
-	? 'the worker is busy at the stop'
-	: 'the worker is between two passes at the stop');
+$node->poll_query_until('postgres', 'SELECT count(*) > 0 FROM commands WHERE id >= 300000')
+  or die "the worker does not take the pile";
+is($node->safe_psql('postgres', q{
+	SELECT (SELECT count(*) < 1500 FROM commands WHERE id >= 300000)
+	   AND (SELECT backlog > 0 FROM mig_worker_status)}),
+	't', 'the worker is busy at the stop, with files left to do');
 $listener->quit;
 my $t0 = time();
 $node->stop('fast');
