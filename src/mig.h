@@ -30,5 +30,6 @@ extern int	mig_periodic_interval;	/* ms; 0: off */
 extern int	mig_target_timeout;		/* ms; 0: no limit */
 extern bool mig_scheduler_writes;	/* MIG's scheduler writes the database too */
 extern int	mig_fill_delay;			/* ms */
+extern int	mig_target_memory;		/* kB; 0: no limit */
 
 #endif							/* MIG_H */
