@@ -361,6 +361,12 @@ raw_names_walker(Node *node, void *context)
 typedef struct Check
 {
 	Oid			relids[lengthof(readable)];
+	/*
+	 * The functions whose defaults and body are walked, or being walked:
+	 * once each, as a body may call what led to it (interval + timestamptz
+	 * is a SQL function, $2 + $1, whose operator's commutator it is).
+	 */
+	List	   *walked;
 } Check;
 
 static bool expr_walker(Node *node, Check *check);
@@ -409,10 +415,12 @@ function_refused(Oid func, bool by_name, Check *check)
 	if (why < 0 && strcmp(name, "jsonb_delete") == 0 && proc->pronargs == 2 &&
 		proc->proargtypes.values[1] == TEXTARRAYOID)
 		why = WHY_UNSTOPPABLE;
-	if (why < 0)
+	if (why < 0 && !list_member_oid(check->walked, func))
 	{
 		bool		isnull;
 		Datum		d;
+
+		check->walked = lappend_oid(check->walked, func);
 
 		if (proc->pronargdefaults > 0)
 		{
@@ -907,6 +915,7 @@ check_init(Check *check)
 {
 	for (int i = 0; i < (int) lengthof(readable); i++)
 		check->relids[i] = mig_relid(readable[i]);
+	check->walked = NIL;
 }
 
 void

@@ -98,6 +98,9 @@ DROP OPERATOR pg_catalog.<~~~ (text, text);
 SELECT last_value, is_called FROM planter.ran;
 -- pg_catalog's own operators and their negators still serve
 SELECT array(SELECT mig_target_agents('NOT (os = ''linux'') AND NOT (name LIKE ''web%'')') ORDER BY 1);
+-- and those whose commutator is a SQL function that calls them back
+-- (interval + timestamptz is $2 + $1): its body is checked once
+SELECT array(SELECT mig_target_agents('heartbeattime + interval ''1 day'' > now() AND (starttime, interval ''1 day'') OVERLAPS (now(), interval ''1 day'')') ORDER BY 1);
 
 -- 2. Work that no cancel stops, refused: libxml2's (targets_xml.sql), text
 -- search, containment of arrays and of jsonb (every element against every
@@ -117,6 +120,12 @@ SELECT array(SELECT mig_target_agents('tags->>''operator'' = ''IT'' AND os::text
 SET mig.target_timeout = '200ms';
 SELECT pg_temp.outcome('(SELECT count(*) FROM (SELECT generate_series(1, 10000000000)) s) > 0', '1.2 s');
 SELECT pg_temp.outcome('id IN (SELECT a.id FROM agents a, agents b, agents c, generate_series(1, 100000000) g WHERE a.os::text || b.os::text || c.os::text <> g::text)', '1.2 s');
+-- three hundred md5() of a 10MB value, one after the other in one row:
+-- no function of them checks for a cancel, mig checks between any two
+-- (mig 1.1 ran them all, seconds past its timeout)
+SELECT pg_temp.outcome('(SELECT length(' ||
+	(SELECT string_agg('md5(v)', ' || ') FROM generate_series(1, 300)) ||
+	') FROM (SELECT repeat(name::text, 600000) AS v FROM agents LIMIT 1) s) > 0', '1.2 s');
 RESET mig.target_timeout;
 
 -- 4. Who asks: refused, so that an investigator's dry run selects the
