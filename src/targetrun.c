@@ -41,7 +41,6 @@
 #include <sys/resource.h>
 
 #include "catalog/pg_type.h"
-
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
