@@ -305,11 +305,18 @@ run_target(const char *target, bool names, DestReceiver *dest)
 	mig_target_settings();
 	mig_target_check_names(target_expression(target));
 
+	/*
+	 * mig's own part binds to pg_catalog by name: an operator of mig's
+	 * schema (public at 1.1) would be chosen for status = 'online' over
+	 * pg_catalog's, which needs a cast.  (The sort and DISTINCT ON take the
+	 * types' default btree operators, which only a superuser makes.)
+	 */
 	r.sql = psprintf("SELECT DISTINCT ON (agents.queueloc) agents.id%s "
 					 "FROM %s AS agents "
-					 "WHERE agents.status IN ('online', 'idle') AND (\n%s\n) "
+					 "WHERE agents.status OPERATOR(pg_catalog.=) "
+					 "ANY ('{online,idle}'::pg_catalog.text[]) AND (\n%s\n) "
 					 "ORDER BY agents.queueloc, agents.heartbeattime DESC, agents.id DESC",
-					 names ? ", agents.name::text, agents.queueloc::text" : "",
+					 names ? ", agents.name::pg_catalog.text, agents.queueloc::pg_catalog.text" : "",
 					 mig_qualified_name("agents"), target);
 	r.dest = dest;
 	/* the planner may evaluate what has constant arguments: bounded too */
