@@ -54,6 +54,7 @@ int			mig_periodic_interval = 87000;
 int			mig_target_timeout = 5000;
 bool		mig_scheduler_writes = false;
 int			mig_fill_delay = 60000;
+int			mig_target_memory = 262144;
 #ifdef MIG_FAULT_INJECTION
 char	   *mig_fault_injection = NULL;
 #endif
@@ -309,6 +310,10 @@ _PG_init(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	/*
+	 * The bounds of a target are the server's, not the caller's: a role that
+	 * may ask for a target may not lift them.
+	 */
 	DefineCustomIntVariable("mig.target_timeout",
 							"Longest an action's target may run.",
 							"0: no limit.",
@@ -316,8 +321,19 @@ _PG_init(void)
 							5000,
 							0,
 							INT_MAX,
-							PGC_USERSET,
+							PGC_SUSET,
 							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mig.target_memory",
+							"Most memory a backend may add while it evaluates an action's target.",
+							"0: no limit.",
+							&mig_target_memory,
+							262144,
+							0,
+							MAX_KILOBYTES,
+							PGC_SUSET,
+							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 #ifdef MIG_FAULT_INJECTION

@@ -30,6 +30,7 @@ extern int	mig_periodic_interval;	/* ms; 0: off */
 extern int	mig_target_timeout;		/* ms; 0: no limit */
 extern bool mig_scheduler_writes;	/* MIG's scheduler writes the database too */
 extern int	mig_fill_delay;			/* ms */
+extern int	mig_target_memory;		/* kB; 0: no limit */
 
 /*
  * Fault injection, for the tests of failures no test can cause for real (a

@@ -39,3 +39,26 @@ SET mig.spooldir = '/tmp';
 
 RESET ALL;
 SHOW mig.spool_dir;
+
+-- a target's bounds are the superuser's to set (and to grant): a role that
+-- may ask for targets may not lift them, not even to 0, no limit
+SET mig.target_timeout = '1s';
+SET mig.target_memory = '64MB';
+SHOW mig.target_timeout;
+SHOW mig.target_memory;
+RESET ALL;
+CREATE ROLE mig_guc_user;
+SET ROLE mig_guc_user;
+SET mig.target_timeout = 0;
+SET mig.target_memory = 0;
+SELECT set_config('mig.target_timeout', '1h', false);
+SHOW mig.target_timeout;
+RESET ROLE;
+GRANT SET ON PARAMETER mig.target_timeout TO mig_guc_user;
+SET ROLE mig_guc_user;
+SET mig.target_timeout = '10s';
+SHOW mig.target_timeout;
+RESET ROLE;
+RESET mig.target_timeout;
+REVOKE SET ON PARAMETER mig.target_timeout FROM mig_guc_user;
+DROP ROLE mig_guc_user;
