@@ -66,6 +66,7 @@
 
 #include "mig.h"
 #include "authorize.h"
+#include "heartbeat.h"
 #include "schema.h"
 #include "sql.h"
 #include "targetcheck.h"
@@ -314,7 +315,8 @@ run_target(const char *target, bool names, DestReceiver *dest)
 	r.sql = psprintf("SELECT DISTINCT ON (agents.queueloc) agents.id%s "
 					 "FROM %s AS agents "
 					 "WHERE agents.status OPERATOR(pg_catalog.=) "
-					 "ANY ('{online,idle}'::pg_catalog.text[]) AND (\n%s\n) "
+					 "ANY ('{" MIG_AGENT_ONLINE "," MIG_AGENT_IDLE "}'::pg_catalog.text[]) "
+					 "AND (\n%s\n) "
 					 "ORDER BY agents.queueloc, agents.heartbeattime DESC, agents.id DESC",
 					 names ? ", agents.name::pg_catalog.text, agents.queueloc::pg_catalog.text" : "",
 					 mig_qualified_name("agents"), target);
