@@ -1,12 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * mig.c
- *	  Entry point of the mig extension: PG_MODULE_MAGIC, _PG_init with the
- *	  GUCs, mig_version(), and the run-time lookup of the extension's own
- *	  schema that every other file uses to find its tables.
+ *	  The base of the mig extension: its settings (the mig.* GUCs, defined
+ *	  by group), jansson's allocator, mig_version(), and the tests' fault
+ *	  injection.
  *
- *	  Not here: the features themselves (canonical string, OpenPGP,
- *	  authorization, spool sync, worker) live in a file each.
+ *	  Not here: _PG_init, which defines these and registers the worker
+ *	  (init.c, the top of the layers); the features themselves, a file
+ *	  each.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,9 +34,6 @@
 #include "utils/syscache.h"
 
 #include "mig.h"
-#include "worker.h"
-
-PG_MODULE_MAGIC;
 
 /* GUC variables */
 char	   *mig_spool_dir = NULL;
@@ -59,8 +57,6 @@ int			mig_target_memory = 262144;
 char	   *mig_fault_injection = NULL;
 #endif
 
-void		_PG_init(void);
-
 /*
  * jansson's allocator.  MCXT_ALLOC_NO_OOM: jansson expects NULL, not a
  * longjmp, when memory runs out, and reports that as a parse error.
@@ -78,8 +74,8 @@ mig_json_free(void *ptr)
 		pfree(ptr);
 }
 
-static void
-jansson_init(void)
+void
+mig_jansson_init(void)
 {
 	json_set_alloc_funcs(mig_json_malloc, mig_json_free);
 }
@@ -127,8 +123,9 @@ check_worker_role(char **newval, void **extra, GucSource source)
 	return true;
 }
 
-void
-_PG_init(void)
+/* the spool and its sync */
+static void
+define_spool_settings(void)
 {
 	DefineCustomStringVariable("mig.spool_dir",
 							   "Directory of the MIG scheduler's spool.",
@@ -139,20 +136,6 @@ _PG_init(void)
 							   PGC_SUSET,
 							   0,
 							   check_spool_dir, NULL, NULL);
-
-	/*
-	 * PGC_SIGHUP rather than PGC_POSTMASTER: the library may be loaded by
-	 * CREATE EXTENSION after startup, when a postmaster-only setting can no
-	 * longer be defined.  A worker connected elsewhere restarts to follow.
-	 */
-	DefineCustomStringVariable("mig.database",
-							   "Database the spool worker connects to.",
-							   NULL,
-							   &mig_database,
-							   "postgres",
-							   PGC_SIGHUP,
-							   0,
-							   check_database, NULL, NULL);
 
 	DefineCustomIntVariable("mig.rescan_interval",
 							"Time between full rescans of the spool.",
@@ -187,6 +170,25 @@ _PG_init(void)
 							PGC_SUSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
+}
+
+/* the worker: where and as whom it runs, beside whom it writes */
+static void
+define_worker_settings(void)
+{
+	/*
+	 * PGC_SIGHUP rather than PGC_POSTMASTER: the library may be loaded by
+	 * CREATE EXTENSION after startup, when a postmaster-only setting can no
+	 * longer be defined.  A worker connected elsewhere restarts to follow.
+	 */
+	DefineCustomStringVariable("mig.database",
+							   "Database the spool worker connects to.",
+							   NULL,
+							   &mig_database,
+							   "postgres",
+							   PGC_SIGHUP,
+							   0,
+							   check_database, NULL, NULL);
 
 	/*
 	 * Who writes the database.  Off: the spool is the only writer (the
@@ -230,7 +232,12 @@ _PG_init(void)
 							   PGC_SIGHUP,
 							   0,
 							   check_worker_role, NULL, NULL);
+}
 
+/* verification */
+static void
+define_verification_settings(void)
+{
 	DefineCustomIntVariable("mig.max_signatures",
 							"Most entries of an action's pgpsignatures that are verified.",
 							"An action with more is refused: each distinct signature costs gpg work.",
@@ -241,7 +248,12 @@ _PG_init(void)
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
+}
 
+/* the data's life: liveness, retention, the periodic runs */
+static void
+define_periodic_settings(void)
+{
 	/* agent liveness, as MIG's scheduler defines it (periodic.c) */
 	DefineCustomIntVariable("mig.agent_heartbeat_freq",
 							"How often MIG's agents send a heartbeat.",
@@ -309,7 +321,12 @@ _PG_init(void)
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+}
 
+/* an action's target */
+static void
+define_target_settings(void)
+{
 	/*
 	 * The bounds of a target are the server's, not the caller's: a role that
 	 * may ask for a target may not lift them.
@@ -335,8 +352,13 @@ _PG_init(void)
 							PGC_SUSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
+}
 
 #ifdef MIG_FAULT_INJECTION
+/* the tests' fault injection */
+static void
+define_test_settings(void)
+{
 	DefineCustomStringVariable("mig.fault_injection",
 							   "Points where a test build of mig fakes a failure.",
 							   "A comma-separated list; in builds for the tests only.",
@@ -345,12 +367,25 @@ _PG_init(void)
 							   PGC_SUSET,
 							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_LIST_INPUT,
 							   NULL, NULL, NULL);
+}
 #endif
 
+/*
+ * Every mig.* setting, then the prefix reserved: called once per process
+ * from _PG_init (init.c), at startup when mig is preloaded.
+ */
+void
+mig_define_settings(void)
+{
+	define_spool_settings();
+	define_worker_settings();
+	define_verification_settings();
+	define_periodic_settings();
+	define_target_settings();
+#ifdef MIG_FAULT_INJECTION
+	define_test_settings();
+#endif
 	MarkGUCPrefixReserved("mig");
-
-	jansson_init();
-	mig_worker_register();
 }
 
 /*

@@ -13,6 +13,10 @@
 
 #define MIG_VERSION "1.2"
 
+/* the settings and jansson's allocator, set up by _PG_init (init.c) */
+extern void mig_define_settings(void);
+extern void mig_jansson_init(void);
+
 /* GUCs, defined in mig.c */
 extern char *mig_spool_dir;
 extern char *mig_database;
