@@ -113,6 +113,12 @@ SELECT count(*) AS kept, max(online_agents) AS online_agents FROM agents_stats;
 SELECT * FROM mig_duplicate_agents;
 UPDATE agents SET mode = 'checkin' WHERE id = 7;
 SELECT * FROM mig_duplicate_agents;
+-- the view's heartbeat period, when the session has not loaded mig (and so
+-- has no mig.agent_heartbeat_freq), is the setting's default: the one
+-- written in C, checked here
+SELECT substring(pg_get_viewdef('mig_duplicate_agents'::regclass) FROM $$'([0-9]+min)'$$)::interval
+       = (SELECT (boot_val || ' ms')::interval FROM pg_settings
+           WHERE name = 'mig.agent_heartbeat_freq') AS same_default;
 
 -- retention: off by default
 INSERT INTO modules VALUES (1, 'file');
