@@ -6,7 +6,7 @@
  *	  gives a file) and where each status stands in its kind's lifecycle
  *	  (status_ranks below).  Everything the C code knows about them is
  *	  derived from these two tables: the directories' paths and leaf names,
- *	  which hold actions, a file's effective status, the ranks in C, the
+ *	  the kind each holds, a file's effective status, the ranks in C, the
  *	  same ranks in the SQL of the spool sync's ON CONFLICT clauses
  *	  (spoolstore.c), and the statuses the counters take for "not come back"
  *	  (counters.c).  Adding a status or a directory is a change to one of
@@ -32,8 +32,7 @@ const char *const mig_spool_kinds[MIG_SPOOL_NKINDS] = {
 };
 
 #define DIR_ROW(name, kind, leaf, status) \
-	{KIND_NAME_##kind "/" leaf, MIG_KIND_##kind, leaf, status, \
-	 MIG_KIND_##kind == MIG_KIND_ACTION},
+	{KIND_NAME_##kind "/" leaf, MIG_KIND_##kind, leaf, status},
 #define DIR_PATH(name, kind, leaf, status) KIND_NAME_##kind "/" leaf,
 
 const MigSpoolDir mig_spool_lifecycle[MIG_SPOOL_NDIRS] = {

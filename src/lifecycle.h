@@ -58,14 +58,11 @@ typedef struct MigSpoolDir
 	MigSpoolKind kind;
 	const char *leaf;			/* "new" */
 	const char *status;			/* the least status a file there has, or NULL */
-	bool		holds_actions;
 } MigSpoolDir;
 
 extern const MigSpoolDir mig_spool_lifecycle[MIG_SPOOL_NDIRS];
 extern const char *const mig_spool_dirs[MIG_SPOOL_NDIRS];	/* "action/new", ... */
 extern const char *const mig_spool_kinds[MIG_SPOOL_NKINDS]; /* "action", "command" */
-
-#define DIR_HOLDS_ACTIONS(d) (mig_spool_lifecycle[d].holds_actions)
 
 extern int	mig_spool_dir_find(const char *kind, const char *leaf);	/* -1: none */
 

@@ -374,7 +374,6 @@ run_batch(MigSpoolPass *pass, SpoolFile *files, int n, int dir,
 	examine_files(pass, files, n);
 
 	/* 4. store what the files hold; 5. record the files (spoolstore.c) */
-	mig_spool_resolve_agents(files, n);
 	mig_spool_store_batch(files, n, pass->schema_version, &notes);
 	mig_spool_record_files(pass->spool, files, n, &gone);
 

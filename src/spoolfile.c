@@ -300,6 +300,12 @@ fail:
 	f->error = error;
 }
 
+/* each kind's parser (what the tables get of it: spoolstore.c's kinds) */
+static void (*const parse_kind[MIG_SPOOL_NKINDS]) (SpoolFile *f, MigJsonDoc *doc) = {
+	[MIG_KIND_ACTION] = parse_action_file,
+	[MIG_KIND_COMMAND] = parse_command_file,
+};
+
 /*
  * What a spool file holds: validate buf[0..len-1] (NUL-terminated at len),
  * parse it and hand the document to its kind, the one f->dir holds.  Sets
@@ -338,10 +344,7 @@ mig_spool_parse_file(SpoolFile *f, char *buf, size_t len)
 		f->error = error;
 		return;
 	}
-	if (DIR_HOLDS_ACTIONS(f->dir))
-		parse_action_file(f, doc);
-	else
-		parse_command_file(f, doc);
+	parse_kind[mig_spool_lifecycle[f->dir].kind] (f, doc);
 }
 
 /* ------------------------------------------------------------------------

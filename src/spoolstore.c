@@ -7,12 +7,14 @@
  *	  SHARE ROW EXCLUSIVE lock and an SPI connection (spool.c).
  *
  *	  A batch is written set-wise, one statement per table, with the
- *	  columns passed as arrays (MigArray, utils.h) to saved generic plans:
- *	  first the commands' agents are looked up (a command whose agent is
- *	  not known yet is deferred); then, in one subtransaction, the action
- *	  files, the actions commands embed where no row exists yet, the
- *	  commands, and, for a database still on mig 1.0, the counters of the
- *	  actions touched (counters.c; 1.1 has triggers for that).  A file
+ *	  columns passed as arrays (MigArray, utils.h) to saved generic plans.
+ *	  What differs between the kinds of file (actions, commands) is one row
+ *	  each in kinds[]; the steps are the same for all (store_kind).  First
+ *	  what the files name is looked up (a command whose agent is not known
+ *	  yet is deferred); then, in one subtransaction, each kind in turn (the
+ *	  action files; the actions commands embed where no row exists yet, then
+ *	  the commands), and, for a database still on mig 1.0, the counters of
+ *	  the actions touched (counters.c; 1.1 has triggers for that).  A file
  *	  updates a row only if its status is at least as far on in the
  *	  lifecycle (the ON CONFLICT ... WHERE of the statements, by the ranks
  *	  of lifecycle.c).  Should the database refuse the batch (a trigger, a
@@ -64,8 +66,7 @@ typedef enum Stmt
 	ST_AGENT_LOCS,
 	ST_SIGNED_DIFFERS,
 	ST_ACTIONS,
-	ST_ACTIONS_FILL,
-	ST_EMBEDDED,
+	ST_ACTIONS_MISSING,
 	ST_COMMANDS,
 	ST_COMMANDS_FILL,
 	ST_ACTION_ROWS,
@@ -292,7 +293,7 @@ stmt_sql(int which, Oid *types, int *nargs)
 		case ST_ACTIONS:
 			array_params(action_types, lengthof(action_types), types, nargs);
 			return actions_sql();
-		case ST_ACTIONS_FILL:
+		case ST_ACTIONS_MISSING:
 			array_params(action_types, lengthof(action_types), types, nargs);
 			return actions_missing_sql();
 		case ST_ACTION_ROWS:
@@ -303,9 +304,6 @@ stmt_sql(int which, Oid *types, int *nargs)
 			types[0] = NUMERICARRAYOID;
 			return psprintf("SELECT c.id FROM unnest($1::numeric[]) AS t(id) "
 							"JOIN %s AS c ON c.id = t.id", mig_qualified_name("commands"));
-		case ST_EMBEDDED:
-			array_params(action_types, lengthof(action_types), types, nargs);
-			return actions_missing_sql();
 		case ST_COMMANDS:
 			array_params(command_types, lengthof(command_types), types, nargs);
 			return commands_sql();
@@ -474,25 +472,6 @@ pick_winners(Candidate *cands, int n, SpoolFile **winners)
 	return nwin;
 }
 
-static void
-add_action_cols(MigArray *cols, ParsedAction *pa, const char *status)
-{
-	mig_array_add_int64_numeric(&cols[0], pa->id);
-	mig_array_add_text(&cols[1], pa->name);
-	mig_array_add_text(&cols[2], pa->target);
-	mig_array_add_varlena(&cols[3], pa->description);
-	mig_array_add_varlena(&cols[4], pa->threat);
-	mig_array_add_varlena(&cols[5], pa->operations);
-	mig_array_add_time(&cols[6], pa->validfrom, false);
-	mig_array_add_time(&cols[7], pa->expireafter, false);
-	mig_array_add_time(&cols[8], pa->starttime, !pa->has_starttime);
-	mig_array_add_time(&cols[9], pa->finishtime, !pa->has_finishtime);
-	mig_array_add_time(&cols[10], pa->lastupdatetime, !pa->has_lastupdatetime);
-	mig_array_add_text(&cols[11], status);
-	mig_array_add_varlena(&cols[12], pa->pgpsignatures);
-	mig_array_add(&cols[13], Int32GetDatum(pa->syntaxversion), !pa->has_syntaxversion);
-}
-
 /* n rows of the columns of the given element types */
 static void
 init_cols(MigArray *cols, const Oid *types, int ncols, int n)
@@ -511,8 +490,6 @@ typedef struct Store
 
 	Candidate  *cands;			/* room for n */
 	SpoolFile **winners;		/* room for n */
-	int64	   *action_ids;		/* the actions of action files, sorted */
-	int			naction_ids;
 	int64	   *touched;		/* actions whose row or commands changed */
 	int			ntouched;
 
@@ -524,23 +501,46 @@ typedef struct Store
 	TimestampTz fill_before;
 } Store;
 
-/* the object a valid file of this kind holds: its id and status, or none */
-static bool
-file_object(SpoolFile *f, MigSpoolKind kind, int64 *id, const char **status)
+/*
+ * What a kind of file is to the store: one row per kind, in kinds[] below,
+ * where the generic steps (store_kind) find everything that differs.  A new
+ * kind is its directories (lifecycle.h), its parser (spoolfile.c) and its
+ * row here, with its statements.
+ */
+typedef struct KindStore
 {
-	if (kind == MIG_KIND_ACTION && f->action != NULL)
-	{
-		*id = f->action->id;
-		*status = f->action_status;
-		return true;
-	}
-	if (kind == MIG_KIND_COMMAND && f->command != NULL)
-	{
-		*id = f->command->id;
-		*status = f->command->status;
-		return true;
-	}
-	return false;
+	const char *name;			/* "action", for messages */
+	const Oid  *types;			/* the element types of its columns */
+	int			ncols;
+	Stmt		write;			/* rows from the winners, unless further on */
+	Stmt		fill;			/* the rows still missing, and nothing else */
+	Stmt		rows;			/* which of the ids have a row */
+
+	/* what a valid file holds (false: nothing): its id, status, action */
+	bool		(*object) (const SpoolFile *f, int64 *id, const char **status,
+						   int64 *action);
+	/* its row, appended to the columns */
+	void		(*add_cols) (MigArray *cols, const SpoolFile *f);
+
+	/* optional: before the batch, find what the files name in the tables */
+	void		(*resolve) (SpoolFile **files, int n);
+	/* optional: refuse winners before they are written; how many stay */
+	int			(*check) (Store *st, int nwin);
+	/* optional: why a winner without a row waits for MIG's scheduler */
+	char	   *(*waits) (const SpoolFile *f);
+	/* optional: what must be written before the winners */
+	void		(*prepare) (Store *st, int nwin);
+} KindStore;
+
+static const KindStore kinds[MIG_SPOOL_NKINDS];
+
+/* the winners' rows as the statements' array parameters */
+static void
+winner_cols(const KindStore *k, SpoolFile **winners, int nwin, MigArray *cols)
+{
+	init_cols(cols, k->types, k->ncols, nwin);
+	for (int i = 0; i < nwin; i++)
+		k->add_cols(cols, winners[i]);
 }
 
 /*
@@ -550,15 +550,17 @@ file_object(SpoolFile *f, MigSpoolKind kind, int64 *id, const char **status)
 static int
 winners_of(Store *st, MigSpoolKind kind)
 {
+	const KindStore *k = &kinds[kind];
 	int			ncand = 0;
 
 	for (int i = 0; i < st->n; i++)
 	{
 		SpoolFile  *f = st->files[i];
 		const char *status;
+		int64		action;
 
 		if (f->outcome != OUT_NONE ||
-			!file_object(f, kind, &st->cands[ncand].id, &status))
+			!k->object(f, &st->cands[ncand].id, &status, &action))
 			continue;
 		st->cands[ncand].rank = mig_status_rank(kind, status);
 		st->cands[ncand].file = f;
@@ -567,12 +569,24 @@ winners_of(Store *st, MigSpoolKind kind)
 	return pick_winners(st->cands, ncand, st->winners);
 }
 
+/* the id of what a winner holds (a winner holds something) */
+static int64
+winner_id(const KindStore *k, const SpoolFile *f, int64 *action)
+{
+	int64		id = 0;
+	int64		unused;
+	const char *status;
+
+	(void) k->object(f, &id, &status, action != NULL ? action : &unused);
+	return id;
+}
+
 /*
  * The winners whose id the write returned are ingested, and their action
  * touched; the table already held as much of the others
  */
 static void
-mark_written(Store *st, int nwin, MigSpoolKind kind)
+mark_written(Store *st, int nwin, const KindStore *k)
 {
 	int			nwritten;
 	int64	   *written = returned_ids(1, &nwritten);
@@ -580,28 +594,131 @@ mark_written(Store *st, int nwin, MigSpoolKind kind)
 	for (int i = 0; i < nwin; i++)
 	{
 		SpoolFile  *f = st->winners[i];
-		int64		id = 0;
-		const char *status;
+		int64		action;
 
-		(void) file_object(f, kind, &id, &status);	/* a winner holds one */
-		if (id_in(written, nwritten, id))
+		if (id_in(written, nwritten, winner_id(k, f, &action)))
 		{
 			f->outcome = OUT_INGESTED;
-			st->touched[st->ntouched++] =
-				kind == MIG_KIND_ACTION ? id : f->command->action.id;
+			st->touched[st->ntouched++] = action;
 		}
 		else
 			f->outcome = OUT_UNCHANGED;
 	}
 }
 
-/* the winners' actions as the statements' array parameters */
-static void
-winner_action_cols(Store *st, int nwin, MigArray *cols)
+/*
+ * When MIG's scheduler writes the database too, a winner is left to it:
+ * unchanged when its row is there (the scheduler's row is never touched),
+ * deferred while its file is younger than mig.fill_delay (the scheduler
+ * writes the row about when it writes the file, sometimes just after), and
+ * deferred for good when its kind says it cannot make a row (k->waits).
+ * The others stay winners, to be filled in.  Returns how many.
+ */
+static int
+leave_to_scheduler(Store *st, int nwin, const KindStore *k)
 {
-	init_cols(cols, action_types, lengthof(action_types), nwin);
+	MigArray	ids;
+	int			nrows;
+	int64	   *rows;
+	int			n = 0;
+
+	mig_array_init(&ids, NUMERICOID, nwin);
 	for (int i = 0; i < nwin; i++)
-		add_action_cols(cols, st->winners[i]->action, st->winners[i]->action_status);
+		mig_array_add_int64_numeric(&ids, winner_id(k, st->winners[i], NULL));
+	run_arrays(k->rows, &ids, 1);
+	rows = returned_ids(1, &nrows);
+	for (int i = 0; i < nwin; i++)
+	{
+		SpoolFile  *f = st->winners[i];
+		int64		id = winner_id(k, f, NULL);
+		char	   *waits;
+
+		if (id_in(rows, nrows, id))
+			f->outcome = OUT_UNCHANGED;
+		else if (f->stat_known && f->mtime > st->fill_before)
+		{
+			f->outcome = OUT_DEFERRED;
+			f->error = psprintf("MIG's scheduler writes the database (mig.scheduler_writes): "
+								"%s " INT64_FORMAT " is filled in if it is still missing "
+								"mig.fill_delay after the file appeared", k->name, id);
+		}
+		else if (k->waits != NULL && (waits = k->waits(f)) != NULL)
+		{
+			f->outcome = OUT_DEFERRED;
+			f->error = waits;
+		}
+		else
+			st->winners[n++] = f;
+	}
+	return n;
+}
+
+/*
+ * The files of one kind: one per id, the furthest on in its lifecycle,
+ * left to MIG's scheduler or checked, what they need written first, then
+ * their rows, each file ingested or unchanged
+ */
+static void
+store_kind(Store *st, MigSpoolKind kind)
+{
+	const KindStore *k = &kinds[kind];
+	MigArray	cols[MIG_PLAN_MAX_ARGS];
+	int			nwin = winners_of(st, kind);
+
+	Assert(k->ncols <= MIG_PLAN_MAX_ARGS);
+	if (nwin == 0)
+		return;
+	if (st->fill)
+		nwin = leave_to_scheduler(st, nwin, k);
+	else if (k->check != NULL)
+		nwin = k->check(st, nwin);
+	if (nwin == 0)
+		return;
+	if (k->prepare != NULL)
+		k->prepare(st, nwin);
+	winner_cols(k, st->winners, nwin, cols);
+	run_arrays(st->fill ? k->fill : k->write, cols, k->ncols);
+	mark_written(st, nwin, k);
+}
+
+/* ------------------------------------------------------------------------
+ * Actions
+ * ------------------------------------------------------------------------
+ */
+
+static void
+add_action_cols(MigArray *cols, const ParsedAction *pa, const char *status)
+{
+	mig_array_add_int64_numeric(&cols[0], pa->id);
+	mig_array_add_text(&cols[1], pa->name);
+	mig_array_add_text(&cols[2], pa->target);
+	mig_array_add_varlena(&cols[3], pa->description);
+	mig_array_add_varlena(&cols[4], pa->threat);
+	mig_array_add_varlena(&cols[5], pa->operations);
+	mig_array_add_time(&cols[6], pa->validfrom, false);
+	mig_array_add_time(&cols[7], pa->expireafter, false);
+	mig_array_add_time(&cols[8], pa->starttime, !pa->has_starttime);
+	mig_array_add_time(&cols[9], pa->finishtime, !pa->has_finishtime);
+	mig_array_add_time(&cols[10], pa->lastupdatetime, !pa->has_lastupdatetime);
+	mig_array_add_text(&cols[11], status);
+	mig_array_add_varlena(&cols[12], pa->pgpsignatures);
+	mig_array_add(&cols[13], Int32GetDatum(pa->syntaxversion), !pa->has_syntaxversion);
+}
+
+static bool
+action_object(const SpoolFile *f, int64 *id, const char **status, int64 *action)
+{
+	if (f->action == NULL)
+		return false;
+	*id = *action = f->action->id;
+	*status = f->action_status;
+	return true;
+}
+
+static void
+action_cols(MigArray *cols, const SpoolFile *f)
+{
+	add_action_cols(cols, f->action, f->action_status);
 }
 
 /*
@@ -616,7 +733,7 @@ refuse_signed_changes(Store *st, int nwin)
 	int64	   *differ;
 	int			n = 0;
 
-	winner_action_cols(st, nwin, cols);
+	winner_cols(&kinds[MIG_KIND_ACTION], st->winners, nwin, cols);
 	run_arrays(ST_SIGNED_DIFFERS, cols, lengthof(action_types));
 	differ = returned_ids(1, &ndiffer);
 	if (ndiffer == 0)
@@ -638,265 +755,79 @@ refuse_signed_changes(Store *st, int nwin)
 }
 
 /*
- * When MIG's scheduler writes the database too, a winner is left to it:
- * unchanged when its row is there (the scheduler's row is never touched),
- * deferred while its file is younger than mig.fill_delay (the scheduler
- * writes the row about when it writes the file, sometimes just after), and
- * deferred for good when it is an action file with the metadata alone
- * (action/done/ as MIG lands an action: no target, no operations, nothing
- * a row could be made of).  The others stay winners, to be filled in.
- * Returns how many.
+ * An action file with the metadata alone (action/done/ as MIG lands an
+ * action: no target, no operations) has nothing a row could be made of: it
+ * waits for the scheduler's row
  */
-static int
-leave_to_scheduler(Store *st, int nwin, MigSpoolKind kind)
+static char *
+action_waits(const SpoolFile *f)
 {
-	MigArray	ids;
-	int			nrows;
-	int64	   *rows;
-	int			n = 0;
-
-	mig_array_init(&ids, NUMERICOID, nwin);
-	for (int i = 0; i < nwin; i++)
-	{
-		int64		id = 0;
-		const char *status;
-
-		(void) file_object(st->winners[i], kind, &id, &status);
-		mig_array_add_int64_numeric(&ids, id);
-	}
-	run_arrays(kind == MIG_KIND_ACTION ? ST_ACTION_ROWS : ST_COMMAND_ROWS, &ids, 1);
-	rows = returned_ids(1, &nrows);
-	for (int i = 0; i < nwin; i++)
-	{
-		SpoolFile  *f = st->winners[i];
-		int64		id = 0;
-		const char *status;
-		const char *what = kind == MIG_KIND_ACTION ? "action" : "command";
-
-		(void) file_object(f, kind, &id, &status);
-		if (id_in(rows, nrows, id))
-			f->outcome = OUT_UNCHANGED;
-		else if (f->stat_known && f->mtime > st->fill_before)
-		{
-			f->outcome = OUT_DEFERRED;
-			f->error = psprintf("MIG's scheduler writes the database (mig.scheduler_writes): "
-								"%s " INT64_FORMAT " is filled in if it is still missing "
-								"mig.fill_delay after the file appeared", what, id);
-		}
-		else if (kind == MIG_KIND_ACTION && f->action->target[0] == '\0' &&
-				 f->action->operations == NULL)
-		{
-			f->outcome = OUT_DEFERRED;
-			f->error = psprintf("action " INT64_FORMAT " is not in actions, and the file holds "
-								"its metadata alone (no target, no operations): "
-								"waiting for its row", id);
-		}
-		else
-			st->winners[n++] = f;
-	}
-	return n;
+	if (f->action->target[0] != '\0' || f->action->operations != NULL)
+		return NULL;
+	return psprintf("action " INT64_FORMAT " is not in actions, and the file holds "
+					"its metadata alone (no target, no operations): waiting for its row",
+					f->action->id);
 }
 
-/* 1. action files: one per id, the furthest on in its lifecycle */
-static void
-store_action_files(Store *st)
-{
-	MigArray	cols[lengthof(action_types)];
-	int			nwin = winners_of(st, MIG_KIND_ACTION);
+/* ------------------------------------------------------------------------
+ * Commands
+ * ------------------------------------------------------------------------
+ */
 
-	if (nwin == 0)
-		return;
-	nwin = st->fill ? leave_to_scheduler(st, nwin, MIG_KIND_ACTION) :
-		refuse_signed_changes(st, nwin);
-	if (nwin == 0)
-		return;
-	winner_action_cols(st, nwin, cols);
-	for (int i = 0; i < nwin; i++)
-		st->action_ids[st->naction_ids++] = st->winners[i]->action->id;
-	run_arrays(st->fill ? ST_ACTIONS_FILL : ST_ACTIONS, cols, lengthof(action_types));
-	mark_written(st, nwin, MIG_KIND_ACTION);
-	qsort(st->action_ids, st->naction_ids, sizeof(int64), cmp_int64);
+static bool
+command_object(const SpoolFile *f, int64 *id, const char **status, int64 *action)
+{
+	if (f->command == NULL)
+		return false;
+	*id = f->command->id;
+	*status = f->command->status;
+	*action = f->command->action.id;
+	return true;
+}
+
+static void
+command_cols(MigArray *cols, const SpoolFile *f)
+{
+	const ParsedCommand *pc = f->command;
+
+	mig_array_add_int64_numeric(&cols[0], pc->id);
+	mig_array_add_int64_numeric(&cols[1], pc->action.id);
+	mig_array_add(&cols[2], pc->agentid, false);
+	mig_array_add_text(&cols[3], pc->status);
+	mig_array_add_varlena(&cols[4], pc->results);
+	mig_array_add_time(&cols[5], pc->starttime, false);
+	mig_array_add_time(&cols[6], pc->finishtime, !pc->has_finishtime);
 }
 
 /*
- * 1b. when MIG's scheduler writes the database too: the command files it
- * has written (or may still write) are left to it before the actions they
- * embed are looked at
- */
-static void
-leave_commands_to_scheduler(Store *st)
-{
-	int			nwin;
-
-	if (!st->fill)
-		return;
-	nwin = winners_of(st, MIG_KIND_COMMAND);
-	if (nwin > 0)
-		(void) leave_to_scheduler(st, nwin, MIG_KIND_COMMAND);
-}
-
-/*
- * 2. the actions commands embed, where no row exists yet (the commands'
+ * The actions the winners embed, where no row exists yet (the commands'
  * foreign key needs it); an existing row is never overwritten from a copy
  */
 static void
-store_embedded_actions(Store *st)
+store_embedded_actions(Store *st, int nwin)
 {
 	MigArray	cols[lengthof(action_types)];
-	int			ncand = 0;
-	int			nwin = 0;
+	Candidate  *cands = palloc(sizeof(Candidate) * nwin);
 
-	for (int i = 0; i < st->n; i++)
+	for (int i = 0; i < nwin; i++)
 	{
-		SpoolFile  *f = st->files[i];
-
-		if (f->outcome != OUT_NONE || f->command == NULL)
-			continue;
-		if (id_in(st->action_ids, st->naction_ids, f->command->action.id))
-			continue;
-		st->cands[ncand].id = f->command->action.id;
-		st->cands[ncand].rank = 0;
-		st->cands[ncand].file = f;
-		ncand++;
+		cands[i].id = st->winners[i]->command->action.id;
+		cands[i].rank = 0;
+		cands[i].file = st->winners[i];
 	}
-	qsort(st->cands, ncand, sizeof(Candidate), cmp_candidates);
-	for (int i = 0; i < ncand; i++)
-		if (i == 0 || st->cands[i].id != st->cands[i - 1].id)
-			st->winners[nwin++] = st->cands[i].file;
-	if (nwin == 0)
-		return;
+	qsort(cands, nwin, sizeof(Candidate), cmp_candidates);
 	init_cols(cols, action_types, lengthof(action_types), nwin);
 	for (int i = 0; i < nwin; i++)
 	{
-		ParsedAction *pa = &st->winners[i]->command->action;
+		const ParsedAction *pa = &cands[i].file->command->action;
 
+		if (i > 0 && cands[i].id == cands[i - 1].id)
+			continue;
 		/* a command exists: its action is at least where inflight/ puts it */
 		add_action_cols(cols, pa, mig_effective_status(MIG_DIR_ACTION_INFLIGHT, pa->status));
 	}
-	run_arrays(ST_EMBEDDED, cols, lengthof(action_types));
-}
-
-/* 3. commands: one per id, the furthest on in its lifecycle */
-static void
-store_commands(Store *st)
-{
-	MigArray	cols[lengthof(command_types)];
-	int			nwin = winners_of(st, MIG_KIND_COMMAND);
-
-	if (nwin == 0)
-		return;
-	init_cols(cols, command_types, lengthof(command_types), nwin);
-	for (int i = 0; i < nwin; i++)
-	{
-		ParsedCommand *pc = st->winners[i]->command;
-
-		mig_array_add_int64_numeric(&cols[0], pc->id);
-		mig_array_add_int64_numeric(&cols[1], pc->action.id);
-		mig_array_add(&cols[2], pc->agentid, false);
-		mig_array_add_text(&cols[3], pc->status);
-		mig_array_add_varlena(&cols[4], pc->results);
-		mig_array_add_time(&cols[5], pc->starttime, false);
-		mig_array_add_time(&cols[6], pc->finishtime, !pc->has_finishtime);
-	}
-	run_arrays(st->fill ? ST_COMMANDS_FILL : ST_COMMANDS, cols, lengthof(command_types));
-	mark_written(st, nwin, MIG_KIND_COMMAND);
-}
-
-/*
- * 4. the actions touched, for NOTIFY; and their counters, which the
- * triggers on commands keep (mig 1.1): a database still on 1.0 has none,
- * so they are recounted here
- */
-static void
-store_counters(Store *st)
-{
-	MigArray	ids;
-
-	if (st->ntouched == 0)
-		return;
-	qsort(st->touched, st->ntouched, sizeof(int64), cmp_int64);
-	mig_array_init(&ids, NUMERICOID, st->ntouched);
-	for (int i = 0; i < st->ntouched; i++)
-	{
-		if (i > 0 && st->touched[i] == st->touched[i - 1])
-			continue;
-		mig_array_add_int64_numeric(&ids, st->touched[i]);
-	}
-	if (st->schema_version < 101)
-		mig_recount_actions(mig_array_datum(&ids));
-}
-
-/*
- * Write the actions, commands and counters of the store's files (those
- * still OUT_NONE), setting each one's outcome.  Runs inside a
- * subtransaction of the caller's (mig_try_subxact): an error leaves
- * nothing behind.
- */
-static void
-store_files(void *arg)
-{
-	Store	   *st = arg;
-	int			room = Max(st->n, 1);
-
-	st->cands = palloc(sizeof(Candidate) * room);
-	st->winners = palloc(sizeof(SpoolFile *) * room);
-	st->action_ids = palloc(sizeof(int64) * room);
-	st->naction_ids = 0;
-	st->touched = palloc(sizeof(int64) * room);
-	st->ntouched = 0;
-
-	store_action_files(st);
-	leave_commands_to_scheduler(st);
-	store_embedded_actions(st);
-	store_commands(st);
-	store_counters(st);
-}
-
-/*
- * Store the batch's files in one subtransaction; if the database refuses,
- * store them one by one, each in its own, so that only the file at fault
- * fails (and is retried on every pass: the fault may be passing).
- */
-void
-mig_spool_store_batch(SpoolFile *files, int n, int schema_version, BatchNotes *notes)
-{
-	SpoolFile **todo = palloc(sizeof(SpoolFile *) * Max(n, 1));
-	int			ntodo = 0;
-	BatchNotes	saved = *notes;
-	Store		st = {todo, 0, schema_version, notes};
-	ErrorData  *edata;
-
-	st.fill = mig_scheduler_writes;
-	st.fill_before = GetCurrentTimestamp() - (TimestampTz) mig_fill_delay * 1000;
-
-	for (int i = 0; i < n; i++)
-		if (files[i].outcome == OUT_NONE)
-			todo[ntodo++] = &files[i];
-	if (ntodo == 0)
-		return;
-
-	st.n = ntodo;
-	edata = mig_try_subxact(store_files, &st);
-	if (edata == NULL)
-		return;
-	FreeErrorData(edata);
-
-	/* one by one */
-	*notes = saved;
-	for (int i = 0; i < ntodo; i++)
-		todo[i]->outcome = OUT_NONE;
-	for (int i = 0; i < ntodo; i++)
-	{
-		st.files = &todo[i];
-		st.n = 1;
-		edata = mig_try_subxact(store_files, &st);
-		if (edata != NULL)
-		{
-			mig_spool_fail_file(todo[i], true, psprintf("the database refused the file: %s",
-														edata->message));
-			FreeErrorData(edata);
-		}
-	}
+	run_arrays(ST_ACTIONS_MISSING, cols, lengthof(action_types));
+	pfree(cands);
 }
 
 /* ------------------------------------------------------------------------
@@ -916,7 +847,7 @@ typedef struct KnownAgents
 
 /* the agents the commands still OUT_NONE name: distinct ids; queue locations */
 static void
-wanted_agents(SpoolFile *files, int n, MigArray *ids, MigArray *locs)
+wanted_agents(SpoolFile **files, int n, MigArray *ids, MigArray *locs)
 {
 	int64	   *want = palloc(sizeof(int64) * Max(n, 1));
 	int			nwant = 0;
@@ -925,9 +856,9 @@ wanted_agents(SpoolFile *files, int n, MigArray *ids, MigArray *locs)
 	mig_array_init(locs, TEXTOID, n);
 	for (int i = 0; i < n; i++)
 	{
-		ParsedCommand *pc = files[i].command;
+		ParsedCommand *pc = files[i]->command;
 
-		if (files[i].outcome != OUT_NONE || pc == NULL)
+		if (files[i]->outcome != OUT_NONE || pc == NULL)
 			continue;
 		if (pc->agent_id > 0)
 			want[nwant++] = pc->agent_id;
@@ -998,8 +929,8 @@ match_agent(ParsedCommand *pc, const KnownAgents *known)
  * Find each command's agent: by id when the file gives one, else by queue
  * location.  A command whose agent is not in agents yet is deferred.
  */
-void
-mig_spool_resolve_agents(SpoolFile *files, int n)
+static void
+resolve_agents(SpoolFile **files, int n)
 {
 	MigArray	ids,
 				locs;
@@ -1011,17 +942,156 @@ mig_spool_resolve_agents(SpoolFile *files, int n)
 	find_agents(&ids, &locs, &known);
 	for (int i = 0; i < n; i++)
 	{
-		ParsedCommand *pc = files[i].command;
+		ParsedCommand *pc = files[i]->command;
 
-		if (files[i].outcome != OUT_NONE || pc == NULL || match_agent(pc, &known))
+		if (files[i]->outcome != OUT_NONE || pc == NULL || match_agent(pc, &known))
 			continue;
-		files[i].outcome = OUT_DEFERRED;
+		files[i]->outcome = OUT_DEFERRED;
 		if (pc->agent_id > 0)
-			files[i].error = psprintf("agent " INT64_FORMAT " (%s) is not in agents yet",
+			files[i]->error = psprintf("agent " INT64_FORMAT " (%s) is not in agents yet",
 									  pc->agent_id, pc->agent_name);
 		else
-			files[i].error = psprintf("no agent with queue location \"%s\" in agents yet",
+			files[i]->error = psprintf("no agent with queue location \"%s\" in agents yet",
 									  pc->agent_queueloc);
+	}
+}
+
+
+/* ------------------------------------------------------------------------
+ * The kinds, in the order a batch stores them: the actions first, which
+ * the commands' foreign key needs
+ * ------------------------------------------------------------------------
+ */
+
+static const KindStore kinds[MIG_SPOOL_NKINDS] = {
+	[MIG_KIND_ACTION] = {
+		.name = "action",
+		.types = action_types,
+		.ncols = lengthof(action_types),
+		.write = ST_ACTIONS,
+		.fill = ST_ACTIONS_MISSING,
+		.rows = ST_ACTION_ROWS,
+		.object = action_object,
+		.add_cols = action_cols,
+		.check = refuse_signed_changes,
+		.waits = action_waits,
+	},
+	[MIG_KIND_COMMAND] = {
+		.name = "command",
+		.types = command_types,
+		.ncols = lengthof(command_types),
+		.write = ST_COMMANDS,
+		.fill = ST_COMMANDS_FILL,
+		.rows = ST_COMMAND_ROWS,
+		.object = command_object,
+		.add_cols = command_cols,
+		.resolve = resolve_agents,
+		.prepare = store_embedded_actions,
+	},
+};
+
+/*
+ * The actions touched, for NOTIFY; and their counters, which the
+ * triggers on commands keep (mig 1.1): a database still on 1.0 has none,
+ * so they are recounted here
+ */
+static void
+store_counters(Store *st)
+{
+	MigArray	ids;
+
+	if (st->ntouched == 0)
+		return;
+	qsort(st->touched, st->ntouched, sizeof(int64), cmp_int64);
+	mig_array_init(&ids, NUMERICOID, st->ntouched);
+	for (int i = 0; i < st->ntouched; i++)
+	{
+		if (i > 0 && st->touched[i] == st->touched[i - 1])
+			continue;
+		mig_array_add_int64_numeric(&ids, st->touched[i]);
+	}
+	if (st->schema_version < 101)
+		mig_recount_actions(mig_array_datum(&ids));
+}
+
+/*
+ * Write what the store's files hold (those still OUT_NONE), kind by kind,
+ * and the counters, setting each file's outcome.  Runs inside a
+ * subtransaction of the caller's (mig_try_subxact): an error leaves
+ * nothing behind.
+ */
+static void
+store_files(void *arg)
+{
+	Store	   *st = arg;
+	int			room = Max(st->n, 1);
+
+	st->cands = palloc(sizeof(Candidate) * room);
+	st->winners = palloc(sizeof(SpoolFile *) * room);
+	st->touched = palloc(sizeof(int64) * room);
+	st->ntouched = 0;
+
+	for (int kind = 0; kind < MIG_SPOOL_NKINDS; kind++)
+		store_kind(st, (MigSpoolKind) kind);
+	store_counters(st);
+}
+
+/*
+ * Store the batch's files: first what they name is looked up (a command's
+ * agent), then they are stored in one subtransaction; if the database
+ * refuses, one by one, each in its own, so that only the file at fault
+ * fails (and is retried on every pass: the fault may be passing).
+ */
+void
+mig_spool_store_batch(SpoolFile *files, int n, int schema_version, BatchNotes *notes)
+{
+	SpoolFile **todo = palloc(sizeof(SpoolFile *) * Max(n, 1));
+	int			ntodo = 0;
+	BatchNotes	saved = *notes;
+	Store		st = {todo, 0, schema_version, notes};
+	ErrorData  *edata;
+
+	st.fill = mig_scheduler_writes;
+	st.fill_before = GetCurrentTimestamp() - (TimestampTz) mig_fill_delay * 1000;
+
+	for (int i = 0; i < n; i++)
+		if (files[i].outcome == OUT_NONE)
+			todo[ntodo++] = &files[i];
+	for (int kind = 0; kind < MIG_SPOOL_NKINDS && ntodo > 0; kind++)
+	{
+		if (kinds[kind].resolve == NULL)
+			continue;
+		kinds[kind].resolve(todo, ntodo);
+		st.n = 0;
+		for (int i = 0; i < ntodo; i++)
+			if (todo[i]->outcome == OUT_NONE)
+				todo[st.n++] = todo[i];
+		ntodo = st.n;
+	}
+	if (ntodo == 0)
+		return;
+
+	st.n = ntodo;
+	edata = mig_try_subxact(store_files, &st);
+	if (edata == NULL)
+		return;
+	FreeErrorData(edata);
+
+	/* one by one */
+	*notes = saved;
+	for (int i = 0; i < ntodo; i++)
+		todo[i]->outcome = OUT_NONE;
+	for (int i = 0; i < ntodo; i++)
+	{
+		st.files = &todo[i];
+		st.n = 1;
+		edata = mig_try_subxact(store_files, &st);
+		if (edata != NULL)
+		{
+			mig_spool_fail_file(todo[i], true, psprintf("the database refused the file: %s",
+														edata->message));
+			FreeErrorData(edata);
+		}
 	}
 }
 

@@ -25,13 +25,12 @@ typedef struct BatchNotes
 } BatchNotes;
 
 /*
- * In the caller's SPI connection, with spool_files locked (spool.c): find
- * the commands' agents, write what the files still OUT_NONE hold (setting
- * their outcomes), record the files in spool_files and delete the rows of
- * the paths in gone; record a directory that cannot be entered, or forget
+ * In the caller's SPI connection, with spool_files locked (spool.c): write
+ * what the files still OUT_NONE hold, each kind as its row in spoolstore.c
+ * says (setting their outcomes); record the files in spool_files and
+ * delete the rows of the paths in gone; record a directory that cannot be entered, or forget
  * that it could not; send what a batch changed.
  */
-extern void mig_spool_resolve_agents(SpoolFile *files, int n);
 extern void mig_spool_store_batch(SpoolFile *files, int n, int schema_version,
 								  BatchNotes *notes);
 extern void mig_spool_record_files(const char *spool, SpoolFile *files, int n,

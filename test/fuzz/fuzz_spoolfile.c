@@ -132,7 +132,7 @@ check_file(SpoolFile *f, size_t size, Result *r)
 			if (f->error != NULL)
 				mig_fuzz_fail("%s: accepted with an error: %s", d->path, f->error);
 			if ((f->action != NULL) == (f->command != NULL) ||
-				(f->action != NULL) != d->holds_actions)
+				(f->action != NULL) != (d->kind == MIG_KIND_ACTION))
 				mig_fuzz_fail("%s: accepted as the wrong kind", d->path);
 			if (f->action != NULL)
 			{
