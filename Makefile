@@ -1,4 +1,5 @@
-# mig: PGXS build.  `make`, `make install`, then `test/run` (see README.md).
+# mig: PGXS build.  `make`, `make install`, then `test/run`
+# (doc/development.md).
 
 EXTENSION = mig
 MODULE_big = mig

@@ -111,7 +111,7 @@ CREATE TABLE commands (
 -- MIG numbers investigators from a sequence; publickey stays the seed's
 -- text (an armored key; one MIG writes as bytea's hex text is decoded by
 -- the trigger investigators_key); privatekey, apikey and apisalt are
--- secrets (README: Privileges).
+-- secrets (the manual: roles and privileges).
 CREATE SEQUENCE investigators_id_seq;
 CREATE TABLE investigators (
 	id numeric PRIMARY KEY NOT NULL
@@ -191,7 +191,7 @@ CREATE INDEX agents_status_idx ON agents (status);
 
 ------------------------------------------------------------------------------
 -- MIG's loaders and manifests (its database/schema.sql): the API's tables.
--- loaderkey and salt are secrets (README: Privileges).
+-- loaderkey and salt are secrets (the manual: roles and privileges).
 ------------------------------------------------------------------------------
 
 CREATE SEQUENCE loaders_id_seq;
@@ -598,7 +598,7 @@ SELECT pg_catalog.pg_extension_config_dump('manifestsig', '');
 
 ------------------------------------------------------------------------------
 -- Privileges: nothing for PUBLIC.  Tables are owner-only already; functions
--- are executable by PUBLIC by default, so take that away.  README.md shows
+-- are executable by PUBLIC by default, so take that away.  The manual shows
 -- the grants for each role.
 ------------------------------------------------------------------------------
 

@@ -413,7 +413,7 @@ read_action_field(GoReader *r, CanonAction *a, const char *key, int keylen,
 		gojson_skip_value(r, 1, step);
 }
 
-/* stricter than Go, which would sign zero values: see README */
+/* stricter than Go, which would sign zero values: see doc/signing.md */
 static void
 check_action(CanonAction *a)
 {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Line and branch coverage of mig's C sources by its tests (test/run's
-# coverage suite, README.md "Development"): mig is built with gcc's
+# coverage suite, doc/development.md, "Coverage"): mig is built with gcc's
 # --coverage (-O0) in a copy of the tree, installed into a private
 # PostgreSQL, the suites run against it, and gcov's figures are printed per
 # file of src/.

@@ -79,7 +79,7 @@ run "$bindir/psql" -X -q -h "$dir" -p "$port" -U postgres -d postgres -c "CREATE
 cat tools/demo.conf >>"$data/postgresql.conf"
 run "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w restart >/dev/null
 echo "== sample"
-# tools/demo-load: the sample, also what README.md's examples run against
+# tools/demo-load: the sample, also what the manual's examples run against
 # (test/t/060_readme.pl)
 PGHOST=$dir PGPORT=$port PGUSER=postgres tools/demo-load "$dir/spool" ${as_owner:+postgres}
 

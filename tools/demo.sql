@@ -1,6 +1,6 @@
 -- The demo's sample: two investigators with their OpenPGP keys, modules,
 -- three agents (their heartbeats) and ACLs, two signed actions; then what
--- mig makes of them.  README.md's examples run against it
+-- mig makes of them.  The manual's examples run against it
 -- (test/t/060_readme.pl).  Keys and signatures come from
 -- test/fixtures/authz (tools/demo-load passes them in as psql variables).
 \pset footer off

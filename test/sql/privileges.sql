@@ -1,8 +1,8 @@
 -- Nothing of mig is usable by PUBLIC: an unprivileged role can neither read
--- nor write the tables nor call the functions.  README.md's recipes for a
+-- nor write the tables nor call the functions.  doc/roles.md's recipes for a
 -- scheduler, an investigator, a spool-sync and a monitoring role, and for
 -- MIG's own migreadonly, migscheduler and migapi, run verbatim
--- (test/readme-sql takes each from README.md, its only copy, and \i echoes
+-- (test/readme-sql takes each from doc/roles.md, its only copy, and \i echoes
 -- it below), give each role what it is for and nothing else; the secrets
 -- (the scheduler's private key, API keys, loaders' keys) are readable by
 -- their one role only.  The worker's recipe is run by
@@ -205,7 +205,7 @@ DELETE FROM spool_files;
 RESET ROLE;
 
 ------------------------------------------------------------------------------
--- (e) MIG's own roles: migreadonly, migscheduler, migapi (README: MIG's
+-- (e) MIG's own roles: migreadonly, migscheduler, migapi (doc/roles.md, MIG's
 -- scheduler and API), each statement below one MIG's code sends
 ------------------------------------------------------------------------------
 \! perl test/readme-sql recipe migreadonly >results/recipe-migreadonly.sql

@@ -20,7 +20,7 @@ mig.spooldir = '/nonexistent/misspelt'
 });
 $node->start;
 
-# a misspelt mig.* line in postgresql.conf (README, Configuration): the
+# a misspelt mig.* line in postgresql.conf (doc/settings.md): the
 # server starts, loading mig removes it with a WARNING, a reload says so
 # again, and SET of it is an error
 like(slurp_file($node->logfile),

@@ -1,11 +1,11 @@
 # The worker's role and what it reports.  By default it runs as the
 # extension's owner; with mig.worker_role it connects as that role, which
-# needs only the privileges README.md lists (a missing role is waited for,
+# needs only the privileges doc/roles.md lists (a missing role is waited for,
 # with one log line, like a missing database); whatever search_path the
 # database and the role are given, its session runs under mig's own.  And
 # mig_worker_status.failed equals what spool_files holds after a burst of
-# bad files, and after they are gone.  The role is made by README.md's
-# recipe, read from README.md (test/t/MigReadme.pm) and run verbatim.
+# bad files, and after they are gone.  The role is made by doc/roles.md's
+# recipe, read from the manual (test/t/MigReadme.pm) and run verbatim.
 use strict;
 use warnings;
 use FindBin;
@@ -62,7 +62,7 @@ $node->poll_query_until('postgres', q{
   or die "mig_worker_status does not follow the files going";
 pass('once the bad files are gone, failed is 0 again');
 
-# a least-privileged role: README.md's recipe, verbatim (it sets
+# a least-privileged role: doc/roles.md's recipe, verbatim (it sets
 # mig.worker_role and reloads), under hostile search_paths on the database
 # and the role: an operator that would fail every statement it is part of
 $node->safe_psql('postgres', q{

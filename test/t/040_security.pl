@@ -1,6 +1,6 @@
 # The security suite.  Two attackers, neither a superuser:
 #
-# - "attacker", with README's scheduler, investigator and mig_spool_sync
+# - "attacker", with doc/roles.md's scheduler, investigator and mig_spool_sync
 #   grants, USAGE on schema mig, plus every privilege on every table and
 #   function of the extension, plants in a schema of its own ("evil")
 #   operators, functions and aggregates that shadow pg_catalog's
@@ -150,7 +150,7 @@ INSERT INTO commands (id, actionid, agentid, status, results, starttime, finisht
 	(103, 5, 13, 'failed', '[]', '2026-01-01 01:00:00+00', '2026-01-01 01:02:00+00');
 }));
 
-# The attackers: README's scheduler and investigator grants, mig_spool_sync's
+# The attackers: doc/roles.md's scheduler and investigator grants, mig_spool_sync's
 # recipe, every privilege on every table and function of the extension (so
 # that they can fire every trigger and make every call); the attacker a
 # schema.  (No privilege on the sequences, no TRIGGER: dbowner's attempts
@@ -196,7 +196,7 @@ END
 }
 admin("CREATE SCHEMA evil AUTHORIZATION $attacker");
 
-# The worker's role, with the privileges README documents for it.
+# The worker's role, with the privileges doc/roles.md documents for it.
 admin(q{
 GRANT USAGE ON SCHEMA mig TO mig_worker;
 GRANT SELECT, INSERT, UPDATE, DELETE ON mig.spool_files TO mig_worker;
@@ -539,13 +539,13 @@ my %recipes = (
 my ($steps, $lacking) = trigger_steps($triggers, $types, \%recipes);
 is_deeply($lacking, [], 'every trigger has DML that fires it') or diag(join("\n", @$lacking));
 
-# after the triggers: README's example, signatures by hand, and key changes
+# after the triggers: the manual's example, signatures by hand, and key changes
 # of real investigators, each followed by verifications (the record written
 # again, as the extension's owner)
 my $verify_all = "SELECT count(*) FROM $ext_schema.actions a, $ext_schema.mig_verify_action(a.id) v";
 my $authorize_all = "SELECT count(*) FROM $ext_schema.actions a, $ext_schema.mig_authorized_agents(a.id) g";
 my @real = (
-	[ 'README\'s example: UPDATE actions SET target', "UPDATE $ext_schema.actions SET target = target || ' AND true' WHERE id = 2" ],
+	[ 'the manual\'s example: UPDATE actions SET target', "UPDATE $ext_schema.actions SET target = target || ' AND true' WHERE id = 2" ],
 	[ 'verify every action after the target changed', $verify_all ],
 	[ 'UPDATE actions SET target back', "UPDATE $ext_schema.actions SET target = " . dq('status=\'online\'') . ' WHERE id = 2' ],
 	[ 'verify every action after the target changed back', $verify_all ],

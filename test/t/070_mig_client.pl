@@ -1,6 +1,6 @@
-# MIG's own code runs on mig (README.md, "MIG's scheduler and API").  A Go
+# MIG's own code runs on mig (doc/roles.md, "MIG's scheduler and API").  A Go
 # program of ours, test/go/migclient (Debian's lib/pq, no code of MIG's),
-# connects as MIG's roles migscheduler and migapi, made by README's recipes
+# connects as MIG's roles migscheduler and migapi, made by doc/roles.md's recipes
 # run verbatim, over TCP with md5 as MIG's vendored lib/pq must, sends every
 # kind of SQL call MIG's scheduler and API send, in their order and with
 # their parameters' Go types, and writes the spool files MIG's scheduler
@@ -78,13 +78,13 @@ IPC::Run::run([ @gpg, '--armor', '--export' ], '>', \$schedpub) or die 'gpg --ex
 IPC::Run::run([ @gpg, '--armor', '--export-secret-keys' ], '>', \$schedsec)
   or die 'gpg --export-secret-keys';
 
-# README's recipes for MIG's roles, and their passwords (md5)
+# doc/roles.md's recipes for MIG's roles, and their passwords (md5)
 my $passwords = readme_recipe('mig-passwords');
 my %password = $passwords =~ /ALTER ROLE (\w+) PASSWORD '([^']*)'/g;
-ok($password{migscheduler} && $password{migapi}, "README gives MIG's roles their passwords");
+ok($password{migscheduler} && $password{migapi}, "the manual gives MIG's roles their passwords");
 
 # A cluster with mig preloaded, its worker on the database mig and a spool
-# of its own, MIG's roles made by README's recipes, and a record of every
+# of its own, MIG's roles made by doc/roles.md's recipes, and a record of every
 # change of status and signed field of actions and commands, and of every
 # signature written or deleted, with who made it.
 sub mig_cluster
@@ -105,7 +105,7 @@ mig.fill_delay = '2s'
 listen_addresses = '127.0.0.1'
 timezone = 'Europe/Paris'
 } . ($opt{conf} // ''));
-	# MIG's daemons: TCP, md5 (README), before initdb's trust lines
+	# MIG's daemons: TCP, md5 (doc/roles.md), before initdb's trust lines
 	my $hba = $node->data_dir . '/pg_hba.conf';
 	my $lines = slurp_file($hba);
 	open(my $fh, '>', $hba) or die "$hba: $!";

@@ -1,9 +1,10 @@
-# README.md's SQL, for the tests that run it: test/t/060_readme.pl (every
-# ```sql block against the demo's data, its shown output compared),
-# test/sql/privileges.sql (through test/readme-sql) and
-# test/t/035_worker_role.pl (the Privileges section's recipes, verbatim).
+# The manual's SQL, for the tests that run it: test/t/060_readme.pl (every
+# ```sql block of README.md and doc/*.md against the demo's data, its shown
+# output compared), test/sql/privileges.sql (through test/readme-sql) and
+# test/t/035_worker_role.pl, test/t/070_mig_client.pl (the role recipes of
+# doc/roles.md, verbatim).
 #
-# The convention (README.md, "Development"):
+# The convention (doc/development.md, "The manual runs as written"):
 #
 # - A ```sql block is a sequence of statements, each ended by a ";" outside
 #   quotes and comments.  A comment after the ";" on the same line, and
@@ -28,12 +29,39 @@ use Exporter 'import';
 use File::Basename qw(dirname);
 use Cwd qw(abs_path);
 
-our @EXPORT = qw(readme_path readme_blocks block_statements readme_recipe);
+our @EXPORT = qw(top_dir manual_files readme_path readme_blocks block_statements readme_recipe);
 
-# README.md of this checkout: two levels above this file
+# The checkout: two levels above this file
+sub top_dir
+{
+	return dirname(dirname(dirname(abs_path(__FILE__))));
+}
+
+# The manual, in the order the doc test runs it: README.md, then the pages
+# of doc/.  Each is [ path (from the top of the checkout), whether it has
+# ```sql blocks ].  A page of doc/ that is not listed here is an error of
+# the doc test: each page says whether its examples run.
+sub manual_files
+{
+	return (
+		[ 'README.md', 1 ],
+		[ 'doc/sql.md', 1 ],
+		[ 'doc/signing.md', 1 ],
+		[ 'doc/targets.md', 1 ],
+		[ 'doc/spool.md', 1 ],
+		[ 'doc/settings.md', 1 ],
+		[ 'doc/roles.md', 1 ],
+		[ 'doc/security.md', 0 ],
+		[ 'doc/upgrading.md', 1 ],
+		[ 'doc/benchmarks.md', 0 ],
+		[ 'doc/development.md', 0 ],
+		[ 'doc/design.md', 0 ]);
+}
+
+# README.md of this checkout
 sub readme_path
 {
-	return dirname(dirname(dirname(abs_path(__FILE__)))) . '/README.md';
+	return top_dir() . '/README.md';
 }
 
 # The fenced blocks of a Markdown file, in order:
@@ -42,8 +70,9 @@ sub readme_path
 sub readme_blocks
 {
 	my ($path) = @_;
-	$path //= readme_path();
-	open(my $fh, '<', $path) or die "$path: $!";
+	$path //= 'README.md';
+	my $file = $path =~ m{^/} ? $path : top_dir() . "/$path";
+	open(my $fh, '<', $file) or die "$path: $!";
 	my @text = <$fh>;
 	close($fh);
 	chomp @text;
@@ -255,15 +284,26 @@ sub block_statements
 	return @stmts;
 }
 
-# The SQL of the block marked <!-- recipe: NAME -->, verbatim
+# The SQL of the block marked <!-- recipe: NAME -->, verbatim: the one
+# block of that name in the whole manual (or in the file given)
 sub readme_recipe
 {
 	my ($name, $path) = @_;
-	my @found = grep { ($_->{recipe} // '') eq $name } readme_blocks($path);
-	die "README.md has no recipe \"$name\"\n" unless @found;
-	die "README.md has " . scalar(@found) . " recipes \"$name\"\n" if @found > 1;
-	die "the recipe \"$name\" is not a sql block\n" unless $found[0]{lang} eq 'sql';
-	return join('', map { "$_\n" } @{ $found[0]{lines} });
+	my @files = defined $path ? ($path) : map { $_->[0] } manual_files();
+	my @found;
+	foreach my $f (@files)
+	{
+		next unless -e ($f =~ m{^/} ? $f : top_dir() . "/$f");
+		push @found, map { [ $f, $_ ] }
+		  grep { ($_->{recipe} // '') eq $name } readme_blocks($f);
+	}
+	die "the manual has no recipe \"$name\"\n" unless @found;
+	die "the manual has " . scalar(@found) . " recipes \"$name\": "
+	  . join(', ', map { "$_->[0]:$_->[1]{line}" } @found) . "\n"
+	  if @found > 1;
+	my ($f, $b) = @{ $found[0] };
+	die "$f:$b->{line}: the recipe \"$name\" is not a sql block\n" unless $b->{lang} eq 'sql';
+	return join('', map { "$_\n" } @{ $b->{lines} });
 }
 
 1;

@@ -1,8 +1,8 @@
 // migclient: MIG's released scheduler and API, as the SQL they send and the
 // spool files the scheduler writes, against a database with mig
-// (test/t/070_mig_client.pl runs it; README.md, "MIG's scheduler and API").
+// (test/t/070_mig_client.pl runs it; doc/roles.md, "MIG's scheduler and API").
 //
-// It connects as MIG's roles (migscheduler, migapi: README's recipes) over
+// It connects as MIG's roles (migscheduler, migapi: doc/roles.md's recipes) over
 // TCP, as MIG does (postgres://user:password@host:port/db?sslmode=disable),
 // with Debian's lib/pq (golang-github-lib-pq-dev), and replays the
 // daemons' flows: identity and investigators, loaders and manifests,
