@@ -11,7 +11,8 @@
 # (ereport's and elog's errstart, PG_TRY's sigsetjmp, VARDATA_ANY's header
 # tests and the like) on lines that have no condition of their own: no
 # test can take both ways of most of them, so that they are left out, as
-# lcov 2's "--filter branch" leaves them out.  Then one line per target
+# lcov 2's "--filter branch" leaves them out (test/coverage.sh checks that
+# on test/fixtures/coverage/sample.c.gcov).  Then one line per target
 # file and a last line, "coverage targets met" or "coverage targets not
 # met".
 use strict;
@@ -19,7 +20,7 @@ use warnings;
 
 my ($line_target, $branch_target, @args) = @ARGV;
 my (@targets, @files);
-for (@args) { if (/\.gcov$/) { push @files, $_ } else { push @targets, $_ } }
+for (@args) { next if $_ eq '--'; if (/\.gcov$/) { push @files, $_ } else { push @targets, $_ } }
 
 # what a line of code holds once comments and literals are gone
 sub code { my ($t) = @_; $t =~ s{/\*.*?\*/|//.*$|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'}{}g; return $t; }
@@ -28,7 +29,9 @@ my %fig;
 for my $g (@files)
 {
 	open(my $fh, '<', $g) or die "$g: $!";
-	my ($src, $in_comment, $cond, $open) = (undef, 0, 0, 0);
+	# $open: the parentheses a condition left open; $cont: it ended with
+	# && || or ?, so that the next line goes on with it
+	my ($src, $in_comment, $cond, $open, $cont) = (undef, 0, 0, 0, 0);
 	my %f = (ln => 0, lc => 0, bn => 0, bc => 0, rn => 0, rc => 0);
 	while (<$fh>)
 	{
@@ -48,13 +51,13 @@ for my $g (@files)
 			if ($c =~ m{/\*}) { $c =~ s{/\*.*$}{}; $in_comment = 1; }
 			# a line of a condition: one that holds one, or goes on with
 			# one that an earlier line left open
-			$cond = $open > 0 || $c =~ /\b(?:if|while|for|switch)\b|\?|&&|\|\|/;
+			$cond = $open > 0 || $cont || $c =~ /\b(?:if|while|for|switch)\b|\?|&&|\|\|/;
 			if ($cond)
 			{
 				$open += () = $c =~ /\(/g;
 				$open -= () = $c =~ /\)/g;
-				$open = 1 if $open <= 0 && $c =~ /(?:&&|\|\||\?)\s*$/;
 				$open = 0 if $open < 0;
+				$cont = $c =~ /(?:&&|\|\||\?)\s*$/ ? 1 : 0;
 			}
 			next;
 		}

@@ -49,6 +49,13 @@ for s in "${suites[@]}"; do
 	esac
 done
 command -v gcov >/dev/null || { echo "gcov is not installed (gcc)" >&2; exit 2; }
+# the summary's own check: of test/fixtures/coverage/sample.c.gcov it counts
+# the branches of the condition that runs over lines 5-6 and of the one
+# that runs over lines 8-9 (6 of 8 taken), not those of the macros on the
+# lines after them (all of gcov's: 9 of 14)
+perl test/coverage-summary.pl "$line_target" "$branch_target" test/fixtures/coverage/sample.c.gcov |
+	grep -q '^src/sample\.c .* branches  75\.0% (   6 of    8) \[all  64\.3%,    9 of   14\]$' ||
+	{ echo "test/coverage-summary.pl miscounts test/fixtures/coverage/sample.c.gcov" >&2; exit 2; }
 tools/deps.sh || exit 2
 export LANG=C.UTF-8
 unset LC_ALL LC_CTYPE LC_COLLATE

@@ -80,6 +80,18 @@ SELECT mig_authorize(6, 11) AS "both through default";
 -- the CHECKs: a minimum weight of 0 and a negative weight are refused
 INSERT INTO agtmodreq VALUES (4, 10, 0);
 INSERT INTO invagtmodperm VALUES (1, 10, 4, -1);
+-- a minimum weight below 1 all the same (the CHECK dropped, as only the
+-- tables' owner or a superuser can): it denies, whatever the weights, in
+-- every function, and the explanation says why
+BEGIN;
+ALTER TABLE agtmodreq DROP CONSTRAINT agtmodreq_minimumweight_check;
+UPDATE agtmodreq SET minimumweight = 0 WHERE (moduleid, agentid) IN ((2, 10), (1, 11));
+SELECT mig_authorize(1, 10) AS "own ACL", mig_authorize(1, 11) AS "default ACL",
+       array(SELECT mig_authorized_agents(1, '{10, 11, 12}')) AS agents;
+SELECT * FROM mig_authorize_explain(1, 10);
+SELECT * FROM mig_authorize_explain(1, 11);
+ROLLBACK;
+SELECT mig_authorize(1, 10) AS "own ACL", mig_authorize(1, 11) AS "default ACL";
 
 -- unknown ids are errors, not a silent false; NULL gives NULL
 CREATE FUNCTION try(q text) RETURNS text LANGUAGE plpgsql AS $$

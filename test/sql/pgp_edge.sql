@@ -3,9 +3,10 @@
 -- inactive investigator, keys the keyring leaves out, signatures too long
 -- for signatures.pgpsignature, pgpsignatures JSON mig cannot use, an action
 -- id too long for the backend's copy, the copy's eviction, recording in a
--- REPEATABLE READ transaction.  The keys and signatures are
--- test/fixtures/edge (made by make.sh there): frank signs, grace's key may
--- no longer sign, heidi signs with a subkey that expires before her key.
+-- REPEATABLE READ transaction, the keyring's row deleted.  The keys and
+-- signatures are test/fixtures/edge (made by make.sh there): frank signs,
+-- grace's key may no longer sign, heidi signs with a subkey that expires
+-- before her key.
 CREATE EXTENSION mig;
 \getenv abs_srcdir PG_ABS_SRCDIR
 \set fixtures :abs_srcdir '/fixtures/'
@@ -143,6 +144,24 @@ SELECT count(*) FROM mig_verify_action(11) WHERE valid;
 SELECT signers FROM verifications WHERE actionid = 11;
 COMMIT;
 SELECT signers FROM verifications WHERE actionid = 11;
+
+------------------------------------------------------------------------------
+-- The keyring's row deleted, as only a superuser editing mig's tables by
+-- hand can: the epoch reads as 0, gpg still answers, and nothing is
+-- recorded, since there is no keyring row to hold while recording
+------------------------------------------------------------------------------
+SELECT pg_temp.act(12, json_build_array(pg_temp.fx('edge/1.frank.asc')));
+BEGIN;
+DELETE FROM keyring;
+SELECT with_gpg, recorded FROM mig_pgp_stats() \gset s_
+SELECT position, investigator_id, valid, reason FROM mig_verify_action(12);
+SELECT with_gpg - :s_with_gpg AS with_gpg, recorded - :s_recorded AS recorded
+  FROM mig_pgp_stats();
+SELECT count(*) AS records FROM verifications WHERE actionid = 12;
+ROLLBACK;
+-- with the row back, the verification is recorded
+SELECT count(*) FROM mig_verify_action(12) WHERE valid;
+SELECT signers FROM verifications WHERE actionid = 12;
 
 ------------------------------------------------------------------------------
 -- TRUNCATE of signatures by hand: every record goes

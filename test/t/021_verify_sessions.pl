@@ -1,8 +1,10 @@
 # Proves that a change to the investigators' keys made in one session is
 # seen by the next verification of another session that stays connected
 # (its keyring was loaded before the change: only what changed is imported
-# again), and that verification works on a hot standby: without recording,
-# and from the primary's record once that is replayed.
+# again), that recording waits for a row lock as any writer does (a lock
+# timeout is the caller's error, in a repeatable-read transaction too), and
+# that verification works on a hot standby: without recording, and from the
+# primary's record once that is replayed.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -76,6 +78,37 @@ $b->query_safe('ROLLBACK');
 is($b->query_safe($results), '1:false:no investigator has this key 2:false:key revoked 3:true',
 	'and not after its rollback');
 $b->quit;
+
+# Recording waits for the rows it writes as any writer does: when the
+# record of action 2 must be written again (a new keyring epoch made it
+# stale) while another transaction holds bob's recorded signature row,
+# a repeatable-read verification fails with its lock_timeout (recording
+# runs there in a subtransaction, and only a serialization failure means
+# "not recorded"); once the row is free, the same session records, and a
+# change it makes to signatures by hand removes the record as ever.
+is($primary->safe_psql('postgres', q{SELECT count(*) FILTER (WHERE valid) FROM mig_verify_action(2)}),
+	'1', 'action 2 is verified (bob) and recorded');
+$primary->safe_psql('postgres', q{UPDATE investigators SET status = 'active' WHERE id = 6});
+my $h = $primary->background_psql('postgres');
+$h->query_safe(q{BEGIN; SELECT investigatorid FROM signatures WHERE actionid = 2 FOR SHARE});
+my $v = $primary->background_psql('postgres', on_error_stop => 0);
+$v->query_safe(q{SET lock_timeout = '100ms'; \set VERBOSITY verbose});
+my (undef, $failed) = $v->query(
+	q{BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM mig_verify_action(2)});
+ok($failed, 'the repeatable-read verification fails ...');
+like($v->{stderr}, qr/ERROR:  55P03: canceling statement due to lock timeout/,
+	'... with the lock timeout, not taken for "not recorded"');
+$v->{stderr} = '';
+$v->query_safe('ROLLBACK');
+$h->query_safe('COMMIT');
+$h->quit;
+is($v->query_safe(q{SELECT count(*) FILTER (WHERE valid) FROM mig_verify_action(2)}), '1',
+	'once the row is free, the session verifies ...');
+is($v->query_safe(q{SELECT count(*) FROM verifications WHERE actionid = 2 AND keyring = (SELECT epoch FROM keyring)}),
+	'1', '... and records');
+is($v->query_safe(q{DELETE FROM signatures WHERE actionid = 2; SELECT count(*) FROM verifications WHERE actionid = 2}),
+	'0', 'a change to signatures by hand removes the record');
+$v->quit;
 
 # A hot standby verifies, without recording.
 $primary->backup('backup');
