@@ -156,7 +156,16 @@ statement_sql(int q, Oid *types, int *nargsp)
 			types[nargs++] = TEXTARRAYOID;
 			break;
 		case Q_BUMP:
-			sql = psprintf("UPDATE %s SET epoch = nextval(%s), changed_at = now()",
+
+			/*
+			 * The row again if someone deleted it: with no row a key change
+			 * would leave the epoch where it was (0, as read then), and the
+			 * backends that loaded the keys as of it would keep them
+			 */
+			sql = psprintf("INSERT INTO %s AS k (onerow, epoch, changed_at)"
+						   " VALUES (true, nextval(%s), now())"
+						   " ON CONFLICT (onerow) DO UPDATE"
+						   " SET epoch = EXCLUDED.epoch, changed_at = EXCLUDED.changed_at",
 						   mig_qualified_name("keyring"),
 						   quote_literal_cstr(mig_qualified_name("keyring_epoch_seq")));
 			break;

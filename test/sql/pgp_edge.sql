@@ -162,6 +162,16 @@ ROLLBACK;
 -- with the row back, the verification is recorded
 SELECT count(*) FROM mig_verify_action(12) WHERE valid;
 SELECT signers FROM verifications WHERE actionid = 12;
+-- and a key change while the row is gone makes a new epoch (the row comes
+-- back), so this session, which loaded the keys as of epoch 0, loads them
+-- again: the disabled investigator's signature stops counting at once
+BEGIN;
+DELETE FROM keyring;
+SELECT position, investigator_id, valid FROM mig_verify_action(12);
+UPDATE investigators SET status = 'disabled' WHERE id = 1;
+SELECT count(*) AS rows, bool_and(epoch > 0) AS new_epoch FROM keyring;
+SELECT position, investigator_id, valid, reason FROM mig_verify_action(12);
+ROLLBACK;
 
 ------------------------------------------------------------------------------
 -- TRUNCATE of signatures by hand: every record goes
