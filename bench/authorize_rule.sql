@@ -44,24 +44,3 @@ SELECT req.agentid
 HAVING count(DISTINCT req.name) = (SELECT count(*) FROM mods)
    AND bool_and(req.required >= 1 AND coalesce(perm.granted, 0) >= req.required);
 $fn$;
-
--- One agent: the same rule as a SQL function, for the per-call comparison.
-CREATE FUNCTION authorize_sql(numeric, numeric) RETURNS boolean
-LANGUAGE sql STABLE AS $fn$
-SELECT count(*) > 0 AND bool_and(q.required >= 1 AND q.granted >= q.required)
-  FROM (SELECT m.name, coalesce(r.minimumweight, 0) AS required,
-               (SELECT coalesce(sum(p.weight), 0)
-                  FROM invagtmodperm p
-                 WHERE p.agentid = $2 AND p.moduleid = r.moduleid
-                   AND p.investigatorid IN (SELECT investigatorid FROM signatures
-                                             WHERE actionid = $1)) AS granted
-          FROM (SELECT DISTINCT op->>'module' AS name
-                  FROM actions a, json_array_elements(a.operations) op
-                 WHERE a.id = $1) m
-          LEFT JOIN LATERAL (
-                SELECT r.moduleid, r.minimumweight
-                  FROM agtmodreq r JOIN modules mm ON mm.id = r.moduleid
-                 WHERE r.agentid = $2 AND mm.name IN (m.name, 'default')
-                 ORDER BY mm.name = 'default'
-                 LIMIT 1) r ON true) q
-$fn$;

@@ -9,6 +9,8 @@
 #                                BENCH_PSQL and BENCH_PGBENCH (on "bench")
 #   BENCH_CONF                   extra postgresql.conf lines
 #   bench_on_exit                if the script defines it, run before the stop
+#   bench_fmt, bench_ratio,      figures as doc/benchmarks.md writes them, a
+#   bench_met, bench_median      target met or missed, a median
 bench_cluster_start() {
 	local name=$1
 	BENCH_BIN=$(${PG_CONFIG:-pg_config} --bindir)
@@ -49,4 +51,39 @@ bench_cluster_stop() {
 	if declare -F bench_on_exit >/dev/null; then bench_on_exit || true; fi
 	"${BENCH_AS[@]}" "$BENCH_BIN/pg_ctl" -D "$BENCH_DIR/data" -m immediate stop >/dev/null 2>&1 || true
 	rm -rf "$BENCH_DIR"
+}
+
+# bench_fmt VALUE [DECIMALS]: VALUE rounded, thousands separated by commas,
+# as doc/benchmarks.md writes figures
+bench_fmt() {
+	awk -v x="$1" -v d="${2:-0}" 'BEGIN {
+		s = sprintf("%." d "f", x); sign = ""
+		if (substr(s, 1, 1) == "-") { sign = "-"; s = substr(s, 2) }
+		i = index(s, "."); if (i == 0) i = length(s) + 1
+		whole = substr(s, 1, i - 1); rest = substr(s, i)
+		while (length(whole) > 3) {
+			rest = "," substr(whole, length(whole) - 2) rest
+			whole = substr(whole, 1, length(whole) - 3)
+		}
+		print sign whole rest
+	}'
+}
+
+# bench_ratio A B [DECIMALS]: A / B, "0.66x"
+bench_ratio() {
+	awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (b == 0) print "n/a"; else printf "%." d "fx\n", a / b }'
+}
+
+# bench_met VALUE OP LIMIT: "met" or "missed", VALUE OP ("<=", "<", ">=")
+# LIMIT being the target
+bench_met() {
+	awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
+		ok = (op == "<=") ? v <= l : (op == "<") ? v < l : (op == ">=") ? v >= l : v > l
+		print ok ? "met" : "missed"
+	}'
+}
+
+# bench_median V...: the median of the values
+bench_median() {
+	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }

@@ -4,9 +4,10 @@
 # the same run:
 #
 #  1. mig_spool_sync() over N command files (bench/mkspool: 2-3 kB each,
-#     MIG-shaped results) against COPY of the same rows into tables shaped
-#     like commands: with its keys, indexes and foreign keys, and without
-#     the foreign keys.
+#     MIG-shaped results) against COPY of the rows it writes (its actions,
+#     commands and spool_files rows) into the same tables, with their keys,
+#     foreign keys and counter triggers, in one transaction; ROUNDS rounds,
+#     the order turning, each leaving the same rows (checked).
 #  2. Arrival latency with the worker running: files renamed into the spool
 #     at RATE per second for SECONDS seconds; latency is from the rename to
 #     the row being visible to another session (which polls every 2 ms).
@@ -28,15 +29,16 @@ my %o = (
 	early => 10000,
 	total => 200000,
 	chunk => 10000,
+	rounds => 3,
 );
 GetOptions(\%o, 'dir=s', 'port=i', 'bin=s', 'only=s', 'files=i', 'actions=i', 'rate=i', 'seconds=i', 'early=i',
-	'total=i', 'chunk=i', 'quick', 'help')
+	'total=i', 'chunk=i', 'rounds=i', 'quick', 'help')
   or die "see bench/ingest --help\n";
 if ($o{help})
 {
 	print <<'EOF';
 bench/ingest [--quick] [--files N] [--actions A] [--rate R] [--seconds S]
-             [--early K] [--total M] [--chunk C]
+             [--early K] [--total M] [--chunk C] [--rounds R]
   --files N     command files of the one-pass measure (100000)
   --actions A   actions they belong to (100)
   --rate R      files per second of the latency measure (100)
@@ -44,15 +46,17 @@ bench/ingest [--quick] [--files N] [--actions A] [--rate R] [--seconds S]
   --early K     files fed to the worker before the first memory reading (10000)
   --total M     files fed before the second (200000)
   --chunk C     files generated and fed at a time (10000)
-  --quick       10000 files, 10 s, 5000 and 30000 files
+  --rounds R    rounds of the pass against COPY (3)
+  --quick       1000 files, 3 s, 500 and 1500 files, 2 rounds (also
+                with BENCH_QUICK=1 in the environment)
   --only 1,3    run only these measures
 EOF
 	exit 0;
 }
-if ($o{quick})
+if ($o{quick} || $ENV{BENCH_QUICK})
 {
-	%o = (%o, files => 10000, actions => 10, seconds => 10, early => 5000,
-		total => 30000, chunk => 5000);
+	%o = (%o, files => 1000, actions => 10, seconds => 3, early => 500,
+		total => 1500, chunk => 500, rounds => 2);
 }
 my $dir = $o{dir} or die "--dir, --port and --bin are required (bench/ingest sets them)\n";
 my $port = $o{port} or die "--port is required\n";
@@ -150,6 +154,19 @@ sub mem
 	return \%m;
 }
 
+sub commas
+{
+	my ($x) = @_;
+	1 while $x =~ s/^(-?\d+)(\d{3})/$1,$2/;
+	return $x;
+}
+
+sub median
+{
+	my @v = sort { $a <=> $b } @_;
+	return @v % 2 ? $v[$#v / 2] : ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
+}
+
 sub pct
 {
 	my ($sorted, $p) = @_;
@@ -164,41 +181,74 @@ my $pgversion = `$bindir/postgres --version`;
 chomp $pgversion;
 
 # ---------------------------------------------------------------------------
-# 1. one pass against COPY
-my ($sync_s, $copy_fk_s, $copy_bare_s, $bytes, $nfiles);
+# 1. one pass against COPY of the same rows into the same tables
+my ($sync_s, $copy_s, $bytes, $nfiles, $counts, @sync_t, @copy_t);
 if ($part{1})
 {
-	say("== 1. one pass over $o{files} command files against COPY");
+	say("== 1. one pass over $o{files} command files against COPY of the same rows, $o{rounds} round(s)");
 	my $t = time();
 	run($^X, $mkspool, "$dir/sync", $o{files}, '--actions', $o{actions});
 	$bytes = 0;
 	my @cmdfiles = files_under("$dir/sync", 'command/done');
 	$bytes += -s "$dir/sync/$_" foreach @cmdfiles;
+	$nfiles = @cmdfiles;
 	say(sprintf("generated in %.1f s, %.2f kB a file on average", time() - $t,
-			$bytes / @cmdfiles / 1024));
+			$bytes / $nfiles / 1024));
 	load_heartbeats("$dir/sync/heartbeats.jsonl");
-	psql('bench', 'CHECKPOINT');
-	($sync_s, my $counts) = timed('bench', "SELECT * FROM mig_spool_sync('$dir/sync')");
+
+	# what a pass writes (the actions, with the counters its triggers keep,
+	# the commands, the spool_files rows), its fingerprint (all but the time
+	# of the sync), and the same rows in files for COPY
+	my $tables = 'actions, commands, spool_files';
+	my $fingerprint = q{SELECT md5(string_agg(r, E'\n' ORDER BY r)) FROM (
+		SELECT 'a' || a::text AS r FROM actions a UNION ALL
+		SELECT 'c' || c::text FROM commands c UNION ALL
+		SELECT 's' || (s.path, s.spool, s.kind, s.dir, s.inode, s.size, s.mtime, s.outcome, s.error,
+		               s.objectid)::text FROM spool_files s) x};
+	my $reset = sub {
+		psql('bench', "DELETE FROM commands; DELETE FROM spool_files; DELETE FROM actions;");
+		psql('bench', "VACUUM ANALYZE $tables");
+		psql('bench', 'CHECKPOINT');
+	};
+	(undef, $counts) = timed('bench', "SELECT * FROM mig_spool_sync('$dir/sync')");
 	my $rows = psql('bench', 'SELECT count(*) FROM commands');
 	die "the pass stored $rows commands, not $o{files}\n" unless $rows == $o{files};
-	psql('bench', "COPY (SELECT * FROM commands) TO '$dir/commands.copy'");
-	psql('bench', q{
-	CREATE TABLE copy_fk (LIKE commands INCLUDING ALL);
-	ALTER TABLE copy_fk ADD FOREIGN KEY (actionid) REFERENCES actions (id),
-						ADD FOREIGN KEY (agentid) REFERENCES agents (id);
-	CREATE TABLE copy_bare (LIKE commands INCLUDING ALL);
-	CHECKPOINT;});
-	($copy_fk_s) = timed('bench', "COPY copy_fk FROM '$dir/commands.copy'");
-	psql('bench', 'CHECKPOINT');
-	($copy_bare_s) = timed('bench', "COPY copy_bare FROM '$dir/commands.copy'");
-	psql('bench', 'DROP TABLE copy_fk, copy_bare');
-	unlink("$dir/commands.copy");
-	rmtree("$dir/sync");
-	say("pass (scanned|ingested|unchanged|deferred|failed): $counts");
-	say(sprintf("pass %.2f s; COPY with foreign keys %.2f s (ratio %.2f); without %.2f s (ratio %.2f)",
-			$sync_s, $copy_fk_s, $sync_s / $copy_fk_s, $copy_bare_s, $sync_s / $copy_bare_s));
+	my $want = psql('bench', $fingerprint);
+	psql('bench', "COPY $_ TO '$dir/$_.copy'") foreach qw(actions commands spool_files);
+	$reset->();
+	my $copy = "BEGIN; COPY actions FROM '$dir/actions.copy'; COPY commands FROM '$dir/commands.copy'; "
+	  . "COPY spool_files FROM '$dir/spool_files.copy'; COMMIT";
 
-	$nfiles = @cmdfiles;
+	# the two take turns, the first another one at each round; each must
+	# leave the same rows as the first pass
+	for my $r (1 .. $o{rounds})
+	{
+		for my $which ($r % 2 ? ('pass', 'copy') : ('copy', 'pass'))
+		{
+			my $s;
+			if ($which eq 'pass')
+			{
+				($s, my $c) = timed('bench', "SELECT * FROM mig_spool_sync('$dir/sync')");
+				die "the pass: $c, not $counts\n" unless $c eq $counts;
+				push @sync_t, $s;
+			}
+			else
+			{
+				($s) = timed('bench', $copy);
+				push @copy_t, $s;
+			}
+			my $got = psql('bench', $fingerprint);
+			die "the $which left other rows than the first pass\n" unless $got eq $want;
+			say(sprintf("  round %d: %s %.2f s", $r, $which eq 'pass' ? 'the pass' : 'COPY', $s));
+			$reset->() unless $r == $o{rounds} && $which eq ($r % 2 ? 'copy' : 'pass');
+		}
+	}
+	unlink(map { "$dir/$_.copy" } qw(actions commands spool_files));
+	rmtree("$dir/sync");
+	($sync_s, $copy_s) = (median(@sync_t), median(@copy_t));
+	say("pass (scanned|ingested|unchanged|deferred|failed): $counts");
+	say(sprintf("pass %.2f s; COPY of the same rows into the same tables %.2f s; ratio %.2f (medians)",
+			$sync_s, $copy_s, $sync_s / $copy_s));
 }
 else
 {
@@ -332,21 +382,57 @@ if ($part{3})
 # ---------------------------------------------------------------------------
 say('');
 say("== mig bench/ingest, $pgversion, $cpus CPUs");
+my @rows;
 if ($part{1})
 {
-	say(sprintf("one pass, %d files of %.1f kB: %.2f s (%.0f files/s)", $o{files},
-			$bytes / $nfiles / 1024, $sync_s, $o{files} / $sync_s));
-	say(sprintf("  COPY of the same rows, commands' keys, indexes and foreign keys: %.2f s, ratio %.2f",
-			$copy_fk_s, $sync_s / $copy_fk_s));
-	say(sprintf("  COPY of the same rows, without the foreign keys: %.2f s, ratio %.2f",
-			$copy_bare_s, $sync_s / $copy_bare_s));
+	my $per = sub { 1e6 * $_[0] / $o{files} };
+	say(sprintf("one pass, %d files of %.1f kB: %.2f s (%.0f files/s), %.0f us a file", $o{files},
+			$bytes / $nfiles / 1024, $sync_s, $o{files} / $sync_s, $per->($sync_s)));
+	say(sprintf("  COPY of the same rows into the same tables: %.2f s, %.0f us a row; ratio %.2f",
+			$copy_s, $per->($copy_s), $sync_s / $copy_s));
+	push @rows,
+	  sprintf("| one `mig_spool_sync()` pass over %s command files of %.1f kB (%s actions, %s agents), median of %d, alternated with the baseline | %.2f s (%s files/s) | |",
+		commas($o{files}), $bytes / $nfiles / 1024, commas($o{actions}), commas($agents), $o{rounds},
+		$sync_s, commas(sprintf('%.0f', $o{files} / $sync_s))),
+	  sprintf("| `COPY` of the same rows (the pass's actions, commands and `spool_files` rows, in one transaction) into the same tables, their keys, foreign keys and counter triggers | %.2f s | |",
+		$copy_s),
+	  sprintf("| ratio | %.2fx | at most 5x, aim 2x: %s |", $sync_s / $copy_s,
+		$sync_s / $copy_s <= 5 ? ($sync_s / $copy_s <= 2 ? 'met' : 'aim missed') : 'missed'),
+	  sprintf("| per file: the pass; `COPY` per row; the difference (reading, checking and parsing the file) | %s us; %s us; %s us | |",
+		commas(sprintf('%.0f', $per->($sync_s))), commas(sprintf('%.0f', $per->($copy_s))),
+		commas(sprintf('%.0f', $per->($sync_s) - $per->($copy_s))));
 }
-say(sprintf("arrival latency, %d files at %d/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms",
-		$n, $o{rate}, $p50, $p99, $max)) if $part{2};
-exit 0 unless $part{3};
-say(sprintf("worker memory after %d files: RSS %.1f MB, of which anonymous %.1f MB, shared %.1f MB",
-		$o{early}, $early->{VmRSS}, $early->{RssAnon}, $early->{RssShmem}));
-say(sprintf("worker memory after %d files: RSS %.1f MB, of which anonymous %.1f MB, shared %.1f MB",
-		$fed, $late->{VmRSS}, $late->{RssAnon}, $late->{RssShmem}));
-say(sprintf("  growth: RSS %+.1f MB, anonymous (the worker's own memory) %+.1f MB",
-		$late->{VmRSS} - $early->{VmRSS}, $late->{RssAnon} - $early->{RssAnon}));
+if ($part{2})
+{
+	say(sprintf("arrival latency, %d files at %d/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+			$n, $o{rate}, $p50, $p99, $max));
+	push @rows,
+	  sprintf("| arrival latency with the worker running, %s files at %d/s: p50 | %.1f ms | at most 50 ms: %s |",
+		commas($n), $o{rate}, $p50, $p50 <= 50 ? 'met' : 'missed'),
+	  sprintf("| arrival latency: p99 (max) | %.1f ms (%.1f) | at most 250 ms: %s |",
+		$p99, $max, $p99 <= 250 ? 'met' : 'missed');
+}
+if ($part{3})
+{
+	for my $m ([ $o{early}, $early ], [ $fed, $late ])
+	{
+		say(sprintf("worker memory after %d files: RSS %.1f MB, of which anonymous %.1f MB, shared %.1f MB",
+				$m->[0], $m->[1]{VmRSS}, $m->[1]{RssAnon}, $m->[1]{RssShmem}));
+	}
+	my $growth = $late->{RssAnon} - $early->{RssAnon};
+	say(sprintf("  growth: RSS %+.1f MB, anonymous (the worker's own memory) %+.1f MB",
+			$late->{VmRSS} - $early->{VmRSS}, $growth));
+	push @rows,
+	  sprintf("| the worker's own memory (RssAnon) after %s / %s files | %.1f / %.1f MB: %+.1f MB | at most +10 MB: %s |",
+		commas($o{early}), commas($fed), $early->{RssAnon}, $late->{RssAnon}, $growth,
+		$growth <= 10 ? 'met' : 'missed'),
+	  sprintf("| worker RSS less shared memory (VmRSS - RssShmem) | %.1f / %.1f MB | |",
+		$early->{VmRSS} - $early->{RssShmem}, $late->{VmRSS} - $late->{RssShmem}),
+	  sprintf("| worker VmRSS, shared buffers included | %.1f / %.1f MB | |",
+		$early->{VmRSS}, $late->{VmRSS});
+}
+say('');
+say('== figures');
+say('| measure | value | target |');
+say('| --- | ---: | --- |');
+say($_) foreach @rows;
