@@ -226,7 +226,7 @@ define_worker_settings(void)
 	DefineCustomStringVariable("mig.worker_role",
 							   "Role the spool worker connects as.",
 							   "Empty: the owner of the extension in mig.database. "
-							   "The role needs LOGIN and the privileges README.md lists.",
+							   "The role needs LOGIN and the privileges of the manual's worker recipe (doc/roles.md).",
 							   &mig_worker_role,
 							   "",
 							   PGC_SIGHUP,
