@@ -240,8 +240,11 @@ member_cmp(const void *a, const void *b, void *arg)
  * sorted by name rather than each compared with those before it, which
  * took time quadratic in their number: a spool file of mig.max_file_size
  * (10 MB, a million members) or a heartbeat of any size, which the parser
- * does not interrupt, kept a backend or the worker busy for hours.
+ * does not interrupt, kept a backend or the worker busy for hours.  An
+ * object of a few members (MIG's are) is compared member by member,
+ * cheaper than the sort for so few.
  */
+#define FEW_MEMBERS 16
 static int
 first_duplicate(MigJsonDoc *doc)
 {
@@ -256,6 +259,18 @@ first_duplicate(MigJsonDoc *doc)
 			members[n++] = i;
 		if (n < 2)
 			continue;
+		if (n <= FEW_MEMBERS)
+		{
+			/* members[] is in the text's order: the first one seen before */
+			for (int k = 1; k < n && (first < 0 || members[k] < first); k++)
+				for (int j = 0; j < k; j++)
+					if (strcmp(doc->fields[members[j]].name, doc->fields[members[k]].name) == 0)
+					{
+						first = members[k];
+						break;
+					}
+			continue;
+		}
 		qsort_arg(members, n, sizeof(int), member_cmp, doc->fields);
 		for (int k = 1; k < n; k++)
 			if (strcmp(doc->fields[members[k - 1]].name, doc->fields[members[k]].name) == 0 &&
