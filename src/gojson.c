@@ -33,8 +33,8 @@
  *
  *	  Not here: Go's structs (which key selects which field, Go's case
  *	  folding, MIG's Action and Operation) and the canonical string
- *	  (canon.c); RFC 3339 times (gotime.c); the spool's documents, which
- *	  PostgreSQL's own JSON parser reads (jsondoc.c).
+ *	  (canon.c); RFC 3339 times (gotime.c); the spool's documents, read
+ *	  as PostgreSQL's own JSON parser reads them (jsondoc.c).
  *
  *-------------------------------------------------------------------------
  */

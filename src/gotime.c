@@ -233,15 +233,18 @@ mig_parse_rfc3339(const char *s, size_t len, int64 *unix_seconds, int32 *nanosec
  * microsecond of a second, which PostgreSQL rounds into the next one: the
  * second is what an action's signed string holds (Unix seconds), so it is
  * kept, and the time is the second's last microsecond.
+ *
+ * The fraction's double is nanoseconds / 1e9: an IEEE division of two
+ * exact values is the double nearest the quotient, as strtod() of the
+ * decimal "0.NNNNNNNNN" is (glibc's is correctly rounded), so the rounding
+ * is PostgreSQL's, without printing and reading back the digits.
  */
 TimestampTz
 mig_unix_to_timestamptz(int64 unix_seconds, int32 nanoseconds)
 {
-	char		frac[16];
 	double		usecs;
 
-	snprintf(frac, sizeof(frac), "0.%09d", (int) nanoseconds);
-	usecs = Min(rint(strtod(frac, NULL) * 1000000), USECS_PER_SEC - 1);
+	usecs = Min(rint(((double) nanoseconds / 1e9) * 1000000), USECS_PER_SEC - 1);
 	return (unix_seconds - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY))
 		* USECS_PER_SEC + (int64) usecs;
 }

@@ -2,16 +2,19 @@
  *
  * jsondoc.c
  *	  MIG's JSON documents (spool files, heartbeats) as the spool sync and
- *	  the heartbeat read them: parsed by PostgreSQL's own JSON parser (the
- *	  one json_in uses), with semantic actions that keep the members of the
- *	  root object and of the objects directly in it: each member's type, its
- *	  value when it is a scalar, and its verbatim text.  Deeper values
- *	  (module results, parameters) are checked for syntax only.
+ *	  the heartbeat read them: what PostgreSQL's own JSON parser (the one
+ *	  json_in uses) accepts, keeping the members of the root object and of
+ *	  the objects directly in it: each member's type, its value when it is
+ *	  a scalar, and its verbatim text.  Deeper values (module results,
+ *	  parameters) are checked for syntax only.  Two readers give that
+ *	  document: the reference, PostgreSQL's parser with semantic actions,
+ *	  and a fast scan that builds the same document and leaves whatever it
+ *	  is not sure of to the reference (test/fuzz/fuzz_jsondoc.c holds the
+ *	  two to the same answers).
  *
  *	  Why not jansson: it builds a tree of the whole document, about 45 us
- *	  for a 3 kB command file, more than COPY takes to store the row; this
- *	  parser checks and collects the same file in about 6 us.  And what it
- *	  accepts is exactly what the json columns accept.
+ *	  for a 3 kB command file, more than COPY takes to store the row.  And
+ *	  what these readers accept is exactly what the json columns accept.
  *
  *	  Typed getters follow MIG's Go types: numbers are float64 (ids too), a
  *	  timestamp is an RFC 3339 string, Go's zero time means unset.  Each
@@ -240,8 +243,11 @@ member_cmp(const void *a, const void *b, void *arg)
  * sorted by name rather than each compared with those before it, which
  * took time quadratic in their number: a spool file of mig.max_file_size
  * (10 MB, a million members) or a heartbeat of any size, which the parser
- * does not interrupt, kept a backend or the worker busy for hours.
+ * does not interrupt, kept a backend or the worker busy for hours.  An
+ * object of a few members (MIG's are) is compared member by member,
+ * cheaper than the sort for so few.
  */
+#define FEW_MEMBERS 16
 static int
 first_duplicate(MigJsonDoc *doc)
 {
@@ -256,6 +262,18 @@ first_duplicate(MigJsonDoc *doc)
 			members[n++] = i;
 		if (n < 2)
 			continue;
+		if (n <= FEW_MEMBERS)
+		{
+			/* members[] is in the text's order: the first one seen before */
+			for (int k = 1; k < n && (first < 0 || members[k] < first); k++)
+				for (int j = 0; j < k; j++)
+					if (strcmp(doc->fields[members[j]].name, doc->fields[members[k]].name) == 0)
+					{
+						first = members[k];
+						break;
+					}
+			continue;
+		}
 		qsort_arg(members, n, sizeof(int), member_cmp, doc->fields);
 		for (int k = 1; k < n; k++)
 			if (strcmp(doc->fields[members[k - 1]].name, doc->fields[members[k]].name) == 0 &&
@@ -302,14 +320,34 @@ max_depth(const char *s, int len, bool *unclosed)
 	return max;
 }
 
-/*
- * Parse text[0..len-1] (valid UTF-8, NUL-terminated at len).  NULL with
- * *error set if it is not JSON, or not an object.
- */
-MigJsonDoc *
-mig_json_parse(char *text, int len, char **error)
+/* an empty document over text[0..len-1] */
+static MigJsonDoc *
+new_doc(char *text, int len)
 {
 	MigJsonDoc *doc = palloc(sizeof(MigJsonDoc));
+
+	doc->text = text;
+	doc->len = len;
+	doc->maxfields = 64;
+	doc->fields = palloc(sizeof(JsField) * doc->maxfields);
+	doc->nfields = 0;
+	doc->maxobjects = 8;
+	doc->first = palloc(sizeof(int) * doc->maxobjects);
+	doc->last = palloc(sizeof(int) * doc->maxobjects);
+	doc->nobjects = 0;
+	return doc;
+}
+
+/*
+ * The reference parse: PostgreSQL's JSON parser with the collector above.
+ * What it accepts and the document it gives are the definition the fast
+ * scan below keeps to; every message about a bad document is its own.
+ * NULL with *error set if it is not JSON, or not an object.
+ */
+MigJsonDoc *
+mig_json_parse_reference(char *text, int len, char **error)
+{
+	MigJsonDoc *doc;
 	Collector	c;
 	JsonSemAction sem;
 	JsonParseErrorType rc;
@@ -322,16 +360,7 @@ mig_json_parse(char *text, int len, char **error)
 		return NULL;
 	}
 
-	doc->text = text;
-	doc->len = len;
-	doc->maxfields = 64;
-	doc->fields = palloc(sizeof(JsField) * doc->maxfields);
-	doc->nfields = 0;
-	doc->maxobjects = 8;
-	doc->first = palloc(sizeof(int) * doc->maxobjects);
-	doc->last = palloc(sizeof(int) * doc->maxobjects);
-	doc->nobjects = 0;
-
+	doc = new_doc(text, len);
 	memset(&c, 0, sizeof(c));
 	c.doc = doc;
 	c.lex = makeJsonLexContextCstringLen(text, len, GetDatabaseEncoding(), true);
@@ -368,6 +397,576 @@ mig_json_parse(char *text, int len, char **error)
 		*error = psprintf("expected a JSON object, not %s", what);
 		return NULL;
 	}
+	dup = first_duplicate(doc);
+	if (dup >= 0)
+	{
+		*error = psprintf("field \"%s\" appears twice", doc->fields[dup].name);
+		return NULL;
+	}
+	return doc;
+}
+
+/* ------------------------------------------------------------------------
+ * The fast scan
+ *
+ * PostgreSQL 15's parser, with de-escaping on (as the collector needs
+ * member names and values), copies every character of every string of the
+ * document one appendStringInfoChar() at a time, module results included,
+ * and pstrdup()s every scalar: a profile of the spool sync gave it a fifth
+ * of the pass.  The scan below reads the document once, copies only what
+ * the collector keeps, and builds the very same MigJsonDoc.  It accepts
+ * only what that parser accepts, with the same strings (de-escaped, the
+ * same code points refused: \u0000, lone surrogates); anything else, or
+ * anything it is not sure of, it leaves to the reference parse, which
+ * then accepts or refuses the document with its own message.  So the two
+ * differ in speed only: test/fuzz/fuzz_jsondoc.c holds them to it.
+ * ------------------------------------------------------------------------
+ */
+
+typedef struct Scan
+{
+	MigJsonDoc *doc;
+	const char *s;
+	int			len;
+	int			pos;
+	char	   *arena;			/* the kept strings, NUL-terminated */
+	int			used;
+} Scan;
+
+/* what follows a number or a literal in a document the scan accepts */
+static inline bool
+token_ends(const Scan *sc)
+{
+	char		ch;
+
+	if (sc->pos >= sc->len)
+		return true;
+	ch = sc->s[sc->pos];
+	return ch == ',' || ch == '}' || ch == ']' || ch == ' ' || ch == '\t' ||
+		ch == '\n' || ch == '\r';
+}
+
+static inline void
+skip_space(Scan *sc)
+{
+	while (sc->pos < sc->len)
+	{
+		char		ch = sc->s[sc->pos];
+
+		if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r')
+			break;
+		sc->pos++;
+	}
+}
+
+static inline int
+hex_value(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* code point cp (1 to 0x10FFFF, no surrogate) as UTF-8 at out: its length */
+static inline int
+put_utf8(char *out, int cp)
+{
+	if (cp < 0x80)
+	{
+		out[0] = (char) cp;
+		return 1;
+	}
+	if (cp < 0x800)
+	{
+		out[0] = (char) (0xC0 | (cp >> 6));
+		out[1] = (char) (0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000)
+	{
+		out[0] = (char) (0xE0 | (cp >> 12));
+		out[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char) (0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char) (0xF0 | (cp >> 18));
+	out[1] = (char) (0x80 | ((cp >> 12) & 0x3F));
+	out[2] = (char) (0x80 | ((cp >> 6) & 0x3F));
+	out[3] = (char) (0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/*
+ * The string at sc->pos (its opening quote), checked as the parser checks
+ * it when it de-escapes: no raw control character, only JSON's escapes,
+ * surrogates in pairs, no \u0000.  With keep, de-escaped into the arena,
+ * *out pointing at it.  False: not sure it is valid.
+ */
+static bool
+scan_string(Scan *sc, bool keep, char **out)
+{
+	const char *s = sc->s;
+	int			p = sc->pos + 1;
+	int			hi = -1;		/* a high surrogate waiting for its pair */
+	char	   *dst = keep ? sc->arena + sc->used : NULL;
+	int			n = 0;
+
+	for (;;)
+	{
+		unsigned char ch;
+		int			start = p;
+
+		/* the plain run, copied in one go */
+		while (p < sc->len && (ch = (unsigned char) s[p]) != '"' && ch != '\\' && ch >= 32)
+			p++;
+		if (p > start)
+		{
+			if (hi >= 0)
+				return false;
+			if (keep)
+				memcpy(dst + n, s + start, p - start);
+			n += p - start;
+		}
+		if (p >= sc->len)
+			return false;
+		ch = (unsigned char) s[p];
+		if (ch == '"')
+			break;
+		if (ch < 32)
+			return false;
+		/* an escape */
+		if (++p >= sc->len)
+			return false;
+		ch = (unsigned char) s[p];
+		if (ch == 'u')
+		{
+			int			cp = 0;
+
+			if (p + 4 >= sc->len)
+				return false;
+			for (int i = 1; i <= 4; i++)
+			{
+				int			v = hex_value(s[p + i]);
+
+				if (v < 0)
+					return false;
+				cp = cp * 16 + v;
+			}
+			p += 5;
+			if (cp >= 0xD800 && cp <= 0xDBFF)
+			{
+				if (hi >= 0)
+					return false;
+				hi = cp;
+				continue;
+			}
+			if (cp >= 0xDC00 && cp <= 0xDFFF)
+			{
+				if (hi < 0)
+					return false;
+				cp = 0x10000 + ((hi - 0xD800) << 10) + (cp - 0xDC00);
+				hi = -1;
+			}
+			if (hi >= 0 || cp == 0)
+				return false;
+			if (keep)
+				n += put_utf8(dst + n, cp);
+			else
+				n += 4;
+			continue;
+		}
+		if (hi >= 0)
+			return false;
+		switch (ch)
+		{
+			case '"':
+			case '\\':
+			case '/':
+				break;
+			case 'b':
+				ch = '\b';
+				break;
+			case 'f':
+				ch = '\f';
+				break;
+			case 'n':
+				ch = '\n';
+				break;
+			case 'r':
+				ch = '\r';
+				break;
+			case 't':
+				ch = '\t';
+				break;
+			default:
+				return false;
+		}
+		if (keep)
+			dst[n] = (char) ch;
+		n++;
+		p++;
+	}
+	if (hi >= 0)
+		return false;
+	if (keep)
+	{
+		/* a string's content and NUL take no more room than its quoted text */
+		Assert(sc->used + n + 1 <= sc->len + 1);
+		dst[n] = '\0';
+		*out = dst;
+		sc->used += n + 1;
+	}
+	sc->pos = p + 1;
+	return true;
+}
+
+/* a number or a literal's text, for a kept member */
+static char *
+keep_token(Scan *sc, int start)
+{
+	char	   *dst = sc->arena + sc->used;
+	int			n = sc->pos - start;
+
+	memcpy(dst, sc->s + start, n);
+	dst[n] = '\0';
+	sc->used += n + 1;
+	return dst;
+}
+
+/* a number, as JSON writes one (the parser's json_lex_number) */
+static bool
+scan_number(Scan *sc)
+{
+	const char *s = sc->s;
+	int			p = sc->pos;
+
+	if (p < sc->len && s[p] == '-')
+		p++;
+	if (p < sc->len && s[p] == '0')
+		p++;
+	else if (p < sc->len && s[p] >= '1' && s[p] <= '9')
+	{
+		while (p < sc->len && s[p] >= '0' && s[p] <= '9')
+			p++;
+	}
+	else
+		return false;
+	if (p < sc->len && s[p] == '.')
+	{
+		p++;
+		if (p >= sc->len || s[p] < '0' || s[p] > '9')
+			return false;
+		while (p < sc->len && s[p] >= '0' && s[p] <= '9')
+			p++;
+	}
+	if (p < sc->len && (s[p] == 'e' || s[p] == 'E'))
+	{
+		p++;
+		if (p < sc->len && (s[p] == '+' || s[p] == '-'))
+			p++;
+		if (p >= sc->len || s[p] < '0' || s[p] > '9')
+			return false;
+		while (p < sc->len && s[p] >= '0' && s[p] <= '9')
+			p++;
+	}
+	sc->pos = p;
+	return token_ends(sc);
+}
+
+static bool scan_value(Scan *sc, int depth, int member, int watched);
+
+/* a new kept member of object obj, named name, its value at sc->pos */
+static int
+scan_member(Scan *sc, int obj, char *name)
+{
+	MigJsonDoc *doc = sc->doc;
+	JsField    *f;
+
+	if (doc->nfields == doc->maxfields)
+	{
+		doc->maxfields *= 2;
+		doc->fields = repalloc(doc->fields, sizeof(JsField) * doc->maxfields);
+	}
+	f = &doc->fields[doc->nfields];
+	f->name = name;
+	f->type = JSON_TOKEN_INVALID;
+	f->value = NULL;
+	f->start = f->end = sc->pos;
+	f->object = -1;
+	f->all_strings = false;
+	f->next = -1;
+	if (doc->last[obj] >= 0)
+		doc->fields[doc->last[obj]].next = doc->nfields;
+	else
+		doc->first[obj] = doc->nfields;
+	doc->last[obj] = doc->nfields;
+	return doc->nfields++;
+}
+
+/*
+ * The object at sc->pos, depth containers deep with itself (the root: 1),
+ * the value of kept member member (or -1), an element of the array whose
+ * member watched is (or -1).  Its members are kept if it is the root or
+ * the value of a kept member of the root, as the collector keeps them.
+ */
+static bool
+scan_object(Scan *sc, int depth, int member, int watched)
+{
+	MigJsonDoc *doc = sc->doc;
+	int			obj = -1;
+
+	if (depth > MAX_DEPTH)
+		return false;
+	if (watched >= 0)
+		doc->fields[watched].all_strings = false;
+	if (depth == 1)
+		obj = new_object(doc);
+	else if (member >= 0)
+	{
+		doc->fields[member].type = JSON_TOKEN_OBJECT_START;
+		if (depth <= KEEP_LEVELS)
+		{
+			obj = new_object(doc);
+			doc->fields[member].object = obj;
+		}
+	}
+	sc->pos++;
+	skip_space(sc);
+	if (sc->pos < sc->len && sc->s[sc->pos] == '}')
+	{
+		sc->pos++;
+		return true;
+	}
+	for (;;)
+	{
+		char	   *name = NULL;
+		int			field = -1;
+
+		if (sc->pos >= sc->len || sc->s[sc->pos] != '"' ||
+			!scan_string(sc, obj >= 0, &name))
+			return false;
+		skip_space(sc);
+		if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
+			return false;
+		sc->pos++;
+		skip_space(sc);
+		if (obj >= 0)
+			field = scan_member(sc, obj, name);
+		if (!scan_value(sc, depth, field, -1))
+			return false;
+		if (field >= 0)
+			doc->fields[field].end = sc->pos;
+		skip_space(sc);
+		if (sc->pos >= sc->len)
+			return false;
+		if (sc->s[sc->pos] == '}')
+		{
+			sc->pos++;
+			return true;
+		}
+		if (sc->s[sc->pos] != ',')
+			return false;
+		sc->pos++;
+		skip_space(sc);
+	}
+}
+
+/* the array at sc->pos, as scan_object */
+static bool
+scan_array(Scan *sc, int depth, int member, int watched)
+{
+	MigJsonDoc *doc = sc->doc;
+	int			watch = -1;
+
+	if (depth > MAX_DEPTH)
+		return false;
+	if (watched >= 0)
+		doc->fields[watched].all_strings = false;
+	if (member >= 0)
+	{
+		doc->fields[member].type = JSON_TOKEN_ARRAY_START;
+		doc->fields[member].all_strings = true;
+		watch = member;
+	}
+	sc->pos++;
+	skip_space(sc);
+	if (sc->pos < sc->len && sc->s[sc->pos] == ']')
+	{
+		sc->pos++;
+		return true;
+	}
+	for (;;)
+	{
+		if (!scan_value(sc, depth, -1, watch))
+			return false;
+		skip_space(sc);
+		if (sc->pos >= sc->len)
+			return false;
+		if (sc->s[sc->pos] == ']')
+		{
+			sc->pos++;
+			return true;
+		}
+		if (sc->s[sc->pos] != ',')
+			return false;
+		sc->pos++;
+		skip_space(sc);
+	}
+}
+
+/*
+ * The value at sc->pos, inside depth containers; member, watched as
+ * scan_object's.  A scalar of a kept member is kept with its type: a
+ * string de-escaped, a number or literal as written.
+ */
+static bool
+scan_value(Scan *sc, int depth, int member, int watched)
+{
+	MigJsonDoc *doc = sc->doc;
+	int			start = sc->pos;
+	JsonTokenType type;
+	char	   *value = NULL;
+
+	if (sc->pos >= sc->len)
+		return false;
+	switch (sc->s[sc->pos])
+	{
+		case '{':
+			return scan_object(sc, depth + 1, member, watched);
+		case '[':
+			return scan_array(sc, depth + 1, member, watched);
+		case '"':
+			if (!scan_string(sc, member >= 0, &value))
+				return false;
+			if (member >= 0)
+			{
+				doc->fields[member].type = JSON_TOKEN_STRING;
+				doc->fields[member].value = value;
+			}
+			return true;
+		case 't':
+			type = JSON_TOKEN_TRUE;
+			break;
+		case 'f':
+			type = JSON_TOKEN_FALSE;
+			break;
+		case 'n':
+			type = JSON_TOKEN_NULL;
+			break;
+		default:
+			if (!scan_number(sc))
+				return false;
+			type = JSON_TOKEN_NUMBER;
+			break;
+	}
+	if (type != JSON_TOKEN_NUMBER)
+	{
+		const char *word = type == JSON_TOKEN_TRUE ? "true" :
+			type == JSON_TOKEN_FALSE ? "false" : "null";
+		int			n = strlen(word);
+
+		if (sc->len - sc->pos < n || memcmp(sc->s + sc->pos, word, n) != 0)
+			return false;
+		sc->pos += n;
+		if (!token_ends(sc))
+			return false;
+	}
+	if (watched >= 0)
+		doc->fields[watched].all_strings = false;
+	if (member >= 0)
+	{
+		doc->fields[member].type = type;
+		doc->fields[member].value = keep_token(sc, start);
+	}
+	return true;
+}
+
+/*
+ * The fast scan of text[0..len-1]: the document, or NULL when it is not
+ * sure the document is one the reference parse accepts (a bad document
+ * among them), whatever it has allocated left to the memory context.
+ */
+MigJsonDoc *
+mig_json_scan(char *text, int len)
+{
+	Scan		sc;
+
+	/* a \u escape in a database that is not UTF-8 is the server's to convert */
+	if (GetDatabaseEncoding() != PG_UTF8)
+		return NULL;
+	sc.doc = new_doc(text, len);
+	sc.s = text;
+	sc.len = len;
+	sc.pos = 0;
+	sc.arena = palloc(len + 1);
+	sc.used = 0;
+	skip_space(&sc);
+	if (sc.pos >= len || text[sc.pos] != '{')
+		return NULL;
+	if (!scan_value(&sc, 0, -1, -1))
+		return NULL;
+	skip_space(&sc);
+	if (sc.pos != len)
+		return NULL;
+	return sc.doc;
+}
+
+/* a string that may be NULL, compared */
+static bool
+same_string(const char *a, const char *b)
+{
+	return (a == NULL) == (b == NULL) && (a == NULL || strcmp(a, b) == 0);
+}
+
+/*
+ * What tells two documents of the same text apart, as a sentence, or NULL
+ * when they are the same: every object, every member with its name, type,
+ * value, text, object and array of strings, in the same order
+ */
+char *
+mig_json_doc_differs(const MigJsonDoc *a, const MigJsonDoc *b)
+{
+	if (a->nobjects != b->nobjects || a->nfields != b->nfields)
+		return psprintf("%d objects and %d members, not %d and %d",
+						a->nobjects, a->nfields, b->nobjects, b->nfields);
+	for (int i = 0; i < a->nobjects; i++)
+		if (a->first[i] != b->first[i] || a->last[i] != b->last[i])
+			return psprintf("object %d has other members", i);
+	for (int i = 0; i < a->nfields; i++)
+	{
+		const JsField *x = &a->fields[i];
+		const JsField *y = &b->fields[i];
+
+		if (!same_string(x->name, y->name) || x->type != y->type ||
+			!same_string(x->value, y->value) || x->start != y->start ||
+			x->end != y->end || x->object != y->object ||
+			x->all_strings != y->all_strings || x->next != y->next)
+			return psprintf("member %d (\"%s\", type %d, value %s, text %d-%d, object %d, "
+							"strings %d, next %d) is (\"%s\", %d, %s, %d-%d, %d, %d, %d)",
+							i, x->name, (int) x->type, x->value ? x->value : "none",
+							x->start, x->end, x->object, (int) x->all_strings, x->next,
+							y->name, (int) y->type, y->value ? y->value : "none",
+							y->start, y->end, y->object, (int) y->all_strings, y->next);
+	}
+	return NULL;
+}
+
+/*
+ * Parse text[0..len-1] (valid UTF-8, NUL-terminated at len).  NULL with
+ * *error set if it is not JSON, or not an object.
+ */
+MigJsonDoc *
+mig_json_parse(char *text, int len, char **error)
+{
+	MigJsonDoc *doc = mig_json_scan(text, len);
+	int			dup;
+
+	if (doc == NULL)
+		return mig_json_parse_reference(text, len, error);
 	dup = first_duplicate(doc);
 	if (dup >= 0)
 	{

@@ -11,7 +11,7 @@
  *	  symbolic link: fstatat without following it, openat with O_NOFOLLOW
  *	  and O_NONBLOCK (a FIFO cannot block the pass), fstat of the
  *	  descriptor, at most mig.max_file_size bytes, UTF-8 without NUL, then
- *	  PostgreSQL's JSON parser.  The formats are MIG's: an action bare or
+ *	  JSON as PostgreSQL's parser accepts it (jsondoc.c).  The formats are MIG's: an action bare or
  *	  wrapped as older MIG wrote it; a command with its agent as an object
  *	  or, as older MIG wrote it, by name and queue location.
  *

@@ -109,5 +109,19 @@ SELECT count(mig_agent_heartbeat(json_build_object('id', 90 + n, 'name', 'times'
 SELECT t, a.starttime AS mig, t::timestamptz AS postgresql
   FROM times JOIN agents a ON a.id = 90 + n ORDER BY n;
 
+-- strings de-escaped as PostgreSQL's JSON parser de-escapes them (jsondoc.c
+-- reads most documents with a scan of its own, held to that parser): the
+-- name as mig stores it and as json gives it back, the environment verbatim
+CREATE TEMP TABLE escaped (n int, s text);
+INSERT INTO escaped VALUES (1, 'plain'), (2, 'q\" b\\ s\/ n\n r\r t\t b\b f\f'),
+  (3, '\u0041\u00e9\u20ac\uD83D\uDE00\udbff\udfff'), (4, 'caf\u00E9 \u007f é 😀'),
+  (5, '\u2028\u2029\u0001\u001F');
+SELECT count(mig_agent_heartbeat(('{"id": ' || (100 + n) || ', "name": "' || s ||
+         '", "queueloc": "e' || n || '", "environment": {"os": "' || s || '"}}')::json))
+  FROM escaped;
+SELECT n, octet_length(a.name) AS bytes, a.name = ('"' || s || '"')::json #>> '{}' AS as_json,
+       a.environment->>'os' = a.name AS environment
+  FROM escaped JOIN agents a ON a.id = 100 + n ORDER BY n;
+
 DROP VIEW agent_rows;
 DROP EXTENSION mig;
