@@ -39,6 +39,7 @@
 #include "utils/syscache.h"
 
 #include "schema.h"
+#include "utils.h"
 
 /*
  * What was found, remembered while no relcache invalidation touches it:
@@ -465,6 +466,9 @@ mig_index_recheck(Relation index, ScanKey keys, int nkeys, TupleTableSlot *slot)
 		bool		isnull;
 		Datum		value = slot_getattr(slot, heapatt, &isnull);
 
+		if (!isnull && keys[i].sk_func.fn_oid == F_NUMERIC_EQ &&
+			mig_numeric_same_bytes(value, keys[i].sk_argument))
+			continue;			/* the same bytes: the same number */
 		if (isnull ||
 			!DatumGetBool(FunctionCall2Coll(&keys[i].sk_func, keys[i].sk_collation,
 											value, keys[i].sk_argument)))

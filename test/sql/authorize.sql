@@ -168,6 +168,33 @@ SELECT x.action,
          ON s.action = x.action AND s.agent = x.agent
  GROUP BY x.action ORDER BY x.action;
 
+-- ids stored at another scale (2.0 is 2) are the same ids in every path:
+-- one agent's rows read by agent, the fleet's through the modules' and
+-- signers' keys, where equal bytes spare numeric_eq and unequal ones must
+-- still be compared as numbers
+INSERT INTO agents (id, name, queueloc, os, version, pid, starttime, heartbeattime)
+VALUES (16.0, 'agent16', 'linux.agent16', 'linux', '1', 16, now(), now());
+INSERT INTO agtmodreq VALUES (2.0, 16, 2), (4, 16.00, 1);
+INSERT INTO invagtmodperm VALUES (1.0, 16.00, 2.0, 1), (2, 16.0, 2.000, 1), (1, 16, 4, 9);
+SELECT a AS action, mig_authorize(a, 16) AS authorized,
+       (SELECT string_agg(format('%s %s/%s %s', module, required_weight, granted_weight, signers), '; ')
+          FROM mig_authorize_explain(a, 16.000)) AS explain,
+       16 IN (SELECT mig_authorized_agents(a)) AS fleet,
+       array(SELECT mig_authorized_agents(a, '{16.0, 10}') ORDER BY 1) AS given
+  FROM generate_series(1, 2) a ORDER BY a;
+-- a change to an ACL is seen by the next call of each function
+DELETE FROM invagtmodperm WHERE investigatorid = 2 AND agentid = 16;
+SELECT mig_authorize(2, 16) AS authorized, 16 IN (SELECT mig_authorized_agents(2)) AS fleet,
+       array(SELECT mig_authorized_agents(2, '{16}')) AS given;
+UPDATE agtmodreq SET minimumweight = 1 WHERE agentid = 16 AND moduleid = 2;
+SELECT mig_authorize(2, 16) AS authorized, 16 IN (SELECT mig_authorized_agents(2)) AS fleet,
+       array(SELECT mig_authorized_agents(2, '{16}')) AS given;
+DELETE FROM agtmodreq WHERE agentid = 16 AND moduleid = 2;
+SELECT mig_authorize(2, 16) AS "default only, no row", 16 IN (SELECT mig_authorized_agents(2)) AS fleet;
+DELETE FROM invagtmodperm WHERE agentid = 16;
+DELETE FROM agtmodreq WHERE agentid = 16;
+DELETE FROM agents WHERE id = 16;
+
 -- an action whose name or target holds a delimiter of the signed string
 -- signs the same string as another action: none of its signatures counts
 -- (action 8 is action 1 with its name run into its target)
