@@ -78,7 +78,7 @@ typedef struct AclRels
 	Relation	agents;			/* NULL until check_agent_exists */
 	Relation	agents_pkey;
 	Relation	modules;
-	Relation	modules_name;
+	Relation	modules_name;	/* NULL until needed */
 	Relation	agtmodreq;
 	Relation	agtmodreq_key;	/* (moduleid, agentid), NULL until needed */
 	Relation	agtmodreq_agent;	/* (agentid), NULL until needed */
@@ -89,6 +89,8 @@ typedef struct AclRels
 	TupleTableSlot *invagtmodperm_slot;
 	/* the columns read, by name (mig_attnum) */
 	AttrNumber	modules_id;
+	AttrNumber	modules_name_att;
+	Oid			modules_name_coll;
 	AttrNumber	req_moduleid;
 	AttrNumber	req_agentid;
 	AttrNumber	req_minimumweight;
@@ -104,12 +106,14 @@ acl_open(AclRels *rels)
 {
 	memset(rels, 0, sizeof(*rels));
 	rels->modules = table_open(mig_relid("modules"), AccessShareLock);
-	rels->modules_name = mig_index_open(rels->modules, "name", true);
 	rels->agtmodreq = table_open(mig_relid("agtmodreq"), AccessShareLock);
 	rels->invagtmodperm = table_open(mig_relid("invagtmodperm"), AccessShareLock);
 	rels->agtmodreq_slot = table_slot_create(rels->agtmodreq, NULL);
 	rels->invagtmodperm_slot = table_slot_create(rels->invagtmodperm, NULL);
 	rels->modules_id = mig_attnum(rels->modules, "id");
+	rels->modules_name_att = mig_attnum(rels->modules, "name");
+	rels->modules_name_coll =
+		TupleDescAttr(RelationGetDescr(rels->modules), rels->modules_name_att - 1)->attcollation;
 	rels->req_moduleid = mig_attnum(rels->agtmodreq, "moduleid");
 	rels->req_agentid = mig_attnum(rels->agtmodreq, "agentid");
 	rels->req_minimumweight = mig_attnum(rels->agtmodreq, "minimumweight");
@@ -146,7 +150,7 @@ acl_close(AclRels *rels)
 	index_close_if_open(rels->agtmodreq_agent);
 	index_close_if_open(rels->agtmodreq_key);
 	table_close(rels->agtmodreq, AccessShareLock);
-	index_close(rels->modules_name, AccessShareLock);
+	index_close_if_open(rels->modules_name);
 	table_close(rels->modules, AccessShareLock);
 	if (rels->agents != NULL)
 	{
@@ -245,6 +249,42 @@ check_agent_exists(AclRels *rels, Datum agent)
 				 errmsg("agent %s does not exist", mig_numeric_text(agent))));
 }
 
+/*
+ * Where each module's row was last found, by name: the next look-up of the
+ * name fetches that TID first (mig_fetch_known_row) and scans the index
+ * only when the row there is no longer the visible row of that name.
+ */
+#define KNOWN_MODULES		16
+#define KNOWN_MODULE_NAME	64
+
+typedef struct KnownModule
+{
+	char		name[KNOWN_MODULE_NAME];
+	ItemPointerData tid;
+} KnownModule;
+
+static KnownModule known_modules[KNOWN_MODULES];
+static int	known_modules_next = 0;
+
+static KnownModule *
+known_module(const char *name, bool add)
+{
+	KnownModule *k;
+
+	if (strlen(name) >= KNOWN_MODULE_NAME)
+		return NULL;
+	for (int i = 0; i < KNOWN_MODULES; i++)
+		if (ItemPointerIsValid(&known_modules[i].tid) &&
+			strcmp(known_modules[i].name, name) == 0)
+			return &known_modules[i];
+	if (!add)
+		return NULL;
+	k = &known_modules[known_modules_next];
+	known_modules_next = (known_modules_next + 1) % KNOWN_MODULES;
+	strlcpy(k->name, name, KNOWN_MODULE_NAME);
+	return k;
+}
+
 /* modules.id of the module called name, or (Datum) 0 if there is none */
 static Datum
 module_id(AclRels *rels, const char *name)
@@ -252,15 +292,35 @@ module_id(AclRels *rels, const char *name)
 	ScanKeyData key;
 	TupleTableSlot *slot = table_slot_create(rels->modules, NULL);
 	Datum		result = (Datum) 0;
+	Datum		name_text = CStringGetTextDatum(name);
+	KnownModule *known = known_module(name, false);
+	bool		found;
+	bool		isnull;
 
-	eq_key(&key, rels->modules_name, 1, F_TEXTEQ, CStringGetTextDatum(name));
-	if (fetch_unique(rels->modules, rels->modules_name, &key, 1, slot))
+	/* the unique index must be there, whichever way the row is read */
+	(void) mig_index_on(rels->modules, "name", true);
+	found = known != NULL &&
+		mig_fetch_known_row(rels->modules, &known->tid, GetActiveSnapshot(), slot);
+	if (found)
 	{
-		bool		isnull;
-		Datum		id = slot_getattr(slot, rels->modules_id, &isnull);
+		/* the row there still has that name, by the index's own equality */
+		Datum		value = slot_getattr(slot, rels->modules_name_att, &isnull);
 
-		result = datumCopy(id, false, -1);
+		found = !isnull &&
+			DatumGetBool(DirectFunctionCall2Coll(texteq, rels->modules_name_coll,
+												 value, name_text));
 	}
+	if (!found)
+	{
+		Relation	index = acl_index(&rels->modules_name, rels->modules, "name", true);
+
+		eq_key(&key, index, 1, F_TEXTEQ, name_text);
+		found = fetch_unique(rels->modules, index, &key, 1, slot);
+		if (found && (known = known_module(name, true)) != NULL)
+			known->tid = slot->tts_tid;
+	}
+	if (found)
+		result = datumCopy(slot_getattr(slot, rels->modules_id, &isnull), false, -1);
 	ExecDropSingleTupleTableSlot(slot);
 	return result;
 }
@@ -349,6 +409,56 @@ signer_index(MigActionSigners *signers, Datum investigator)
 	return -1;
 }
 
+/*
+ * The distinct modules of the last operations text parsed, kept with a copy
+ * of the text: a function of those bytes alone, so the next call with the
+ * same text (the same action, or one with the same operations) takes them
+ * from here instead of parsing the JSON again.
+ */
+static char *last_operations = NULL;
+static int	last_operations_len = 0;
+static int	last_nmodules = 0;
+static char **last_modules = NULL;
+
+static List *
+operation_modules(const char *operations, int len)
+{
+	List	   *names;
+	ListCell   *lc;
+	MemoryContext old;
+	int			i = 0;
+
+	if (last_operations != NULL && last_operations_len == len &&
+		memcmp(last_operations, operations, len) == 0)
+	{
+		names = NIL;
+		for (i = 0; i < last_nmodules; i++)
+			names = lappend(names, pstrdup(last_modules[i]));
+		return names;
+	}
+	names = mig_operation_modules(operations, len);
+
+	if (last_operations != NULL)
+	{
+		for (i = 0; i < last_nmodules; i++)
+			pfree(last_modules[i]);
+		pfree(last_modules);
+		pfree(last_operations);
+		last_operations = NULL;
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	last_modules = palloc(sizeof(char *) * Max(list_length(names), 1));
+	i = 0;
+	foreach(lc, names)
+		last_modules[i++] = pstrdup(lfirst(lc));
+	last_nmodules = i;
+	last_operations = palloc(Max(len, 1));
+	memcpy(last_operations, operations, len);
+	last_operations_len = len;
+	MemoryContextSwitchTo(old);
+	return names;
+}
+
 static void
 load_action(AclRels *rels, Datum action, ActionAcl *acl)
 {
@@ -359,8 +469,8 @@ load_action(AclRels *rels, Datum action, ActionAcl *acl)
 	acl->action = action;
 	acl->signers = mig_action_signers(action);
 	if (acl->signers->operations != NULL)
-		names = mig_operation_modules(acl->signers->operations,
-									  acl->signers->operations_len);
+		names = operation_modules(acl->signers->operations,
+								  acl->signers->operations_len);
 	acl->nmodules = list_length(names);
 	acl->modules = palloc(sizeof(char *) * Max(acl->nmodules, 1));
 	acl->module_ids = palloc(sizeof(Datum) * Max(acl->nmodules, 1));
@@ -780,11 +890,13 @@ typedef struct AgentEntry
 	Datum		agent;			/* numeric, the key; in the chunk of sum */
 	uint32		hash;
 	char		status;
-	int64	   *sum;			/* [nR]; then minw [nR], has [nR], the key */
+	int64	   *sum;			/* [nR]; then minw [nR], has [nR], needed [nR],
+								 * the key */
 } AgentEntry;
 
 #define ENTRY_MINW(e, nR)	((int32 *) ((e)->sum + (nR)))
 #define ENTRY_HAS(e, nR)	((bool *) (ENTRY_MINW(e, nR) + (nR)))
+#define ENTRY_NEEDED(e, nR)	(ENTRY_HAS(e, nR) + (nR))
 
 static uint32
 numeric_hash(Datum n)
@@ -868,7 +980,7 @@ fleet_agent(Fleet *f, Datum agent, bool add)
 	if (!found)
 	{
 		Size		len = VARSIZE(DatumGetPointer(agent));
-		Size		head = MAXALIGN((sizeof(int64) + sizeof(int32) + sizeof(bool)) * f->nR);
+		Size		head = MAXALIGN((sizeof(int64) + sizeof(int32) + 2 * sizeof(bool)) * f->nR);
 
 		/* one chunk: what a look-up reads and then writes is together */
 		e->sum = palloc0(head + len);
@@ -912,6 +1024,35 @@ scan_requirements(AclRels *rels, Fleet *f, int r)
 }
 
 /*
+ * Which sums an agent's decision will read, once its requirements are
+ * known: the governing row's module of each action module, when the agent
+ * can pass at all (every module governed, every minimum weight at least
+ * 1).  fleet_authorized reads no other, so the permission rows of the
+ * others need not be fetched.
+ */
+static void
+mark_needed(Fleet *f, AgentEntry *e)
+{
+	ActionAcl  *acl = f->acl;
+	bool	   *has = ENTRY_HAS(e, f->nR);
+	bool	   *needed = ENTRY_NEEDED(e, f->nR);
+
+	for (int m = 0; m < acl->nmodules; m++)
+	{
+		int			own = acl->specific[m];
+		Governing	by = governing_row(own >= 0 && has[own], acl->dflt >= 0 && has[acl->dflt]);
+		int			r = by == GOVERNED_BY_MODULE ? own : acl->dflt;
+
+		if (by == GOVERNED_BY_NONE || ENTRY_MINW(e, f->nR)[r] < 1)
+		{
+			memset(needed, 0, sizeof(bool) * f->nR);
+			return;
+		}
+		needed[r] = true;
+	}
+}
+
+/*
  * invagtmodperm rows of one signer, through the (investigatorid, agentid,
  * moduleid) key: one scan for every module in R.  The module and the agent
  * are read from the index tuple first, so rows of other modules and of
@@ -928,6 +1069,9 @@ scan_permissions(AclRels *rels, Fleet *f, Datum signer)
 	Relation	index = acl_index(&rels->invagtmodperm_key, rels->invagtmodperm,
 								  "investigatorid,agentid,moduleid", true);
 	ItemPointer tid;
+	NumericBuf	last;			/* the previous tuple's agent, and its entry */
+	bool		have_last = false;
+	AgentEntry *last_e = NULL;
 
 	eq_key(&key, index, 1, F_NUMERIC_EQ, signer);
 	scan = index_beginscan(rels->invagtmodperm, index, GetActiveSnapshot(), 1, 0);
@@ -948,17 +1092,38 @@ scan_permissions(AclRels *rels, Fleet *f, Datum signer)
 		if (isnull)
 			continue;
 		imodule = index_getattr(scan->xs_itup, 3, scan->xs_itupdesc, &isnull);
-		if (isnull || memo_r_index(f, imodule) < 0 || fleet_agent(f, iagent, false) == NULL)
+		if (isnull || (r = memo_r_index(f, imodule)) < 0)
 			continue;
-		if (!index_fetch_heap(scan, slot))
-			continue;			/* not visible to the snapshot */
+
+		/* the agent's rows are consecutive: one look-up for them all */
+		if (have_last && mig_numeric_same_bytes(iagent, PointerGetDatum(last.data)))
+			e = last_e;
+		else
+		{
+			Size		len = VARSIZE_ANY_EXHDR(DatumGetPointer(iagent));
+
+			e = fleet_agent(f, iagent, false);
+			have_last = len <= sizeof(last.data) - VARHDRSZ &&
+				!VARATT_IS_EXTERNAL(DatumGetPointer(iagent)) &&
+				!VARATT_IS_COMPRESSED(DatumGetPointer(iagent));
+			if (have_last)
+			{
+				SET_VARSIZE(last.data, len + VARHDRSZ);
+				memcpy(VARDATA(last.data), VARDATA_ANY(DatumGetPointer(iagent)), len);
+				last_e = e;
+			}
+		}
+		if (e == NULL || !ENTRY_NEEDED(e, f->nR)[r] || !index_fetch_heap(scan, slot))
+			continue;			/* not a sum read, or not visible to the snapshot */
 
 		mig_index_recheck(index, &key, 1, slot);
 		module = slot_getattr(slot, rels->perm_moduleid, &isnull);
 		agent = slot_getattr(slot, rels->perm_agentid, &isnull);
-		r = mig_numeric_same_bytes(module, imodule) ? memo_r_index(f, imodule) : r_index(f->acl, module);
-		e = fleet_agent(f, agent, false);
-		if (r >= 0 && e != NULL)
+		if (!mig_numeric_same_bytes(module, imodule))
+			r = r_index(f->acl, module);
+		if (!mig_numeric_same_bytes(agent, iagent))
+			e = fleet_agent(f, agent, false);
+		if (r >= 0 && e != NULL && ENTRY_NEEDED(e, f->nR)[r])
 			e->sum[r] += DatumGetInt32(slot_getattr(slot, rels->perm_weight, &isnull));
 	}
 	index_endscan(scan);
@@ -1003,6 +1168,9 @@ fleet_authorized(Fleet *f, AgentEntry *e)
 	}
 	return true;
 }
+
+/* the most entries the agent hash is made for before it grows */
+#define MIG_FLEET_PRESIZE 1000000
 
 /* given agents up to this many are probed one by one */
 #define MIG_PROBE_AGENTS 256
@@ -1049,7 +1217,17 @@ mig_authorized_agents_each(Datum action, Datum *agents, int n,
 		probe = f.agents->members <= MIG_PROBE_AGENTS;
 	}
 	else
-		f.agents = agenthash_create(work, 1024, NULL);
+	{
+		/*
+		 * As many entries as agtmodreq has rows, as far as the statistics
+		 * know (an agent has at least one), up to a bound: the table then
+		 * seldom grows, each growth moving every entry.
+		 */
+		double		rows = rels.agtmodreq->rd_rel->reltuples;
+
+		f.agents = agenthash_create(work, (uint32) Max(1024, Min(rows, MIG_FLEET_PRESIZE)),
+									NULL);
+	}
 
 	if (probe)
 	{
@@ -1061,6 +1239,9 @@ mig_authorized_agents_each(Datum action, Datum *agents, int n,
 	{
 		for (int r = 0; r < f.nR; r++)
 			scan_requirements(&rels, &f, r);
+		agenthash_start_iterate(f.agents, &it);
+		while ((e = agenthash_iterate(f.agents, &it)) != NULL)
+			mark_needed(&f, e);
 		for (int s = 0; s < acl.signers->nsigners; s++)
 			scan_permissions(&rels, &f, acl.signers->signers[s]);
 	}

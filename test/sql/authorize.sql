@@ -195,6 +195,36 @@ DELETE FROM invagtmodperm WHERE agentid = 16;
 DELETE FROM agtmodreq WHERE agentid = 16;
 DELETE FROM agents WHERE id = 16;
 
+-- each backend remembers where it last found an action's row, its record
+-- and a module's row, and fetches that TID first: what is found there
+-- counts only when it is still the visible row of that id or name, not
+-- once VACUUM has freed the slot and another row has taken it
+SELECT add_action(9, 'a1', '{ivan,judy}');
+SELECT mig_authorize(9, 13) AS "action 9", mig_authorize(6, 15) AS "netstat";
+DELETE FROM signatures WHERE actionid = 9;
+DELETE FROM verifications WHERE actionid = 9;
+DELETE FROM actions WHERE id = 9;
+DELETE FROM agtmodreq WHERE moduleid = 3;
+DELETE FROM invagtmodperm WHERE moduleid = 3;
+DELETE FROM modules WHERE id = 3;
+VACUUM actions, verifications, signatures, modules;
+SELECT add_action(10, 'a1', '{ivan}');
+INSERT INTO modules VALUES (5, 'other');
+INSERT INTO agtmodreq VALUES (5, 15, 1);
+INSERT INTO invagtmodperm VALUES (2, 15, 5, 1);
+SELECT try('SELECT mig_authorize(9, 13)') AS "action 9", mig_authorize(10, 13) AS "action 10";
+SELECT mig_authorize(6, 15) AS "no netstat", module, reason FROM mig_authorize_explain(6, 15);
+DELETE FROM invagtmodperm WHERE moduleid = 5;
+DELETE FROM agtmodreq WHERE moduleid = 5;
+DELETE FROM modules WHERE id = 5;
+DELETE FROM signatures WHERE actionid = 10;
+DELETE FROM verifications WHERE actionid = 10;
+DELETE FROM actions WHERE id = 10;
+INSERT INTO modules VALUES (3, 'netstat');
+INSERT INTO agtmodreq VALUES (3, 15, 1);
+INSERT INTO invagtmodperm VALUES (2, 15, 3, 1);
+SELECT mig_authorize(6, 15) AS "netstat again";
+
 -- an action whose name or target holds a delimiter of the signed string
 -- signs the same string as another action: none of its signatures counts
 -- (action 8 is action 1 with its name run into its target)
