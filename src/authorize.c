@@ -30,7 +30,10 @@
  *	  snapshot: one agent's decision reads its agtmodreq rows and its
  *	  permission rows with one scan each, by agent; a fleet's, each
  *	  module's agtmodreq rows and each signer's permission rows with one
- *	  scan each.  Every row counted is checked against its scan's keys.
+ *	  scan each.  Every row counted is checked against its scan's keys.  A
+ *	  module's row is fetched first where it was found last time, and
+ *	  counts only if it is still the visible row of that name
+ *	  (mig_fetch_known_row).
  *
  *-------------------------------------------------------------------------
  */

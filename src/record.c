@@ -15,8 +15,10 @@
  *	  - valid_until: the first expiry among the keys (and subkeys, and
  *	    signatures) of the valid signatures: after it the answer may differ.
  *
- *	  Reads are direct index scans (no SPI, no catalog scans): the fast
- *	  path of every verification and authorization.  The record is written
+ *	  Reads are direct index scans (no SPI, no catalog scans), or a fetch
+ *	  of the TID where the same key's row was found last time, which counts
+ *	  only if it is still the visible row of that key (mig_fetch_known_row):
+ *	  the fast path of every verification and authorization.  The record is written
  *	  under share locks on the action row and the keyring row, after
  *	  checking that both are still what was verified, so that a concurrent
  *	  change waits for this transaction and its trigger then removes what
