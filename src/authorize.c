@@ -27,7 +27,13 @@
  *	  agent).
  *
  *	  The ACL tables are read with direct index scans under the statement's
- *	  snapshot: a module decision is a handful of unique-index probes.
+ *	  snapshot: one agent's decision reads its agtmodreq rows and its
+ *	  permission rows with one scan each, by agent; a fleet's, each
+ *	  module's agtmodreq rows and each signer's permission rows with one
+ *	  scan each.  Every row counted is checked against its scan's keys.  A
+ *	  module's row is fetched first where it was found last time, and
+ *	  counts only if it is still the visible row of that name
+ *	  (mig_fetch_known_row).
  *
  *-------------------------------------------------------------------------
  */
@@ -65,26 +71,35 @@
 #include "authorize.h"
 #include "verify.h"
 
-/* the relations a decision reads, opened once per call */
+/*
+ * The relations a decision reads: the tables opened once per call, each
+ * index when a path first needs it (a decision on one agent uses two of
+ * the five).
+ */
 typedef struct AclRels
 {
-	Relation	agents;
+	Relation	agents;			/* NULL until check_agent_exists */
 	Relation	agents_pkey;
 	Relation	modules;
-	Relation	modules_name;
+	Relation	modules_name;	/* NULL until needed */
 	Relation	agtmodreq;
-	Relation	agtmodreq_key;	/* (moduleid, agentid) */
+	Relation	agtmodreq_key;	/* (moduleid, agentid), NULL until needed */
+	Relation	agtmodreq_agent;	/* (agentid), NULL until needed */
 	Relation	invagtmodperm;
-	Relation	invagtmodperm_key;	/* (investigatorid, agentid, moduleid) */
-	Relation	invagtmodperm_agent;	/* (agentid, moduleid) */
+	Relation	invagtmodperm_key;	/* (investigatorid, agentid, moduleid), idem */
+	Relation	invagtmodperm_agent;	/* (agentid, moduleid), idem */
 	TupleTableSlot *agtmodreq_slot;
 	TupleTableSlot *invagtmodperm_slot;
 	/* the columns read, by name (mig_attnum) */
 	AttrNumber	modules_id;
+	AttrNumber	modules_name_att;
+	Oid			modules_name_coll;
+	AttrNumber	req_moduleid;
 	AttrNumber	req_agentid;
 	AttrNumber	req_minimumweight;
 	AttrNumber	perm_investigatorid;
 	AttrNumber	perm_agentid;
+	AttrNumber	perm_moduleid;
 	AttrNumber	perm_weight;
 } AclRels;
 
@@ -92,24 +107,39 @@ typedef struct AclRels
 static void
 acl_open(AclRels *rels)
 {
-	rels->agents = table_open(mig_relid("agents"), AccessShareLock);
-	rels->agents_pkey = mig_index_open(rels->agents, "id", true);
+	memset(rels, 0, sizeof(*rels));
 	rels->modules = table_open(mig_relid("modules"), AccessShareLock);
-	rels->modules_name = mig_index_open(rels->modules, "name", true);
 	rels->agtmodreq = table_open(mig_relid("agtmodreq"), AccessShareLock);
-	rels->agtmodreq_key = mig_index_open(rels->agtmodreq, "moduleid,agentid", true);
 	rels->invagtmodperm = table_open(mig_relid("invagtmodperm"), AccessShareLock);
-	rels->invagtmodperm_key = mig_index_open(rels->invagtmodperm,
-											 "investigatorid,agentid,moduleid", true);
-	rels->invagtmodperm_agent = mig_index_open(rels->invagtmodperm, "agentid,moduleid", false);
 	rels->agtmodreq_slot = table_slot_create(rels->agtmodreq, NULL);
 	rels->invagtmodperm_slot = table_slot_create(rels->invagtmodperm, NULL);
 	rels->modules_id = mig_attnum(rels->modules, "id");
+	rels->modules_name_att = mig_attnum(rels->modules, "name");
+	rels->modules_name_coll =
+		TupleDescAttr(RelationGetDescr(rels->modules), rels->modules_name_att - 1)->attcollation;
+	rels->req_moduleid = mig_attnum(rels->agtmodreq, "moduleid");
 	rels->req_agentid = mig_attnum(rels->agtmodreq, "agentid");
 	rels->req_minimumweight = mig_attnum(rels->agtmodreq, "minimumweight");
 	rels->perm_investigatorid = mig_attnum(rels->invagtmodperm, "investigatorid");
 	rels->perm_agentid = mig_attnum(rels->invagtmodperm, "agentid");
+	rels->perm_moduleid = mig_attnum(rels->invagtmodperm, "moduleid");
 	rels->perm_weight = mig_attnum(rels->invagtmodperm, "weight");
+}
+
+/* *index, opened on first use: the index of heap on columns */
+static Relation
+acl_index(Relation *index, Relation heap, const char *columns, bool unique)
+{
+	if (*index == NULL)
+		*index = mig_index_open(heap, columns, unique);
+	return *index;
+}
+
+static void
+index_close_if_open(Relation index)
+{
+	if (index != NULL)
+		index_close(index, AccessShareLock);
 }
 
 static void
@@ -117,15 +147,19 @@ acl_close(AclRels *rels)
 {
 	ExecDropSingleTupleTableSlot(rels->agtmodreq_slot);
 	ExecDropSingleTupleTableSlot(rels->invagtmodperm_slot);
-	index_close(rels->invagtmodperm_agent, AccessShareLock);
-	index_close(rels->invagtmodperm_key, AccessShareLock);
+	index_close_if_open(rels->invagtmodperm_agent);
+	index_close_if_open(rels->invagtmodperm_key);
 	table_close(rels->invagtmodperm, AccessShareLock);
-	index_close(rels->agtmodreq_key, AccessShareLock);
+	index_close_if_open(rels->agtmodreq_agent);
+	index_close_if_open(rels->agtmodreq_key);
 	table_close(rels->agtmodreq, AccessShareLock);
-	index_close(rels->modules_name, AccessShareLock);
+	index_close_if_open(rels->modules_name);
 	table_close(rels->modules, AccessShareLock);
-	index_close(rels->agents_pkey, AccessShareLock);
-	table_close(rels->agents, AccessShareLock);
+	if (rels->agents != NULL)
+	{
+		index_close(rels->agents_pkey, AccessShareLock);
+		table_close(rels->agents, AccessShareLock);
+	}
 }
 
 /* an equality scan key on index column attno */
@@ -134,6 +168,46 @@ eq_key(ScanKey key, Relation index, AttrNumber attno, RegProcedure eqproc, Datum
 {
 	ScanKeyEntryInitialize(key, 0, attno, BTEqualStrategyNumber, InvalidOid,
 						   index->rd_indcollation[attno - 1], eqproc, value);
+}
+
+/*
+ * A numeric as the numeric functions read it in place: one stored with a
+ * short header (every small one in a heap or index tuple) would otherwise
+ * be copied into a palloc'd chunk by each call that reads it.  buf must
+ * outlive the result.
+ */
+typedef union NumericBuf
+{
+	char		data[VARHDRSZ + 128];
+	int32		align;
+} NumericBuf;
+
+static inline Datum
+numeric_unpacked(Datum d, NumericBuf *buf)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+
+	if (VARATT_IS_SHORT(v))
+	{
+		Size		len = VARSIZE_SHORT(v) - VARHDRSZ_SHORT;
+
+		SET_VARSIZE(buf->data, len + VARHDRSZ);
+		memcpy(VARDATA(buf->data), VARDATA_SHORT(v), len);
+		return PointerGetDatum(buf->data);
+	}
+	return d;
+}
+
+static inline bool
+numeric_equal(Datum a, Datum b)
+{
+	NumericBuf	ba;
+	NumericBuf	bb;
+
+	if (mig_numeric_same_bytes(a, b))
+		return true;
+	return DatumGetBool(DirectFunctionCall2(numeric_eq, numeric_unpacked(a, &ba),
+											numeric_unpacked(b, &bb)));
 }
 
 /*
@@ -160,9 +234,15 @@ static void
 check_agent_exists(AclRels *rels, Datum agent)
 {
 	ScanKeyData key;
-	TupleTableSlot *slot = table_slot_create(rels->agents, NULL);
+	TupleTableSlot *slot;
 	bool		found;
 
+	if (rels->agents == NULL)
+	{
+		rels->agents = table_open(mig_relid("agents"), AccessShareLock);
+		rels->agents_pkey = mig_index_open(rels->agents, "id", true);
+	}
+	slot = table_slot_create(rels->agents, NULL);
 	eq_key(&key, rels->agents_pkey, 1, F_NUMERIC_EQ, agent);
 	found = fetch_unique(rels->agents, rels->agents_pkey, &key, 1, slot);
 	ExecDropSingleTupleTableSlot(slot);
@@ -172,6 +252,42 @@ check_agent_exists(AclRels *rels, Datum agent)
 				 errmsg("agent %s does not exist", mig_numeric_text(agent))));
 }
 
+/*
+ * Where each module's row was last found, by name: the next look-up of the
+ * name fetches that TID first (mig_fetch_known_row) and scans the index
+ * only when the row there is no longer the visible row of that name.
+ */
+#define KNOWN_MODULES		16
+#define KNOWN_MODULE_NAME	64
+
+typedef struct KnownModule
+{
+	char		name[KNOWN_MODULE_NAME];
+	ItemPointerData tid;
+} KnownModule;
+
+static KnownModule known_modules[KNOWN_MODULES];
+static int	known_modules_next = 0;
+
+static KnownModule *
+known_module(const char *name, bool add)
+{
+	KnownModule *k;
+
+	if (strlen(name) >= KNOWN_MODULE_NAME)
+		return NULL;
+	for (int i = 0; i < KNOWN_MODULES; i++)
+		if (ItemPointerIsValid(&known_modules[i].tid) &&
+			strcmp(known_modules[i].name, name) == 0)
+			return &known_modules[i];
+	if (!add)
+		return NULL;
+	k = &known_modules[known_modules_next];
+	known_modules_next = (known_modules_next + 1) % KNOWN_MODULES;
+	strlcpy(k->name, name, KNOWN_MODULE_NAME);
+	return k;
+}
+
 /* modules.id of the module called name, or (Datum) 0 if there is none */
 static Datum
 module_id(AclRels *rels, const char *name)
@@ -179,51 +295,37 @@ module_id(AclRels *rels, const char *name)
 	ScanKeyData key;
 	TupleTableSlot *slot = table_slot_create(rels->modules, NULL);
 	Datum		result = (Datum) 0;
+	Datum		name_text = CStringGetTextDatum(name);
+	KnownModule *known = known_module(name, false);
+	bool		found;
+	bool		isnull;
 
-	eq_key(&key, rels->modules_name, 1, F_TEXTEQ, CStringGetTextDatum(name));
-	if (fetch_unique(rels->modules, rels->modules_name, &key, 1, slot))
+	/* the unique index must be there, whichever way the row is read */
+	(void) mig_index_on(rels->modules, "name", true);
+	found = known != NULL &&
+		mig_fetch_known_row(rels->modules, &known->tid, GetActiveSnapshot(), slot);
+	if (found)
 	{
-		bool		isnull;
-		Datum		id = slot_getattr(slot, rels->modules_id, &isnull);
+		/* the row there still has that name, by the index's own equality */
+		Datum		value = slot_getattr(slot, rels->modules_name_att, &isnull);
 
-		result = datumCopy(id, false, -1);
+		found = !isnull &&
+			DatumGetBool(DirectFunctionCall2Coll(texteq, rels->modules_name_coll,
+												 value, name_text));
 	}
+	if (!found)
+	{
+		Relation	index = acl_index(&rels->modules_name, rels->modules, "name", true);
+
+		eq_key(&key, index, 1, F_TEXTEQ, name_text);
+		found = fetch_unique(rels->modules, index, &key, 1, slot);
+		if (found && (known = known_module(name, true)) != NULL)
+			known->tid = slot->tts_tid;
+	}
+	if (found)
+		result = datumCopy(slot_getattr(slot, rels->modules_id, &isnull), false, -1);
 	ExecDropSingleTupleTableSlot(slot);
 	return result;
-}
-
-/* agtmodreq.minimumweight for (module, agent); false if no row */
-static bool
-min_weight(AclRels *rels, Datum moduleid, Datum agentid, int32 *weight)
-{
-	ScanKeyData keys[2];
-	bool		isnull;
-
-	eq_key(&keys[0], rels->agtmodreq_key, 1, F_NUMERIC_EQ, moduleid);
-	eq_key(&keys[1], rels->agtmodreq_key, 2, F_NUMERIC_EQ, agentid);
-	if (!fetch_unique(rels->agtmodreq, rels->agtmodreq_key, keys, 2, rels->agtmodreq_slot))
-		return false;
-	*weight = DatumGetInt32(slot_getattr(rels->agtmodreq_slot,
-										 rels->req_minimumweight, &isnull));
-	return true;
-}
-
-/* invagtmodperm.weight for (investigator, agent, module); false if no row */
-static bool
-perm_weight(AclRels *rels, Datum investigator, Datum agentid, Datum moduleid, int32 *weight)
-{
-	ScanKeyData keys[3];
-	bool		isnull;
-
-	eq_key(&keys[0], rels->invagtmodperm_key, 1, F_NUMERIC_EQ, investigator);
-	eq_key(&keys[1], rels->invagtmodperm_key, 2, F_NUMERIC_EQ, agentid);
-	eq_key(&keys[2], rels->invagtmodperm_key, 3, F_NUMERIC_EQ, moduleid);
-	if (!fetch_unique(rels->invagtmodperm, rels->invagtmodperm_key, keys, 3,
-					  rels->invagtmodperm_slot))
-		return false;
-	*weight = DatumGetInt32(slot_getattr(rels->invagtmodperm_slot,
-										 rels->perm_weight, &isnull));
-	return true;
 }
 
 /* ----------------------------------------------------------------
@@ -259,7 +361,9 @@ weight_passes(Governing by, int32 required, int64 granted)
 
 /*
  * What a call needs about the action: its signers and its modules, with
- * each module resolved to its id and the id of "default".
+ * each module resolved to its id and the id of "default".  The relevant
+ * modules R are the action's modules that exist plus "default": the only
+ * ones whose ACL rows can decide.
  */
 typedef struct ActionAcl
 {
@@ -269,7 +373,94 @@ typedef struct ActionAcl
 	char	  **modules;		/* distinct, first-seen order */
 	Datum	   *module_ids;		/* (Datum) 0: not in `modules` */
 	Datum		default_id;		/* (Datum) 0: no module "default" */
+	int			nR;
+	Datum	   *R;				/* relevant module ids, distinct */
+	int		   *specific;		/* per action module: its index in R, or -1 */
+	int			dflt;			/* index of "default" in R, or -1 */
 } ActionAcl;
+
+/* the index in R of moduleid, or -1 */
+static int
+r_index(ActionAcl *acl, Datum moduleid)
+{
+	for (int i = 0; i < acl->nR; i++)
+		if (numeric_equal(acl->R[i], moduleid))
+			return i;
+	return -1;
+}
+
+static int
+r_add(ActionAcl *acl, Datum moduleid)
+{
+	int			i = r_index(acl, moduleid);
+
+	if (i < 0)
+	{
+		i = acl->nR++;
+		acl->R[i] = moduleid;
+	}
+	return i;
+}
+
+/* the index in signers of investigator, or -1 */
+static int
+signer_index(MigActionSigners *signers, Datum investigator)
+{
+	for (int s = 0; s < signers->nsigners; s++)
+		if (numeric_equal(signers->signers[s], investigator))
+			return s;
+	return -1;
+}
+
+/*
+ * The distinct modules of the last operations text parsed, kept with a copy
+ * of the text: a function of those bytes alone, so the next call with the
+ * same text (the same action, or one with the same operations) takes them
+ * from here instead of parsing the JSON again.
+ */
+static char *last_operations = NULL;
+static int	last_operations_len = 0;
+static int	last_nmodules = 0;
+static char **last_modules = NULL;
+
+static List *
+operation_modules(const char *operations, int len)
+{
+	List	   *names;
+	ListCell   *lc;
+	MemoryContext old;
+	int			i = 0;
+
+	if (last_operations != NULL && last_operations_len == len &&
+		memcmp(last_operations, operations, len) == 0)
+	{
+		names = NIL;
+		for (i = 0; i < last_nmodules; i++)
+			names = lappend(names, pstrdup(last_modules[i]));
+		return names;
+	}
+	names = mig_operation_modules(operations, len);
+
+	if (last_operations != NULL)
+	{
+		for (i = 0; i < last_nmodules; i++)
+			pfree(last_modules[i]);
+		pfree(last_modules);
+		pfree(last_operations);
+		last_operations = NULL;
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	last_modules = palloc(sizeof(char *) * Max(list_length(names), 1));
+	i = 0;
+	foreach(lc, names)
+		last_modules[i++] = pstrdup(lfirst(lc));
+	last_nmodules = i;
+	last_operations = palloc(Max(len, 1));
+	memcpy(last_operations, operations, len);
+	last_operations_len = len;
+	MemoryContextSwitchTo(old);
+	return names;
+}
 
 static void
 load_action(AclRels *rels, Datum action, ActionAcl *acl)
@@ -281,8 +472,8 @@ load_action(AclRels *rels, Datum action, ActionAcl *acl)
 	acl->action = action;
 	acl->signers = mig_action_signers(action);
 	if (acl->signers->operations != NULL)
-		names = mig_operation_modules(acl->signers->operations,
-									  acl->signers->operations_len);
+		names = operation_modules(acl->signers->operations,
+								  acl->signers->operations_len);
 	acl->nmodules = list_length(names);
 	acl->modules = palloc(sizeof(char *) * Max(acl->nmodules, 1));
 	acl->module_ids = palloc(sizeof(Datum) * Max(acl->nmodules, 1));
@@ -293,6 +484,106 @@ load_action(AclRels *rels, Datum action, ActionAcl *acl)
 		i++;
 	}
 	acl->default_id = module_id(rels, "default");
+
+	acl->R = palloc(sizeof(Datum) * (acl->nmodules + 1));
+	acl->nR = 0;
+	acl->specific = palloc(sizeof(int) * Max(acl->nmodules, 1));
+	for (int m = 0; m < acl->nmodules; m++)
+		acl->specific[m] = acl->module_ids[m] != (Datum) 0 ?
+			r_add(acl, acl->module_ids[m]) : -1;
+	acl->dflt = acl->default_id != (Datum) 0 ? r_add(acl, acl->default_id) : -1;
+}
+
+/*
+ * One agent's ACL rows on the relevant modules: its agtmodreq rows and its
+ * permission rows of the signers, each read with one index scan by agent
+ * (the agent's rows are few: one per module, one per investigator and
+ * module), instead of a probe per module, per "default" and per module's
+ * permissions.
+ */
+typedef struct AgentAcl
+{
+	bool	   *has;			/* [nR]: an agtmodreq row */
+	int32	   *minw;			/* [nR]: its minimum weight */
+	bool	   *perm;			/* [nsigners * nR]: the signer has a row */
+	int32	   *weight;			/* [nsigners * nR]: its weight */
+} AgentAcl;
+
+static void
+load_agent(AclRels *rels, ActionAcl *acl, Datum agent, AgentAcl *aa)
+{
+	ScanKeyData key;
+	IndexScanDesc scan;
+	Relation	index;
+	TupleTableSlot *slot;
+	int			nsigners = acl->signers->nsigners;
+	bool		need_perms = false;
+
+	aa->has = palloc0(sizeof(bool) * Max(acl->nR, 1));
+	aa->minw = palloc0(sizeof(int32) * Max(acl->nR, 1));
+	aa->perm = palloc0(sizeof(bool) * Max(acl->nR * nsigners, 1));
+	aa->weight = palloc0(sizeof(int32) * Max(acl->nR * nsigners, 1));
+	if (acl->nR == 0)
+		return;
+
+	/* the agent's requirements */
+	index = acl_index(&rels->agtmodreq_agent, rels->agtmodreq, "agentid", false);
+	slot = rels->agtmodreq_slot;
+	eq_key(&key, index, 1, F_NUMERIC_EQ, agent);
+	scan = index_beginscan(rels->agtmodreq, index, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		int			r;
+
+		mig_index_recheck(index, &key, 1, slot);
+		r = r_index(acl, slot_getattr(slot, rels->req_moduleid, &isnull));
+		if (r >= 0 && !aa->has[r])
+		{
+			aa->has[r] = true;
+			aa->minw[r] = DatumGetInt32(slot_getattr(slot, rels->req_minimumweight, &isnull));
+			need_perms |= aa->minw[r] >= 1;
+		}
+	}
+	index_endscan(scan);
+
+	/* the signers' permissions, when a requirement can be met at all */
+	if (!need_perms || nsigners == 0)
+		return;
+	index = acl_index(&rels->invagtmodperm_agent, rels->invagtmodperm, "agentid,moduleid", false);
+	slot = rels->invagtmodperm_slot;
+	eq_key(&key, index, 1, F_NUMERIC_EQ, agent);
+	scan = index_beginscan(rels->invagtmodperm, index, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		int			r;
+		int			s;
+
+		mig_index_recheck(index, &key, 1, slot);
+		r = r_index(acl, slot_getattr(slot, rels->perm_moduleid, &isnull));
+		if (r < 0 || !aa->has[r])
+			continue;
+		s = signer_index(acl->signers, slot_getattr(slot, rels->perm_investigatorid, &isnull));
+		if (s >= 0 && !aa->perm[s * acl->nR + r])
+		{
+			aa->perm[s * acl->nR + r] = true;
+			aa->weight[s * acl->nR + r] =
+				DatumGetInt32(slot_getattr(slot, rels->perm_weight, &isnull));
+		}
+	}
+	index_endscan(scan);
+}
+
+static void
+free_agent(AgentAcl *aa)
+{
+	pfree(aa->has);
+	pfree(aa->minw);
+	pfree(aa->perm);
+	pfree(aa->weight);
 }
 
 /* one module's decision on one agent, with what explains it */
@@ -307,73 +598,38 @@ typedef struct ModuleDecision
 	bool		authorized;
 } ModuleDecision;
 
-/*
- * The signers' weights on (agent, d->acl_module): one scan of the agent's
- * permission rows for that module (few: one per investigator allowed there),
- * keeping the signers' rows.
- */
 static void
-sum_permissions(AclRels *rels, MigActionSigners *signers, Datum agent, ModuleDecision *d)
+decide_module(ActionAcl *acl, AgentAcl *aa, int m, ModuleDecision *d)
 {
-	ScanKeyData keys[2];
-	IndexScanDesc scan;
-	TupleTableSlot *slot = rels->invagtmodperm_slot;
-	bool	   *has = palloc0(sizeof(bool) * signers->nsigners);
-
-	eq_key(&keys[0], rels->invagtmodperm_agent, 1, F_NUMERIC_EQ, agent);
-	eq_key(&keys[1], rels->invagtmodperm_agent, 2, F_NUMERIC_EQ, d->acl_module);
-	scan = index_beginscan(rels->invagtmodperm, rels->invagtmodperm_agent,
-						   GetActiveSnapshot(), 2, 0);
-	index_rescan(scan, keys, 2, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, slot))
-	{
-		bool		isnull;
-		Datum		inv;
-
-		mig_index_recheck(rels->invagtmodperm_agent, keys, 2, slot);
-		inv = slot_getattr(slot, rels->perm_investigatorid, &isnull);
-
-		for (int i = 0; i < signers->nsigners; i++)
-		{
-			if (!has[i] && DatumGetBool(DirectFunctionCall2(numeric_eq, inv,
-															signers->signers[i])))
-			{
-				has[i] = true;
-				d->granted += DatumGetInt32(slot_getattr(slot, rels->perm_weight,
-														 &isnull));
-				break;
-			}
-		}
-	}
-	index_endscan(scan);
-
-	for (int i = 0; i < signers->nsigners; i++)
-	{
-		if (has[i])
-			d->contributors = lappend(d->contributors, DatumGetPointer(signers->signers[i]));
-		else
-			d->without = lappend(d->without, DatumGetPointer(signers->signers[i]));
-	}
-	pfree(has);
-}
-
-static void
-decide_module(AclRels *rels, ActionAcl *acl, int m, Datum agent, ModuleDecision *d)
-{
-	bool		own;
-	bool		dflt = false;
+	int			own = acl->specific[m];
+	MigActionSigners *signers = acl->signers;
+	int			r;
 
 	memset(d, 0, sizeof(*d));
-	/* "default" is looked up only when the module has no row of its own */
-	own = acl->module_ids[m] != (Datum) 0 &&
-		min_weight(rels, acl->module_ids[m], agent, &d->required);
-	if (!own)
-		dflt = acl->default_id != (Datum) 0 &&
-			min_weight(rels, acl->default_id, agent, &d->required);
-	d->by = governing_row(own, dflt);
+	/* "default" counts only when the module has no row of its own */
+	d->by = governing_row(own >= 0 && aa->has[own], acl->dflt >= 0 && aa->has[acl->dflt]);
 	d->acl_module = d->by == GOVERNED_BY_MODULE ? acl->module_ids[m] : acl->default_id;
-	if (d->by != GOVERNED_BY_NONE && d->required >= 1 && acl->signers->nsigners > 0)
-		sum_permissions(rels, acl->signers, agent, d);
+	if (d->by == GOVERNED_BY_NONE)
+	{
+		d->authorized = false;
+		return;
+	}
+	r = d->by == GOVERNED_BY_MODULE ? own : acl->dflt;
+	d->required = aa->minw[r];
+	if (d->required >= 1)
+	{
+		for (int s = 0; s < signers->nsigners; s++)
+		{
+			if (aa->perm[s * acl->nR + r])
+			{
+				d->granted += aa->weight[s * acl->nR + r];
+				d->contributors = lappend(d->contributors,
+										  DatumGetPointer(signers->signers[s]));
+			}
+			else
+				d->without = lappend(d->without, DatumGetPointer(signers->signers[s]));
+		}
+	}
 	d->authorized = weight_passes(d->by, d->required, d->granted);
 }
 
@@ -458,25 +714,30 @@ mig_acl_begin(Datum action)
 bool
 mig_acl_decide(MigAclAction *a, Datum agent, char **reason)
 {
+	AgentAcl	aa;
+	bool		result = true;
+
 	*reason = NULL;
 	if (a->acl.nmodules == 0)
 	{
 		*reason = psprintf("action %s has no operations", mig_numeric_text(a->acl.action));
 		return false;
 	}
-	for (int m = 0; m < a->acl.nmodules; m++)
+	load_agent(&a->rels, &a->acl, agent, &aa);
+	for (int m = 0; m < a->acl.nmodules && result; m++)
 	{
 		ModuleDecision d;
 
-		decide_module(&a->rels, &a->acl, m, agent, &d);
+		decide_module(&a->acl, &aa, m, &d);
 		if (!d.authorized)
 		{
 			*reason = psprintf("%s: %s", a->acl.modules[m],
 							   decision_reason(&a->acl, m, agent, &d));
-			return false;
+			result = false;
 		}
 	}
-	return true;
+	free_agent(&aa);
+	return result;
 }
 
 void
@@ -497,6 +758,7 @@ mig_authorize(PG_FUNCTION_ARGS)
 	Datum		agent = PG_GETARG_DATUM(1);
 	AclRels		rels;
 	ActionAcl	acl;
+	AgentAcl	aa;
 	bool		result;
 	bool		seen_acl = false;
 
@@ -504,11 +766,13 @@ mig_authorize(PG_FUNCTION_ARGS)
 	load_action(&rels, action, &acl);
 
 	result = acl.nmodules > 0;
+	if (result)
+		load_agent(&rels, &acl, agent, &aa);
 	for (int m = 0; m < acl.nmodules && result; m++)
 	{
 		ModuleDecision d;
 
-		decide_module(&rels, &acl, m, agent, &d);
+		decide_module(&acl, &aa, m, &d);
 		result = d.authorized;
 		seen_acl |= d.by != GOVERNED_BY_NONE;
 	}
@@ -571,6 +835,7 @@ mig_authorize_explain(PG_FUNCTION_ARGS)
 	Datum		agent = PG_GETARG_DATUM(1);
 	AclRels		rels;
 	ActionAcl	acl;
+	AgentAcl	aa;
 
 	InitMaterializedSRF(fcinfo, 0);
 
@@ -581,6 +846,7 @@ mig_authorize_explain(PG_FUNCTION_ARGS)
 	acl_open(&rels);
 	load_action(&rels, action, &acl);
 	check_agent_exists(&rels, agent);
+	load_agent(&rels, &acl, agent, &aa);
 
 	if (acl.nmodules == 0)
 	{
@@ -599,7 +865,7 @@ mig_authorize_explain(PG_FUNCTION_ARGS)
 		Datum		values[6];
 		bool		nulls[6] = {false};
 
-		decide_module(&rels, &acl, m, agent, &d);
+		decide_module(&acl, &aa, m, &d);
 		values[0] = CStringGetTextDatum(acl.modules[m]);
 		values[1] = Int32GetDatum(d.required);
 		nulls[1] = d.by == GOVERNED_BY_NONE;
@@ -617,19 +883,23 @@ mig_authorize_explain(PG_FUNCTION_ARGS)
 /*
  * The set-based form.  Every agent that may be authorized has an agtmodreq
  * row for one of the action's modules or for "default", so the candidates
- * come from agtmodreq itself.  The relevant modules R are the action's
- * modules that exist plus "default"; per agent we keep, for each r in R,
- * its minimum weight (-1: no row) and the sum of the signers' weights.
+ * come from agtmodreq itself.  Per agent we keep, for each r in R, whether
+ * it has a requirement, its minimum weight and the sum of the signers'
+ * weights, in one chunk.  The key is stored with a 4-byte header and probes
+ * are unpacked the same way, so hashing and comparing it copies nothing.
  */
 typedef struct AgentEntry
 {
-	Datum		agent;			/* numeric, the key */
+	Datum		agent;			/* numeric, the key; in the chunk of sum */
 	uint32		hash;
 	char		status;
-	bool	   *has;			/* [nR]: an agtmodreq row */
-	int32	   *minw;			/* [nR]: its minimum weight */
-	int64	   *sum;			/* [nR] */
+	int64	   *sum;			/* [nR]; then minw [nR], has [nR], needed [nR],
+								 * the key */
 } AgentEntry;
+
+#define ENTRY_MINW(e, nR)	((int32 *) ((e)->sum + (nR)))
+#define ENTRY_HAS(e, nR)	((bool *) (ENTRY_MINW(e, nR) + (nR)))
+#define ENTRY_NEEDED(e, nR)	(ENTRY_HAS(e, nR) + (nR))
 
 static uint32
 numeric_hash(Datum n)
@@ -642,7 +912,8 @@ numeric_hash(Datum n)
 #define SH_KEY_TYPE Datum
 #define SH_KEY agent
 #define SH_HASH_KEY(tb, key) numeric_hash(key)
-#define SH_EQUAL(tb, a, b) DatumGetBool(DirectFunctionCall2(numeric_eq, a, b))
+#define SH_EQUAL(tb, a, b) (mig_numeric_same_bytes(a, b) || \
+							DatumGetBool(DirectFunctionCall2(numeric_eq, a, b)))
 #define SH_STORE_HASH
 #define SH_GET_HASH(tb, a) a->hash
 #define SH_SCOPE static inline
@@ -650,53 +921,74 @@ numeric_hash(Datum n)
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
+/*
+ * The index in R of a moduleid read from an index tuple, remembered by its
+ * bytes: the rows name few modules, so most look-ups are a memcmp.
+ */
+#define MEMO_MAX	16
+#define MEMO_BYTES	32
+
+typedef struct ModuleMemo
+{
+	int			n;
+	struct
+	{
+		Size		len;
+		char		bytes[MEMO_BYTES];
+		int			r;
+	}			e[MEMO_MAX];
+} ModuleMemo;
+
 typedef struct Fleet
 {
+	ActionAcl  *acl;
 	int			nR;
-	Datum	   *R;				/* relevant module ids */
-	int		   *specific;		/* per action module: index in R, or -1 */
-	int			dflt;			/* index of "default" in R, or -1 */
 	agenthash_hash *agents;
 	bool		fixed;			/* the agent set is given, don't add */
+	ModuleMemo	memo;
 } Fleet;
 
 static int
-r_index(Fleet *f, Datum moduleid)
+memo_r_index(Fleet *f, Datum moduleid)
 {
-	for (int i = 0; i < f->nR; i++)
-		if (DatumGetBool(DirectFunctionCall2(numeric_eq, f->R[i], moduleid)))
-			return i;
-	return -1;
-}
+	Size		len = VARSIZE_ANY_EXHDR(DatumGetPointer(moduleid));
+	const char *bytes = VARDATA_ANY(DatumGetPointer(moduleid));
+	int			r;
 
-static int
-r_add(Fleet *f, Datum moduleid)
-{
-	int			i = r_index(f, moduleid);
-
-	if (i < 0)
+	for (int i = 0; i < f->memo.n; i++)
+		if (f->memo.e[i].len == len && memcmp(f->memo.e[i].bytes, bytes, len) == 0)
+			return f->memo.e[i].r;
+	r = r_index(f->acl, moduleid);
+	if (f->memo.n < MEMO_MAX && len <= MEMO_BYTES)
 	{
-		i = f->nR++;
-		f->R[i] = moduleid;
+		f->memo.e[f->memo.n].len = len;
+		memcpy(f->memo.e[f->memo.n].bytes, bytes, len);
+		f->memo.e[f->memo.n].r = r;
+		f->memo.n++;
 	}
-	return i;
+	return r;
 }
 
 static AgentEntry *
 fleet_agent(Fleet *f, Datum agent, bool add)
 {
+	NumericBuf	buf;
 	AgentEntry *e;
 	bool		found;
 
+	agent = numeric_unpacked(agent, &buf);
 	if (!add)
 		return agenthash_lookup(f->agents, agent);
 	e = agenthash_insert(f->agents, agent, &found);
 	if (!found)
 	{
-		e->agent = datumCopy(agent, false, -1);
-		e->has = palloc0(sizeof(bool) * f->nR);
-		e->minw = palloc0(sizeof(int32) * f->nR);
-		e->sum = palloc0(sizeof(int64) * f->nR);
+		Size		len = VARSIZE(DatumGetPointer(agent));
+		Size		head = MAXALIGN((sizeof(int64) + sizeof(int32) + 2 * sizeof(bool)) * f->nR);
+
+		/* one chunk: what a look-up reads and then writes is together */
+		e->sum = palloc0(head + len);
+		e->agent = PointerGetDatum((char *) e->sum + head);
+		memcpy(DatumGetPointer(e->agent), DatumGetPointer(agent), len);
 	}
 	return e;
 }
@@ -708,9 +1000,10 @@ scan_requirements(AclRels *rels, Fleet *f, int r)
 	ScanKeyData key;
 	IndexScanDesc scan;
 	TupleTableSlot *slot = rels->agtmodreq_slot;
+	Relation	index = acl_index(&rels->agtmodreq_key, rels->agtmodreq, "moduleid,agentid", true);
 
-	eq_key(&key, rels->agtmodreq_key, 1, F_NUMERIC_EQ, f->R[r]);
-	scan = index_beginscan(rels->agtmodreq, rels->agtmodreq_key, GetActiveSnapshot(), 1, 0);
+	eq_key(&key, index, 1, F_NUMERIC_EQ, f->acl->R[r]);
+	scan = index_beginscan(rels->agtmodreq, index, GetActiveSnapshot(), 1, 0);
 	index_rescan(scan, &key, 1, NULL, 0);
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
@@ -718,14 +1011,15 @@ scan_requirements(AclRels *rels, Fleet *f, int r)
 		Datum		agent;
 		AgentEntry *e;
 
-		mig_index_recheck(rels->agtmodreq_key, &key, 1, slot);
+		mig_index_recheck(index, &key, 1, slot);
 		agent = slot_getattr(slot, rels->req_agentid, &isnull);
 		e = fleet_agent(f, agent, !f->fixed);
 
 		if (e != NULL)
 		{
-			e->has[r] = true;
-			e->minw[r] = DatumGetInt32(slot_getattr(slot, rels->req_minimumweight, &isnull));
+			ENTRY_HAS(e, f->nR)[r] = true;
+			ENTRY_MINW(e, f->nR)[r] =
+				DatumGetInt32(slot_getattr(slot, rels->req_minimumweight, &isnull));
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -733,75 +1027,153 @@ scan_requirements(AclRels *rels, Fleet *f, int r)
 }
 
 /*
- * invagtmodperm rows of one signer on module R[r], through the
- * (investigatorid, agentid, moduleid) key: the moduleid key is checked on
- * the index tuples, so rows of other modules cost no heap access.
+ * Which sums an agent's decision will read, once its requirements are
+ * known: the governing row's module of each action module, when the agent
+ * can pass at all (every module governed, every minimum weight at least
+ * 1).  fleet_authorized reads no other, so the permission rows of the
+ * others need not be fetched.
  */
 static void
-scan_permissions(AclRels *rels, Fleet *f, Datum signer, int r)
+mark_needed(Fleet *f, AgentEntry *e)
 {
-	ScanKeyData keys[2];
+	ActionAcl  *acl = f->acl;
+	bool	   *has = ENTRY_HAS(e, f->nR);
+	bool	   *needed = ENTRY_NEEDED(e, f->nR);
+
+	for (int m = 0; m < acl->nmodules; m++)
+	{
+		int			own = acl->specific[m];
+		Governing	by = governing_row(own >= 0 && has[own], acl->dflt >= 0 && has[acl->dflt]);
+		int			r = by == GOVERNED_BY_MODULE ? own : acl->dflt;
+
+		if (by == GOVERNED_BY_NONE || ENTRY_MINW(e, f->nR)[r] < 1)
+		{
+			memset(needed, 0, sizeof(bool) * f->nR);
+			return;
+		}
+		needed[r] = true;
+	}
+}
+
+/*
+ * invagtmodperm rows of one signer, through the (investigatorid, agentid,
+ * moduleid) key: one scan for every module in R.  The module and the agent
+ * are read from the index tuple first, so rows of other modules and of
+ * agents that are no candidates cost no heap access; a row that counts is
+ * read from the heap, checked against the key, and its module and agent
+ * taken from there (the index tuple's only when they are the same bytes).
+ */
+static void
+scan_permissions(AclRels *rels, Fleet *f, Datum signer)
+{
+	ScanKeyData key;
 	IndexScanDesc scan;
 	TupleTableSlot *slot = rels->invagtmodperm_slot;
+	Relation	index = acl_index(&rels->invagtmodperm_key, rels->invagtmodperm,
+								  "investigatorid,agentid,moduleid", true);
+	ItemPointer tid;
+	NumericBuf	last;			/* the previous tuple's agent, and its entry */
+	bool		have_last = false;
+	AgentEntry *last_e = NULL;
 
-	eq_key(&keys[0], rels->invagtmodperm_key, 1, F_NUMERIC_EQ, signer);
-	eq_key(&keys[1], rels->invagtmodperm_key, 3, F_NUMERIC_EQ, f->R[r]);
-	scan = index_beginscan(rels->invagtmodperm, rels->invagtmodperm_key, GetActiveSnapshot(), 2, 0);
-	index_rescan(scan, keys, 2, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	eq_key(&key, index, 1, F_NUMERIC_EQ, signer);
+	scan = index_beginscan(rels->invagtmodperm, index, GetActiveSnapshot(), 1, 0);
+	scan->xs_want_itup = true;
+	index_rescan(scan, &key, 1, NULL, 0);
+	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
 	{
 		bool		isnull;
+		Datum		iagent;
+		Datum		imodule;
 		Datum		agent;
+		Datum		module;
+		int			r;
 		AgentEntry *e;
 
-		mig_index_recheck(rels->invagtmodperm_key, keys, 2, slot);
-		agent = slot_getattr(slot, rels->perm_agentid, &isnull);
-		e = fleet_agent(f, agent, false);
-
-		if (e != NULL)
-			e->sum[r] += DatumGetInt32(slot_getattr(slot, rels->perm_weight, &isnull));
 		CHECK_FOR_INTERRUPTS();
+		iagent = index_getattr(scan->xs_itup, 2, scan->xs_itupdesc, &isnull);
+		if (isnull)
+			continue;
+		imodule = index_getattr(scan->xs_itup, 3, scan->xs_itupdesc, &isnull);
+		if (isnull || (r = memo_r_index(f, imodule)) < 0)
+			continue;
+
+		/* the agent's rows are consecutive: one look-up for them all */
+		if (have_last && mig_numeric_same_bytes(iagent, PointerGetDatum(last.data)))
+			e = last_e;
+		else
+		{
+			Size		len = VARSIZE_ANY_EXHDR(DatumGetPointer(iagent));
+
+			e = fleet_agent(f, iagent, false);
+			have_last = len <= sizeof(last.data) - VARHDRSZ &&
+				!VARATT_IS_EXTERNAL(DatumGetPointer(iagent)) &&
+				!VARATT_IS_COMPRESSED(DatumGetPointer(iagent));
+			if (have_last)
+			{
+				SET_VARSIZE(last.data, len + VARHDRSZ);
+				memcpy(VARDATA(last.data), VARDATA_ANY(DatumGetPointer(iagent)), len);
+				last_e = e;
+			}
+		}
+		if (e == NULL || !ENTRY_NEEDED(e, f->nR)[r] || !index_fetch_heap(scan, slot))
+			continue;			/* not a sum read, or not visible to the snapshot */
+
+		mig_index_recheck(index, &key, 1, slot);
+		module = slot_getattr(slot, rels->perm_moduleid, &isnull);
+		agent = slot_getattr(slot, rels->perm_agentid, &isnull);
+		if (!mig_numeric_same_bytes(module, imodule))
+			r = r_index(f->acl, module);
+		if (!mig_numeric_same_bytes(agent, iagent))
+			e = fleet_agent(f, agent, false);
+		if (r >= 0 && e != NULL && ENTRY_NEEDED(e, f->nR)[r])
+			e->sum[r] += DatumGetInt32(slot_getattr(slot, rels->perm_weight, &isnull));
 	}
 	index_endscan(scan);
 }
 
 /*
- * Few given agents: probe the unique keys per agent rather than reading the
- * modules' whole ACLs.  Same entries, same evaluation.
+ * Few given agents: read each agent's own rows (load_agent) rather than
+ * the modules' whole ACLs.  Same entries, same evaluation.
  */
 static void
-probe_agent(AclRels *rels, Fleet *f, MigActionSigners *signers, AgentEntry *e)
+probe_agent(AclRels *rels, Fleet *f, AgentEntry *e)
 {
+	AgentAcl	aa;
+	int			nsigners = f->acl->signers->nsigners;
+
+	load_agent(rels, f->acl, e->agent, &aa);
 	for (int r = 0; r < f->nR; r++)
 	{
-		int32		w;
-
-		if (min_weight(rels, f->R[r], e->agent, &w))
-		{
-			e->has[r] = true;
-			e->minw[r] = w;
-		}
-		for (int s = 0; s < signers->nsigners; s++)
-			if (perm_weight(rels, signers->signers[s], e->agent, f->R[r], &w))
-				e->sum[r] += w;
+		ENTRY_HAS(e, f->nR)[r] = aa.has[r];
+		ENTRY_MINW(e, f->nR)[r] = aa.minw[r];
+		for (int s = 0; s < nsigners; s++)
+			if (aa.perm[s * f->nR + r])
+				e->sum[r] += aa.weight[s * f->nR + r];
 	}
+	free_agent(&aa);
 }
 
 static bool
-fleet_authorized(Fleet *f, int nmodules, AgentEntry *e)
+fleet_authorized(Fleet *f, AgentEntry *e)
 {
-	for (int m = 0; m < nmodules; m++)
-	{
-		int			own = f->specific[m];
-		Governing	by = governing_row(own >= 0 && e->has[own],
-									   f->dflt >= 0 && e->has[f->dflt]);
-		int			r = by == GOVERNED_BY_MODULE ? own : f->dflt;
+	ActionAcl  *acl = f->acl;
+	bool	   *has = ENTRY_HAS(e, f->nR);
 
-		if (by == GOVERNED_BY_NONE || !weight_passes(by, e->minw[r], e->sum[r]))
+	for (int m = 0; m < acl->nmodules; m++)
+	{
+		int			own = acl->specific[m];
+		Governing	by = governing_row(own >= 0 && has[own], acl->dflt >= 0 && has[acl->dflt]);
+		int			r = by == GOVERNED_BY_MODULE ? own : acl->dflt;
+
+		if (by == GOVERNED_BY_NONE || !weight_passes(by, ENTRY_MINW(e, f->nR)[r], e->sum[r]))
 			return false;
 	}
 	return true;
 }
+
+/* the most entries the agent hash is made for before it grows */
+#define MIG_FLEET_PRESIZE 1000000
 
 /* given agents up to this many are probed one by one */
 #define MIG_PROBE_AGENTS 256
@@ -810,7 +1182,7 @@ fleet_authorized(Fleet *f, int nmodules, AgentEntry *e)
  * The agents among agents[0..n-1] (every agent when agents is NULL) on
  * which the action is authorized, each given to emit.  Each ACL table is
  * read once through its indexes into a hash table keyed by agent, or, for
- * few given agents, probed per agent.
+ * few given agents, per agent.
  */
 void
 mig_authorized_agents_each(Datum action, Datum *agents, int n,
@@ -832,15 +1204,12 @@ mig_authorized_agents_each(Datum action, Datum *agents, int n,
 	acl_open(&rels);
 	load_action(&rels, action, &acl);
 
-	if (acl.nmodules == 0 || acl.signers->nsigners == 0)
+	if (acl.nmodules == 0 || acl.signers->nsigners == 0 || acl.nR == 0)
 		goto done;				/* nothing can be authorized */
 
-	f.R = palloc(sizeof(Datum) * (acl.nmodules + 1));
-	f.nR = 0;
-	f.specific = palloc(sizeof(int) * acl.nmodules);
-	for (int m = 0; m < acl.nmodules; m++)
-		f.specific[m] = acl.module_ids[m] != (Datum) 0 ? r_add(&f, acl.module_ids[m]) : -1;
-	f.dflt = acl.default_id != (Datum) 0 ? r_add(&f, acl.default_id) : -1;
+	memset(&f, 0, sizeof(f));
+	f.acl = &acl;
+	f.nR = acl.nR;
 	f.fixed = agents != NULL;
 
 	if (f.fixed)
@@ -851,27 +1220,39 @@ mig_authorized_agents_each(Datum action, Datum *agents, int n,
 		probe = f.agents->members <= MIG_PROBE_AGENTS;
 	}
 	else
-		f.agents = agenthash_create(work, 1024, NULL);
+	{
+		/*
+		 * As many entries as agtmodreq has rows, as far as the statistics
+		 * know (an agent has at least one), up to a bound: the table then
+		 * seldom grows, each growth moving every entry.
+		 */
+		double		rows = rels.agtmodreq->rd_rel->reltuples;
+
+		f.agents = agenthash_create(work, (uint32) Max(1024, Min(rows, MIG_FLEET_PRESIZE)),
+									NULL);
+	}
 
 	if (probe)
 	{
 		agenthash_start_iterate(f.agents, &it);
 		while ((e = agenthash_iterate(f.agents, &it)) != NULL)
-			probe_agent(&rels, &f, acl.signers, e);
+			probe_agent(&rels, &f, e);
 	}
 	else
 	{
 		for (int r = 0; r < f.nR; r++)
 			scan_requirements(&rels, &f, r);
+		agenthash_start_iterate(f.agents, &it);
+		while ((e = agenthash_iterate(f.agents, &it)) != NULL)
+			mark_needed(&f, e);
 		for (int s = 0; s < acl.signers->nsigners; s++)
-			for (int r = 0; r < f.nR; r++)
-				scan_permissions(&rels, &f, acl.signers->signers[s], r);
+			scan_permissions(&rels, &f, acl.signers->signers[s]);
 	}
 
 	MemoryContextSwitchTo(old);
 	agenthash_start_iterate(f.agents, &it);
 	while ((e = agenthash_iterate(f.agents, &it)) != NULL)
-		if (fleet_authorized(&f, acl.nmodules, e))
+		if (fleet_authorized(&f, e))
 			emit(e->agent, arg);
 	old = MemoryContextSwitchTo(work);
 

@@ -15,8 +15,10 @@
  *	  - valid_until: the first expiry among the keys (and subkeys, and
  *	    signatures) of the valid signatures: after it the answer may differ.
  *
- *	  Reads are direct index scans (no SPI, no catalog scans): the fast
- *	  path of every verification and authorization.  The record is written
+ *	  Reads are direct index scans (no SPI, no catalog scans), or a fetch
+ *	  of the TID where the same key's row was found last time, which counts
+ *	  only if it is still the visible row of that key (mig_fetch_known_row):
+ *	  the fast path of every verification and authorization.  The record is written
  *	  under share locks on the action row and the keyring row, after
  *	  checking that both are still what was verified, so that a concurrent
  *	  change waits for this transaction and its trigger then removes what
@@ -217,8 +219,66 @@ copy_text_attr(TupleTableSlot *slot, AttrNumber att)
 }
 
 /*
+ * Where the row of a key was last found, by table and key bytes: the next
+ * read of the same key fetches that TID first (mig_fetch_known_row) and
+ * scans the index only when the row there is no longer the visible one.
+ */
+#define KNOWN_ROWS		64
+#define KNOWN_KEY_LEN	32
+
+typedef struct KnownRow
+{
+	Oid			relid;
+	Size		len;
+	char		key[KNOWN_KEY_LEN];
+	ItemPointerData tid;
+} KnownRow;
+
+static KnownRow known_rows[KNOWN_ROWS];
+static int	known_next = 0;
+
+static KnownRow *
+known_row(Oid relid, Datum key, bool add)
+{
+	Size		len = VARSIZE_ANY_EXHDR(DatumGetPointer(key));
+	KnownRow   *k;
+
+	if (len > KNOWN_KEY_LEN || VARATT_IS_EXTERNAL(DatumGetPointer(key)) ||
+		VARATT_IS_COMPRESSED(DatumGetPointer(key)))
+		return NULL;
+	for (int i = 0; i < KNOWN_ROWS; i++)
+	{
+		k = &known_rows[i];
+		if (k->relid == relid && k->len == len &&
+			memcmp(k->key, VARDATA_ANY(DatumGetPointer(key)), len) == 0)
+			return k;
+	}
+	if (!add)
+		return NULL;
+	k = &known_rows[known_next];
+	known_next = (known_next + 1) % KNOWN_ROWS;
+	k->relid = relid;
+	k->len = len;
+	memcpy(k->key, VARDATA_ANY(DatumGetPointer(key)), len);
+	ItemPointerSetInvalid(&k->tid);
+	return k;
+}
+
+/* whether the row in slot has key in column attno */
+static bool
+row_has_key(TupleTableSlot *slot, AttrNumber attno, Datum key)
+{
+	bool		isnull;
+	Datum		value = slot_getattr(slot, attno, &isnull);
+
+	return !isnull && (mig_numeric_same_bytes(value, key) ||
+					   DatumGetBool(DirectFunctionCall2(numeric_eq, value, key)));
+}
+
+/*
  * One row by its numeric key column (through the table's unique index on
- * it); calls fn on it; false if there is none.
+ * it, or where it was found last time); calls fn on it; false if there is
+ * none.
  */
 typedef void (*row_fn) (Relation rel, TupleTableSlot *slot, void *arg);
 
@@ -227,12 +287,25 @@ fetch_by_key(Oid relid, const char *column, Datum key, Snapshot snapshot, row_fn
 			 void *arg)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
-	Relation	index = mig_index_open(rel, column, true);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	KnownRow   *known = known_row(relid, key, false);
+	Relation	index;
 	IndexScanDesc scan;
 	ScanKeyData skey;
 	bool		found;
 
+	/* the unique index must be there, whichever way the row is read */
+	(void) mig_index_on(rel, column, true);
+	if (known != NULL && mig_fetch_known_row(rel, &known->tid, snapshot, slot) &&
+		row_has_key(slot, mig_attnum(rel, column), key))
+	{
+		fn(rel, slot, arg);
+		ExecDropSingleTupleTableSlot(slot);
+		table_close(rel, AccessShareLock);
+		return true;
+	}
+
+	index = mig_index_open(rel, column, true);
 	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_NUMERIC_EQ, key);
 	scan = index_beginscan(rel, index, snapshot, 1, 0);
 	index_rescan(scan, &skey, 1, NULL, 0);
@@ -241,6 +314,9 @@ fetch_by_key(Oid relid, const char *column, Datum key, Snapshot snapshot, row_fn
 	{
 		mig_index_recheck(index, &skey, 1, slot);
 		fn(rel, slot, arg);
+		known = known_row(relid, key, true);
+		if (known != NULL)
+			known->tid = slot->tts_tid;
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);

@@ -23,6 +23,8 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
@@ -31,14 +33,17 @@
 #include "commands/defrem.h"
 #include "commands/extension.h"
 #include "lib/stringinfo.h"
+#include "storage/bufmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "schema.h"
+#include "utils.h"
 
 /*
  * What was found, remembered while no relcache invalidation touches it:
@@ -465,6 +470,9 @@ mig_index_recheck(Relation index, ScanKey keys, int nkeys, TupleTableSlot *slot)
 		bool		isnull;
 		Datum		value = slot_getattr(slot, heapatt, &isnull);
 
+		if (!isnull && keys[i].sk_func.fn_oid == F_NUMERIC_EQ &&
+			mig_numeric_same_bytes(value, keys[i].sk_argument))
+			continue;			/* the same bytes: the same number */
 		if (isnull ||
 			!DatumGetBool(FunctionCall2Coll(&keys[i].sk_func, keys[i].sk_collation,
 											value, keys[i].sk_argument)))
@@ -474,6 +482,36 @@ mig_index_recheck(Relation index, ScanKey keys, int nkeys, TupleTableSlot *slot)
 							RelationGetRelationName(index)),
 					 errhint("REINDEX the index.")));
 	}
+}
+
+/*
+ * A row of rel found before through a unique index, fetched again by its
+ * TID under snapshot: true when the version at tid is visible (slot then
+ * holds it).  The caller checks that the row's key is still the one looked
+ * for and that the unique index is still there (mig_index_on): a visible
+ * row with that key is then the only one, as an index scan would have
+ * found it, for a unique key has at most one visible version in any MVCC
+ * snapshot.  Not under serializable isolation, where the index scan's
+ * predicate lock on the key counts.
+ *
+ * Only a TID whose page is in shared buffers is fetched: the block then
+ * exists (a truncation drops the buffers it cuts off, and cannot run while
+ * the caller holds its lock on rel), where a TID past the end of the
+ * relation would be an error, and knowing the relation's length would cost
+ * a system call.  Otherwise false, and the caller scans the index.
+ */
+bool
+mig_fetch_known_row(Relation rel, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot)
+{
+	PrefetchBufferResult buffered;
+
+	if (!ItemPointerIsValid(tid) || IsolationIsSerializable() ||
+		!IsMVCCSnapshot(snapshot) || RelationUsesLocalBuffers(rel))
+		return false;
+	buffered = PrefetchBuffer(rel, MAIN_FORKNUM, ItemPointerGetBlockNumber(tid));
+	if (!BufferIsValid(buffered.recent_buffer))
+		return false;
+	return table_tuple_fetch_row_version(rel, tid, snapshot, slot);
 }
 
 /*

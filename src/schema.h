@@ -10,7 +10,9 @@
 
 #include "access/skey.h"
 #include "executor/tuptable.h"
+#include "storage/itemptr.h"
 #include "utils/relcache.h"
+#include "utils/snapshot.h"
 
 /*
  * The extension's schema and relations, looked up at run time so that the
@@ -27,6 +29,8 @@ extern uint64 mig_schema_generation(void);
  */
 extern Oid	mig_index_on(Relation heap, const char *columns, bool unique);
 extern Relation mig_index_open(Relation heap, const char *columns, bool unique);
+extern bool mig_fetch_known_row(Relation rel, ItemPointer tid, Snapshot snapshot,
+								TupleTableSlot *slot);
 extern void mig_index_recheck(Relation index, ScanKey keys, int nkeys,
 							  TupleTableSlot *slot);
 

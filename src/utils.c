@@ -106,3 +106,21 @@ mig_advisory_xact_lock(MigLockClass lockclass, uint32 key, bool wait)
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) lockclass, key, 2);
 	return LockAcquire(&tag, ExclusiveLock, false, !wait) != LOCKACQUIRE_NOT_AVAIL;
 }
+
+/*
+ * Whether two numerics are stored with the same bytes, whatever their
+ * headers: then they are the same number, known without numeric_eq and the
+ * copy it makes of a value with a short header.  Different bytes may still
+ * be the same number (1 and 1.0): false says nothing.
+ */
+bool
+mig_numeric_same_bytes(Datum a, Datum b)
+{
+	struct varlena *va = (struct varlena *) DatumGetPointer(a);
+	struct varlena *vb = (struct varlena *) DatumGetPointer(b);
+
+	return !VARATT_IS_EXTERNAL(va) && !VARATT_IS_COMPRESSED(va) &&
+		!VARATT_IS_EXTERNAL(vb) && !VARATT_IS_COMPRESSED(vb) &&
+		VARSIZE_ANY_EXHDR(va) == VARSIZE_ANY_EXHDR(vb) &&
+		memcmp(VARDATA_ANY(va), VARDATA_ANY(vb), VARSIZE_ANY_EXHDR(va)) == 0;
+}

@@ -14,6 +14,7 @@
 
 /* a numeric Datum as text, for messages and keys */
 extern char *mig_numeric_text(Datum n);
+extern bool mig_numeric_same_bytes(Datum a, Datum b);
 extern Datum mig_int64_numeric(int64 v);
 
 /*

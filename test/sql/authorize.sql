@@ -168,6 +168,63 @@ SELECT x.action,
          ON s.action = x.action AND s.agent = x.agent
  GROUP BY x.action ORDER BY x.action;
 
+-- ids stored at another scale (2.0 is 2) are the same ids in every path:
+-- one agent's rows read by agent, the fleet's through the modules' and
+-- signers' keys, where equal bytes spare numeric_eq and unequal ones must
+-- still be compared as numbers
+INSERT INTO agents (id, name, queueloc, os, version, pid, starttime, heartbeattime)
+VALUES (16.0, 'agent16', 'linux.agent16', 'linux', '1', 16, now(), now());
+INSERT INTO agtmodreq VALUES (2.0, 16, 2), (4, 16.00, 1);
+INSERT INTO invagtmodperm VALUES (1.0, 16.00, 2.0, 1), (2, 16.0, 2.000, 1), (1, 16, 4, 9);
+SELECT a AS action, mig_authorize(a, 16) AS authorized,
+       (SELECT string_agg(format('%s %s/%s %s', module, required_weight, granted_weight, signers), '; ')
+          FROM mig_authorize_explain(a, 16.000)) AS explain,
+       16 IN (SELECT mig_authorized_agents(a)) AS fleet,
+       array(SELECT mig_authorized_agents(a, '{16.0, 10}') ORDER BY 1) AS given
+  FROM generate_series(1, 2) a ORDER BY a;
+-- a change to an ACL is seen by the next call of each function
+DELETE FROM invagtmodperm WHERE investigatorid = 2 AND agentid = 16;
+SELECT mig_authorize(2, 16) AS authorized, 16 IN (SELECT mig_authorized_agents(2)) AS fleet,
+       array(SELECT mig_authorized_agents(2, '{16}')) AS given;
+UPDATE agtmodreq SET minimumweight = 1 WHERE agentid = 16 AND moduleid = 2;
+SELECT mig_authorize(2, 16) AS authorized, 16 IN (SELECT mig_authorized_agents(2)) AS fleet,
+       array(SELECT mig_authorized_agents(2, '{16}')) AS given;
+DELETE FROM agtmodreq WHERE agentid = 16 AND moduleid = 2;
+SELECT mig_authorize(2, 16) AS "default only, no row", 16 IN (SELECT mig_authorized_agents(2)) AS fleet;
+DELETE FROM invagtmodperm WHERE agentid = 16;
+DELETE FROM agtmodreq WHERE agentid = 16;
+DELETE FROM agents WHERE id = 16;
+
+-- each backend remembers where it last found an action's row, its record
+-- and a module's row, and fetches that TID first: what is found there
+-- counts only when it is still the visible row of that id or name, not
+-- once VACUUM has freed the slot and another row has taken it
+SELECT add_action(9, 'a1', '{ivan,judy}');
+SELECT mig_authorize(9, 13) AS "action 9", mig_authorize(6, 15) AS "netstat";
+DELETE FROM signatures WHERE actionid = 9;
+DELETE FROM verifications WHERE actionid = 9;
+DELETE FROM actions WHERE id = 9;
+DELETE FROM agtmodreq WHERE moduleid = 3;
+DELETE FROM invagtmodperm WHERE moduleid = 3;
+DELETE FROM modules WHERE id = 3;
+VACUUM actions, verifications, signatures, modules;
+SELECT add_action(10, 'a1', '{ivan}');
+INSERT INTO modules VALUES (5, 'other');
+INSERT INTO agtmodreq VALUES (5, 15, 1);
+INSERT INTO invagtmodperm VALUES (2, 15, 5, 1);
+SELECT try('SELECT mig_authorize(9, 13)') AS "action 9", mig_authorize(10, 13) AS "action 10";
+SELECT mig_authorize(6, 15) AS "no netstat", module, reason FROM mig_authorize_explain(6, 15);
+DELETE FROM invagtmodperm WHERE moduleid = 5;
+DELETE FROM agtmodreq WHERE moduleid = 5;
+DELETE FROM modules WHERE id = 5;
+DELETE FROM signatures WHERE actionid = 10;
+DELETE FROM verifications WHERE actionid = 10;
+DELETE FROM actions WHERE id = 10;
+INSERT INTO modules VALUES (3, 'netstat');
+INSERT INTO agtmodreq VALUES (3, 15, 1);
+INSERT INTO invagtmodperm VALUES (2, 15, 3, 1);
+SELECT mig_authorize(6, 15) AS "netstat again";
+
 -- an action whose name or target holds a delimiter of the signed string
 -- signs the same string as another action: none of its signatures counts
 -- (action 8 is action 1 with its name run into its target)
