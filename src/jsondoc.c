@@ -708,6 +708,36 @@ scan_member(Scan *sc, int obj, char *name)
 }
 
 /*
+ * After an element of an object or array (close: '}' or ']'): the
+ * container ends, another element follows a comma, or the text is not
+ * what the reference parser would accept here.
+ */
+typedef enum ScanNext
+{
+	SCAN_CLOSED,
+	SCAN_MORE,
+	SCAN_BAD
+} ScanNext;
+
+static ScanNext
+scan_next(Scan *sc, char close)
+{
+	skip_space(sc);
+	if (sc->pos >= sc->len)
+		return SCAN_BAD;
+	if (sc->s[sc->pos] == close)
+	{
+		sc->pos++;
+		return SCAN_CLOSED;
+	}
+	if (sc->s[sc->pos] != ',')
+		return SCAN_BAD;
+	sc->pos++;
+	skip_space(sc);
+	return SCAN_MORE;
+}
+
+/*
  * The object at sc->pos, depth containers deep with itself (the root: 1),
  * the value of kept member member (or -1), an element of the array whose
  * member watched is (or -1).  Its members are kept if it is the root or
@@ -718,6 +748,7 @@ scan_object(Scan *sc, int depth, int member, int watched)
 {
 	MigJsonDoc *doc = sc->doc;
 	int			obj = -1;
+	ScanNext	next;
 
 	if (depth > MAX_DEPTH)
 		return false;
@@ -760,18 +791,8 @@ scan_object(Scan *sc, int depth, int member, int watched)
 			return false;
 		if (field >= 0)
 			doc->fields[field].end = sc->pos;
-		skip_space(sc);
-		if (sc->pos >= sc->len)
-			return false;
-		if (sc->s[sc->pos] == '}')
-		{
-			sc->pos++;
-			return true;
-		}
-		if (sc->s[sc->pos] != ',')
-			return false;
-		sc->pos++;
-		skip_space(sc);
+		if ((next = scan_next(sc, '}')) != SCAN_MORE)
+			return next == SCAN_CLOSED;
 	}
 }
 
@@ -781,6 +802,7 @@ scan_array(Scan *sc, int depth, int member, int watched)
 {
 	MigJsonDoc *doc = sc->doc;
 	int			watch = -1;
+	ScanNext	next;
 
 	if (depth > MAX_DEPTH)
 		return false;
@@ -803,18 +825,8 @@ scan_array(Scan *sc, int depth, int member, int watched)
 	{
 		if (!scan_value(sc, depth, -1, watch))
 			return false;
-		skip_space(sc);
-		if (sc->pos >= sc->len)
-			return false;
-		if (sc->s[sc->pos] == ']')
-		{
-			sc->pos++;
-			return true;
-		}
-		if (sc->s[sc->pos] != ',')
-			return false;
-		sc->pos++;
-		skip_space(sc);
+		if ((next = scan_next(sc, ']')) != SCAN_MORE)
+			return next == SCAN_CLOSED;
 	}
 }
 
