@@ -96,6 +96,37 @@ new_object(MigJsonDoc *doc)
 	return doc->nobjects++;
 }
 
+/*
+ * A new kept member of object obj, named name, its text from start: the
+ * index of its field, linked after the object's last one.  The collector
+ * and the fast scan both make members here.
+ */
+static int
+new_member(MigJsonDoc *doc, int obj, char *name, int start)
+{
+	JsField    *f;
+
+	if (doc->nfields == doc->maxfields)
+	{
+		doc->maxfields *= 2;
+		doc->fields = repalloc(doc->fields, sizeof(JsField) * doc->maxfields);
+	}
+	f = &doc->fields[doc->nfields];
+	f->name = name;
+	f->type = JSON_TOKEN_INVALID;
+	f->value = NULL;
+	f->start = f->end = start;
+	f->object = -1;
+	f->all_strings = false;
+	f->next = -1;
+	if (doc->last[obj] >= 0)
+		doc->fields[doc->last[obj]].next = doc->nfields;
+	else
+		doc->first[obj] = doc->nfields;
+	doc->last[obj] = doc->nfields;
+	return doc->nfields++;
+}
+
 /* the member of the object being filled whose value is starting, if kept */
 static JsField *
 parent_member(Collector *c)
@@ -169,32 +200,12 @@ static void
 field_start(void *state, char *fname, bool isnull)
 {
 	Collector  *c = state;
-	MigJsonDoc *doc = c->doc;
 	int			obj;
-	JsField    *f;
 
 	if (c->depth > KEEP_LEVELS || (obj = c->object[c->depth]) < 0)
 		return;
-	if (doc->nfields == doc->maxfields)
-	{
-		doc->maxfields *= 2;
-		doc->fields = repalloc(doc->fields, sizeof(JsField) * doc->maxfields);
-	}
-	f = &doc->fields[doc->nfields];
-	f->name = fname;
-	f->type = JSON_TOKEN_INVALID;
-	f->value = NULL;
-	f->start = c->lex->token_start - doc->text;
-	f->end = f->start;
-	f->object = -1;
-	f->all_strings = false;
-	f->next = -1;
-	if (doc->last[obj] >= 0)
-		doc->fields[doc->last[obj]].next = doc->nfields;
-	else
-		doc->first[obj] = doc->nfields;
-	doc->last[obj] = doc->nfields;
-	c->field[c->depth] = doc->nfields++;
+	c->field[c->depth] = new_member(c->doc, obj, fname,
+									c->lex->token_start - c->doc->text);
 }
 
 static void
@@ -679,32 +690,32 @@ scan_number(Scan *sc)
 
 static bool scan_value(Scan *sc, int depth, int member, int watched);
 
-/* a new kept member of object obj, named name, its value at sc->pos */
-static int
-scan_member(Scan *sc, int obj, char *name)
+/*
+ * Entering a container depth deep, an element of the array whose member
+ * watched is (or -1): false past the reference parser's depth limit.
+ */
+static bool
+scan_enter(Scan *sc, int depth, int watched)
 {
-	MigJsonDoc *doc = sc->doc;
-	JsField    *f;
+	if (depth > MAX_DEPTH)
+		return false;
+	if (watched >= 0)
+		sc->doc->fields[watched].all_strings = false;
+	return true;
+}
 
-	if (doc->nfields == doc->maxfields)
+/* past the opening bracket at sc->pos: whether the container is empty */
+static bool
+scan_first(Scan *sc, char close)
+{
+	sc->pos++;
+	skip_space(sc);
+	if (sc->pos < sc->len && sc->s[sc->pos] == close)
 	{
-		doc->maxfields *= 2;
-		doc->fields = repalloc(doc->fields, sizeof(JsField) * doc->maxfields);
+		sc->pos++;
+		return true;
 	}
-	f = &doc->fields[doc->nfields];
-	f->name = name;
-	f->type = JSON_TOKEN_INVALID;
-	f->value = NULL;
-	f->start = f->end = sc->pos;
-	f->object = -1;
-	f->all_strings = false;
-	f->next = -1;
-	if (doc->last[obj] >= 0)
-		doc->fields[doc->last[obj]].next = doc->nfields;
-	else
-		doc->first[obj] = doc->nfields;
-	doc->last[obj] = doc->nfields;
-	return doc->nfields++;
+	return false;
 }
 
 /*
@@ -750,10 +761,8 @@ scan_object(Scan *sc, int depth, int member, int watched)
 	int			obj = -1;
 	ScanNext	next;
 
-	if (depth > MAX_DEPTH)
+	if (!scan_enter(sc, depth, watched))
 		return false;
-	if (watched >= 0)
-		doc->fields[watched].all_strings = false;
 	if (depth == 1)
 		obj = new_object(doc);
 	else if (member >= 0)
@@ -765,13 +774,8 @@ scan_object(Scan *sc, int depth, int member, int watched)
 			doc->fields[member].object = obj;
 		}
 	}
-	sc->pos++;
-	skip_space(sc);
-	if (sc->pos < sc->len && sc->s[sc->pos] == '}')
-	{
-		sc->pos++;
+	if (scan_first(sc, '}'))
 		return true;
-	}
 	for (;;)
 	{
 		char	   *name = NULL;
@@ -786,7 +790,7 @@ scan_object(Scan *sc, int depth, int member, int watched)
 		sc->pos++;
 		skip_space(sc);
 		if (obj >= 0)
-			field = scan_member(sc, obj, name);
+			field = new_member(doc, obj, name, sc->pos);
 		if (!scan_value(sc, depth, field, -1))
 			return false;
 		if (field >= 0)
@@ -804,23 +808,16 @@ scan_array(Scan *sc, int depth, int member, int watched)
 	int			watch = -1;
 	ScanNext	next;
 
-	if (depth > MAX_DEPTH)
+	if (!scan_enter(sc, depth, watched))
 		return false;
-	if (watched >= 0)
-		doc->fields[watched].all_strings = false;
 	if (member >= 0)
 	{
 		doc->fields[member].type = JSON_TOKEN_ARRAY_START;
 		doc->fields[member].all_strings = true;
 		watch = member;
 	}
-	sc->pos++;
-	skip_space(sc);
-	if (sc->pos < sc->len && sc->s[sc->pos] == ']')
-	{
-		sc->pos++;
+	if (scan_first(sc, ']'))
 		return true;
-	}
 	for (;;)
 	{
 		if (!scan_value(sc, depth, -1, watch))
