@@ -12,6 +12,9 @@
 use strict;
 use warnings;
 use File::Basename qw(dirname);
+use FindBin;
+use lib $FindBin::RealBin;
+use MigGo;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -26,14 +29,7 @@ ok(defined $go, 'go is installed (tools/deps.sh installs golang-go)')
 
 # build offline, every Go cache and setting inside the test's tmp directory
 my $tmp = PostgreSQL::Test::Utils::tempdir;
-$ENV{GOCACHE} = "$tmp/gocache";
-$ENV{GOPATH} = "$tmp/gopath";
-$ENV{GOENV} = 'off';
-$ENV{HOME} = $tmp;
-$ENV{GO111MODULE} = 'off';
-$ENV{GOTOOLCHAIN} = 'local';
-$ENV{GOPROXY} = 'off';
-$ENV{GOFLAGS} = '';
+go_offline_env($tmp);
 $ENV{CGO_ENABLED} = '0';
 my @src = sort glob(dirname(__FILE__) . '/../go/migcanon/*.go');
 my $bin = "$tmp/migcanon";

@@ -37,6 +37,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use MigGo;
 use MigReadme;
 
 # no Go, no lib/pq, no test: failures, never a skip
@@ -51,14 +52,7 @@ ok(-f '/usr/share/gocode/src/github.com/lib/pq/conn.go',
 # and setting inside the test's tmp directory (cgo as Go's own standard
 # library is built: nothing of it to build again)
 my $tmp = PostgreSQL::Test::Utils::tempdir;
-$ENV{GOCACHE} = "$tmp/gocache";
-$ENV{GOPATH} = "$tmp/gopath:/usr/share/gocode";
-$ENV{GOENV} = 'off';
-$ENV{HOME} = $tmp;
-$ENV{GO111MODULE} = 'off';
-$ENV{GOTOOLCHAIN} = 'local';
-$ENV{GOPROXY} = 'off';
-$ENV{GOFLAGS} = '';
+go_offline_env($tmp, '/usr/share/gocode');
 my $bin = "$tmp/migclient";
 command_ok([ $go, 'build', '-o', $bin, sort glob(dirname(__FILE__) . '/../go/migclient/*.go') ],
 	'build test/go/migclient');
