@@ -87,7 +87,7 @@ struct MigSpoolPass
 	/* a full pass: one directory listed at a time */
 	int			dir;
 	bool		dir_done;
-	char	  **names;
+	MigSpoolListed *names;
 	int			nnames;
 	int			pos;
 	char	   *range_lo;
@@ -633,7 +633,8 @@ step_full(MigSpoolPass *pass)
 	for (int i = 0; i < n; i++)
 	{
 		files[i].dir = dir;
-		files[i].name = pass->names[pass->pos + i];
+		files[i].name = pass->names[pass->pos + i].name;
+		files[i].listed_regular = pass->names[pass->pos + i].regular;
 		files[i].path = mig_spool_file_path(pass->spool, dir, files[i].name);
 	}
 	lo = pass->range_lo ? pass->range_lo :
