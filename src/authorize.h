@@ -21,6 +21,8 @@ extern void mig_emit_agent_row(Datum agent, void *arg);
 typedef struct MigAclAction MigAclAction;
 
 extern MigAclAction *mig_acl_begin(Datum action);
+/* the agents that will be decided: many are read as a fleet, at once */
+extern void mig_acl_prepare(MigAclAction *a, Datum *agents, int n);
 extern bool mig_acl_decide(MigAclAction *a, Datum agent, char **reason);
 extern void mig_acl_end(MigAclAction *a);
 
