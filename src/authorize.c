@@ -26,7 +26,7 @@
  *	  indexes, into a hash table keyed by agent, instead of one query per
  *	  agent).  mig_action_plan (target.c) asks for each targeted agent's
  *	  verdict with mig_authorize_explain's first reason (mig_acl_decide):
- *	  many agents are read the fleet's way first (mig_acl_prepare), with
+ *	  many agents are read the fleet's way first (mig_acl_begin), with
  *	  what each reason needs kept per agent, and every verdict and reason
  *	  comes from the same code either way (agent_verdict).
  *
@@ -949,22 +949,23 @@ fleet_init(Fleet *f, ActionAcl *acl, bool explain, bool fixed)
 	f->head = MAXALIGN(f->off_perm + sizeof(bool) * ns * f->nR);
 }
 
-#define ENTRY_AT(f, e, off, type)	((type *) ((char *) (e)->sum + (f)->off))
+#define CHUNK_AT(f, sum, off, type)	((type *) ((char *) (sum) + (f)->off))
+#define ENTRY_AT(f, e, off, type)	CHUNK_AT(f, (e)->sum, off, type)
 #define ENTRY_MINW(f, e)	ENTRY_AT(f, e, off_minw, int32)
 #define ENTRY_WEIGHT(f, e)	ENTRY_AT(f, e, off_weight, int32)
 #define ENTRY_HAS(f, e)		ENTRY_AT(f, e, off_has, bool)
 #define ENTRY_NEEDED(f, e)	ENTRY_AT(f, e, off_needed, bool)
 #define ENTRY_PERM(f, e)	ENTRY_AT(f, e, off_perm, bool)
 
-/* an explain mode entry, as the AgentAcl of one agent's probe */
+/* an explain mode entry's chunk, as the AgentAcl of one agent's probe */
 static void
-entry_acl(Fleet *f, AgentEntry *e, AgentAcl *aa)
+chunk_acl(Fleet *f, int64 *sum, AgentAcl *aa)
 {
 	Assert(f->explain);
-	aa->has = ENTRY_HAS(f, e);
-	aa->minw = ENTRY_MINW(f, e);
-	aa->perm = ENTRY_PERM(f, e);
-	aa->weight = ENTRY_WEIGHT(f, e);
+	aa->has = CHUNK_AT(f, sum, off_has, bool);
+	aa->minw = CHUNK_AT(f, sum, off_minw, int32);
+	aa->perm = CHUNK_AT(f, sum, off_perm, bool);
+	aa->weight = CHUNK_AT(f, sum, off_weight, int32);
 }
 
 static int
@@ -1320,29 +1321,22 @@ done:
 }
 
 /*
- * One action, decided agent by agent with the reasons of
+ * One action, decided on given agents one by one with the reasons of
  * mig_authorize_explain (for a plan of every targeted agent).  Many
- * agents are read as a fleet first (mig_acl_prepare), into entries in
- * explain mode; an agent without an entry is probed.  Either way the
- * verdict and the reason are agent_verdict's.
+ * agents are read as a fleet first, into entries in explain mode, each
+ * agent's chunk kept by its position; few are probed one by one.  Either
+ * way the verdict and the reason are agent_verdict's.
  */
 struct MigAclAction
 {
 	AclRels		rels;
 	ActionAcl	acl;
-	MemoryContext work;			/* the fleet's, or NULL */
+	Datum	   *agents;			/* [n], the caller's */
+	int			n;
+	MemoryContext work;			/* the fleet's, or NULL: probe */
 	Fleet		fleet;
+	int64	  **chunks;			/* [n]: each agent's entry's chunk (sum) */
 };
-
-MigAclAction *
-mig_acl_begin(Datum action)
-{
-	MigAclAction *a = palloc0(sizeof(MigAclAction));
-
-	acl_open(&a->rels);
-	load_action(&a->rels, action, &a->acl);
-	return a;
-}
 
 /*
  * Whether n agents are many: more than MIG_PROBE_AGENTS, and not few
@@ -1362,52 +1356,63 @@ agents_are_many(AclRels *rels, int n)
 }
 
 /*
- * The agents agents[0..n-1] will be decided: when they are many, read
- * their ACL rows with the fleet's scans now.
+ * The action, to be decided on agents[0..n-1] (which must outlive it):
+ * when they are many, their ACL rows are read now with the fleet's scans.
  */
-void
-mig_acl_prepare(MigAclAction *a, Datum *agents, int n)
+MigAclAction *
+mig_acl_begin(Datum action, Datum *agents, int n)
 {
+	MigAclAction *a = palloc0(sizeof(MigAclAction));
 	ActionAcl  *acl = &a->acl;
 	MemoryContext old;
 
-	if (a->work != NULL || acl->nmodules == 0 || acl->nR == 0 ||
+	acl_open(&a->rels);
+	load_action(&a->rels, action, acl);
+	a->agents = agents;
+	a->n = n;
+	if (acl->nmodules == 0 || acl->nR == 0 ||
 		acl->signers->nsigners > MIG_EXPLAIN_SIGNERS ||
 		!agents_are_many(&a->rels, n))
-		return;					/* nothing to read, or probes are cheaper */
+		return a;				/* nothing to read, or probes are cheaper */
 
-	a->work = AllocSetContextCreate(CurrentMemoryContext, "mig_acl_prepare",
+	a->work = AllocSetContextCreate(CurrentMemoryContext, "mig_acl_begin",
 									ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(a->work);
 	fleet_init(&a->fleet, acl, true, true);
 	a->fleet.agents = agenthash_create(a->work, n, NULL);
+	a->chunks = palloc(sizeof(int64 *) * n);
+	/* an entry may move as others are added, its chunk does not */
 	for (int i = 0; i < n; i++)
-		fleet_agent(&a->fleet, agents[i], true);
+		a->chunks[i] = fleet_agent(&a->fleet, agents[i], true)->sum;
 	fleet_scan(&a->rels, &a->fleet);
 	MemoryContextSwitchTo(old);
+	return a;
 }
 
-/* whether the action may run on agent; when not, *reason says why first */
+/*
+ * Whether the action may run on agents[i]; when not, *reason says why
+ * first.
+ */
 bool
-mig_acl_decide(MigAclAction *a, Datum agent, char **reason)
+mig_acl_decide(MigAclAction *a, int i, char **reason)
 {
 	AgentAcl	aa;
-	AgentEntry *e;
 	bool		result;
 
+	Assert(i >= 0 && i < a->n);
 	*reason = NULL;
 	if (a->acl.nmodules == 0)
 	{
 		*reason = psprintf("action %s has no operations", mig_numeric_text(a->acl.action));
 		return false;
 	}
-	if (a->work != NULL && (e = fleet_agent(&a->fleet, agent, false)) != NULL)
+	if (a->work != NULL)
 	{
-		entry_acl(&a->fleet, e, &aa);
-		return agent_verdict(&a->acl, &aa, agent, reason);
+		chunk_acl(&a->fleet, a->chunks[i], &aa);
+		return agent_verdict(&a->acl, &aa, a->agents[i], reason);
 	}
-	load_agent(&a->rels, &a->acl, agent, &aa);
-	result = agent_verdict(&a->acl, &aa, agent, reason);
+	load_agent(&a->rels, &a->acl, a->agents[i], &aa);
+	result = agent_verdict(&a->acl, &aa, a->agents[i], reason);
 	free_agent(&aa);
 	return result;
 }

@@ -426,8 +426,7 @@ mig_action_plan(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	run_action_target(action, true, &t);
-	acl = mig_acl_begin(action);
-	mig_acl_prepare(acl, t.ids, t.n);
+	acl = mig_acl_begin(action, t.ids, t.n);
 	/* a row's reason and what explains it, freed once the row is stored */
 	row = AllocSetContextCreate(CurrentMemoryContext, "mig_action_plan row",
 								ALLOCSET_SMALL_SIZES);
@@ -441,7 +440,7 @@ mig_action_plan(PG_FUNCTION_ARGS)
 		values[0] = t.ids[i];
 		values[1] = t.agent_names[i];
 		values[2] = t.queuelocs[i];
-		values[3] = BoolGetDatum(mig_acl_decide(acl, t.ids[i], &reason));
+		values[3] = BoolGetDatum(mig_acl_decide(acl, i, &reason));
 		nulls[4] = reason == NULL;
 		values[4] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
 		MemoryContextSwitchTo(old);
