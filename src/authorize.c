@@ -1243,10 +1243,10 @@ fleet_authorized(Fleet *f, AgentEntry *e)
 
 /*
  * A plan decides its agents through the scans only when an entry keeps
- * each signer's rows of each r in R for at most this many signers; more
- * are probed agent by agent.
+ * at most this many rows of signers (a signer's on a module in R: five
+ * bytes each, per agent); with more signers or modules, agent by agent.
  */
-#define MIG_EXPLAIN_SIGNERS 32
+#define MIG_EXPLAIN_ROWS 64
 
 /*
  * The agents among agents[0..n-1] (every agent when agents is NULL) on
@@ -1371,7 +1371,7 @@ mig_acl_begin(Datum action, Datum *agents, int n)
 	a->agents = agents;
 	a->n = n;
 	if (acl->nmodules == 0 || acl->nR == 0 ||
-		acl->signers->nsigners > MIG_EXPLAIN_SIGNERS ||
+		acl->signers->nsigners * acl->nR > MIG_EXPLAIN_ROWS ||
 		!agents_are_many(&a->rels, n))
 		return a;				/* nothing to read, or probes are cheaper */
 
