@@ -10,7 +10,8 @@
 #     the order turning, each leaving the same rows (checked).
 #  2. Arrival latency with the worker running: files renamed into the spool
 #     at RATE per second for SECONDS seconds; latency is from the rename to
-#     the row being visible to another session (which polls every 2 ms).
+#     the row being visible to another session: the notification of the
+#     worker's commit (LISTEN mig_spool, bench/arrivals.c), then a read.
 #  3. The worker's memory after EARLY files and after TOTAL files fed
 #     through it in chunks (each chunk removed once ingested, as MIG's
 #     scheduler cleans its spool).
@@ -32,7 +33,7 @@ my %o = (
 	rounds => 3,
 	sizes => 'large,small',
 );
-GetOptions(\%o, 'dir=s', 'port=i', 'bin=s', 'only=s', 'files=i', 'actions=i', 'rate=i', 'seconds=i', 'early=i',
+GetOptions(\%o, 'dir=s', 'port=i', 'bin=s', 'arrivals=s', 'only=s', 'files=i', 'actions=i', 'rate=i', 'seconds=i', 'early=i',
 	'total=i', 'chunk=i', 'rounds=i', 'sizes=s', 'quick', 'help')
   or die "see bench/ingest --help\n";
 if ($o{help})
@@ -65,6 +66,7 @@ if ($o{quick} || $ENV{BENCH_QUICK})
 my $dir = $o{dir} or die "--dir, --port and --bin are required (bench/ingest sets them)\n";
 my $port = $o{port} or die "--port is required\n";
 my $bindir = $o{bin} or die "--bin is required\n";
+my $arrivals = $o{arrivals} or die "--arrivals is required (bench/ingest builds it)\n";
 my $mkspool = 'bench/mkspool';
 my $user = 'postgres';
 my $agents = int($o{files} / $o{actions});
@@ -298,43 +300,19 @@ if ($part{2})
 	}
 	wait_for('bench', "SELECT count(*) = 1 FROM actions WHERE id = $first", 'the action');
 	my ($lo, $hi) = ($first + 1, $first + $n);
-	open(my $obs, '>', "$dir/observer.sql") or die;
-	print $obs <<~"EOF";
-	CREATE TEMP TABLE seen (id bigint PRIMARY KEY, at double precision);
-	DO \$\$
-	DECLARE
-		mark bigint := $lo - 1;
-		total int := 0;
-		t double precision;
-		r record;
-		deadline timestamptz := clock_timestamp() + interval '@{[ $o{seconds} + 120 ]} seconds';
-	BEGIN
-		WHILE total < $n AND clock_timestamp() < deadline LOOP
-			t := extract(epoch FROM clock_timestamp());
-			FOR r IN SELECT c.id::bigint AS id FROM commands c WHERE c.id > mark AND c.id <= $hi LOOP
-				INSERT INTO seen VALUES (r.id, t) ON CONFLICT DO NOTHING;
-				IF FOUND THEN
-					total := total + 1;
-				END IF;
-			END LOOP;
-			WHILE EXISTS (SELECT 1 FROM seen WHERE id = mark + 1) LOOP
-				mark := mark + 1;
-			END LOOP;
-			PERFORM pg_sleep(0.002);
-		END LOOP;
-	END
-	\$\$;
-	COPY seen TO STDOUT;
-	EOF
-	close($obs);
+	# the observer (bench/arrivals.c): LISTEN mig_spool, the ids each
+	# notification made visible, with the time it came
 	my $observer = fork();
 	if ($observer == 0)
 	{
 		open(STDOUT, '>', "$dir/seen.txt") or die;
-		exec("$bindir/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', $dir, '-p', $port,
-			'-U', $user, '-d', 'bench', '-f', "$dir/observer.sql");
+		exec($arrivals, "host=$dir port=$port user=$user dbname=bench", $lo, $hi,
+			$o{seconds} + 120, "$dir/observer.ready");
 		die "exec: $!";
 	}
+	my $ready_by = time() + 30;
+	sleep(0.01) until -e "$dir/observer.ready" || time() > $ready_by;
+	die "the observer did not start\n" unless -e "$dir/observer.ready";
 	my @files = files_under("$dir/stage", 'command/done');
 	my %renamed;
 	my $t0 = time() + 0.5;

@@ -24,7 +24,11 @@
  *	  module, with a reason a person can act on), and mig_authorized_agents
  *	  (a whole fleet at once: each ACL table is read once, through its
  *	  indexes, into a hash table keyed by agent, instead of one query per
- *	  agent).
+ *	  agent).  mig_action_plan (target.c) asks for each targeted agent's
+ *	  verdict with mig_authorize_explain's first reason (mig_acl_decide):
+ *	  many agents are read the fleet's way first (mig_acl_begin), with
+ *	  what each reason needs kept per agent, and every verdict and reason
+ *	  comes from the same code either way (agent_verdict).
  *
  *	  The ACL tables are read with direct index scans under the statement's
  *	  snapshot: one agent's decision reads its agtmodreq rows and its
@@ -52,6 +56,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lockdefs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -691,60 +696,27 @@ decision_reason(ActionAcl *acl, int m, Datum agent, ModuleDecision *d)
 }
 
 /*
- * One action, decided agent by agent with the reasons of
- * mig_authorize_explain (for a plan of every targeted agent).
+ * The verdict on one agent from its ACL rows, however they were read: the
+ * modules in order, stopping at the first that denies; *reason then says
+ * why, as the first row of mig_authorize_explain that denies does.
  */
-struct MigAclAction
+static bool
+agent_verdict(ActionAcl *acl, AgentAcl *aa, Datum agent, char **reason)
 {
-	AclRels		rels;
-	ActionAcl	acl;
-};
-
-MigAclAction *
-mig_acl_begin(Datum action)
-{
-	MigAclAction *a = palloc(sizeof(MigAclAction));
-
-	acl_open(&a->rels);
-	load_action(&a->rels, action, &a->acl);
-	return a;
-}
-
-/* whether the action may run on agent; when not, *reason says why first */
-bool
-mig_acl_decide(MigAclAction *a, Datum agent, char **reason)
-{
-	AgentAcl	aa;
-	bool		result = true;
-
 	*reason = NULL;
-	if (a->acl.nmodules == 0)
-	{
-		*reason = psprintf("action %s has no operations", mig_numeric_text(a->acl.action));
-		return false;
-	}
-	load_agent(&a->rels, &a->acl, agent, &aa);
-	for (int m = 0; m < a->acl.nmodules && result; m++)
+	for (int m = 0; m < acl->nmodules; m++)
 	{
 		ModuleDecision d;
 
-		decide_module(&a->acl, &aa, m, &d);
+		decide_module(acl, aa, m, &d);
 		if (!d.authorized)
 		{
-			*reason = psprintf("%s: %s", a->acl.modules[m],
-							   decision_reason(&a->acl, m, agent, &d));
-			result = false;
+			*reason = psprintf("%s: %s", acl->modules[m],
+							   decision_reason(acl, m, agent, &d));
+			return false;
 		}
 	}
-	free_agent(&aa);
-	return result;
-}
-
-void
-mig_acl_end(MigAclAction *a)
-{
-	acl_close(&a->rels);
-	pfree(a);
+	return true;
 }
 
 /*
@@ -887,19 +859,22 @@ mig_authorize_explain(PG_FUNCTION_ARGS)
  * it has a requirement, its minimum weight and the sum of the signers'
  * weights, in one chunk.  The key is stored with a 4-byte header and probes
  * are unpacked the same way, so hashing and comparing it copies nothing.
+ *
+ * A plan wants each agent's reason as well as its verdict: in "explain"
+ * mode the chunk also keeps, per signer and r, whether the signer has a
+ * permission row and its weight, so that the chunk is an AgentAcl, read
+ * by decide_module and decision_reason as one agent's probe is.
  */
 typedef struct AgentEntry
 {
 	Datum		agent;			/* numeric, the key; in the chunk of sum */
 	uint32		hash;
 	char		status;
-	int64	   *sum;			/* [nR]; then minw [nR], has [nR], needed [nR],
-								 * the key */
+	int64	   *sum;			/* [nR]; then minw [nR], weight [ns * nR],
+								 * has [nR], needed [nR], perm [ns * nR], the
+								 * key (ns: the signers in explain mode, else
+								 * 0) */
 } AgentEntry;
-
-#define ENTRY_MINW(e, nR)	((int32 *) ((e)->sum + (nR)))
-#define ENTRY_HAS(e, nR)	((bool *) (ENTRY_MINW(e, nR) + (nR)))
-#define ENTRY_NEEDED(e, nR)	(ENTRY_HAS(e, nR) + (nR))
 
 static uint32
 numeric_hash(Datum n)
@@ -943,10 +918,55 @@ typedef struct Fleet
 {
 	ActionAcl  *acl;
 	int			nR;
+	bool		explain;		/* keep each signer's rows, for the reasons */
 	agenthash_hash *agents;
 	bool		fixed;			/* the agent set is given, don't add */
 	ModuleMemo	memo;
+	/* where the arrays are in an entry's chunk, from sum */
+	Size		off_minw;
+	Size		off_weight;
+	Size		off_has;
+	Size		off_needed;
+	Size		off_perm;
+	Size		head;			/* the key's */
 } Fleet;
+
+static void
+fleet_init(Fleet *f, ActionAcl *acl, bool explain, bool fixed)
+{
+	int			ns = explain ? acl->signers->nsigners : 0;
+
+	memset(f, 0, sizeof(*f));
+	f->acl = acl;
+	f->nR = acl->nR;
+	f->explain = explain;
+	f->fixed = fixed;
+	f->off_minw = sizeof(int64) * f->nR;
+	f->off_weight = f->off_minw + sizeof(int32) * f->nR;
+	f->off_has = f->off_weight + sizeof(int32) * ns * f->nR;
+	f->off_needed = f->off_has + sizeof(bool) * f->nR;
+	f->off_perm = f->off_needed + sizeof(bool) * f->nR;
+	f->head = MAXALIGN(f->off_perm + sizeof(bool) * ns * f->nR);
+}
+
+#define CHUNK_AT(f, sum, off, type)	((type *) ((char *) (sum) + (f)->off))
+#define ENTRY_AT(f, e, off, type)	CHUNK_AT(f, (e)->sum, off, type)
+#define ENTRY_MINW(f, e)	ENTRY_AT(f, e, off_minw, int32)
+#define ENTRY_WEIGHT(f, e)	ENTRY_AT(f, e, off_weight, int32)
+#define ENTRY_HAS(f, e)		ENTRY_AT(f, e, off_has, bool)
+#define ENTRY_NEEDED(f, e)	ENTRY_AT(f, e, off_needed, bool)
+#define ENTRY_PERM(f, e)	ENTRY_AT(f, e, off_perm, bool)
+
+/* an explain mode entry's chunk, as the AgentAcl of one agent's probe */
+static void
+chunk_acl(Fleet *f, int64 *sum, AgentAcl *aa)
+{
+	Assert(f->explain);
+	aa->has = CHUNK_AT(f, sum, off_has, bool);
+	aa->minw = CHUNK_AT(f, sum, off_minw, int32);
+	aa->perm = CHUNK_AT(f, sum, off_perm, bool);
+	aa->weight = CHUNK_AT(f, sum, off_weight, int32);
+}
 
 static int
 memo_r_index(Fleet *f, Datum moduleid)
@@ -983,11 +1003,10 @@ fleet_agent(Fleet *f, Datum agent, bool add)
 	if (!found)
 	{
 		Size		len = VARSIZE(DatumGetPointer(agent));
-		Size		head = MAXALIGN((sizeof(int64) + sizeof(int32) + 2 * sizeof(bool)) * f->nR);
 
 		/* one chunk: what a look-up reads and then writes is together */
-		e->sum = palloc0(head + len);
-		e->agent = PointerGetDatum((char *) e->sum + head);
+		e->sum = palloc0(f->head + len);
+		e->agent = PointerGetDatum((char *) e->sum + f->head);
 		memcpy(DatumGetPointer(e->agent), DatumGetPointer(agent), len);
 	}
 	return e;
@@ -1015,10 +1034,10 @@ scan_requirements(AclRels *rels, Fleet *f, int r)
 		agent = slot_getattr(slot, rels->req_agentid, &isnull);
 		e = fleet_agent(f, agent, !f->fixed);
 
-		if (e != NULL)
+		if (e != NULL && !ENTRY_HAS(f, e)[r])
 		{
-			ENTRY_HAS(e, f->nR)[r] = true;
-			ENTRY_MINW(e, f->nR)[r] =
+			ENTRY_HAS(f, e)[r] = true;
+			ENTRY_MINW(f, e)[r] =
 				DatumGetInt32(slot_getattr(slot, rels->req_minimumweight, &isnull));
 		}
 		CHECK_FOR_INTERRUPTS();
@@ -1027,18 +1046,20 @@ scan_requirements(AclRels *rels, Fleet *f, int r)
 }
 
 /*
- * Which sums an agent's decision will read, once its requirements are
- * known: the governing row's module of each action module, when the agent
- * can pass at all (every module governed, every minimum weight at least
- * 1).  fleet_authorized reads no other, so the permission rows of the
- * others need not be fetched.
+ * Which permission rows an agent's decision will read, once its
+ * requirements are known: those on the governing row's module of each
+ * action module, when its minimum weight is at least 1.  For a verdict
+ * alone (fleet_authorized), none when the agent cannot pass at all (a
+ * module ungoverned, or a minimum weight below 1); for a reason, every
+ * such module's, as one agent's probe reads them (the first module that
+ * denies may deny on weight, after another that fails outright).
  */
 static void
 mark_needed(Fleet *f, AgentEntry *e)
 {
 	ActionAcl  *acl = f->acl;
-	bool	   *has = ENTRY_HAS(e, f->nR);
-	bool	   *needed = ENTRY_NEEDED(e, f->nR);
+	bool	   *has = ENTRY_HAS(f, e);
+	bool	   *needed = ENTRY_NEEDED(f, e);
 
 	for (int m = 0; m < acl->nmodules; m++)
 	{
@@ -1046,8 +1067,10 @@ mark_needed(Fleet *f, AgentEntry *e)
 		Governing	by = governing_row(own >= 0 && has[own], acl->dflt >= 0 && has[acl->dflt]);
 		int			r = by == GOVERNED_BY_MODULE ? own : acl->dflt;
 
-		if (by == GOVERNED_BY_NONE || ENTRY_MINW(e, f->nR)[r] < 1)
+		if (by == GOVERNED_BY_NONE || ENTRY_MINW(f, e)[r] < 1)
 		{
+			if (f->explain)
+				continue;
 			memset(needed, 0, sizeof(bool) * f->nR);
 			return;
 		}
@@ -1056,7 +1079,7 @@ mark_needed(Fleet *f, AgentEntry *e)
 }
 
 /*
- * invagtmodperm rows of one signer, through the (investigatorid, agentid,
+ * invagtmodperm rows of signer s, through the (investigatorid, agentid,
  * moduleid) key: one scan for every module in R.  The module and the agent
  * are read from the index tuple first, so rows of other modules and of
  * agents that are no candidates cost no heap access; a row that counts is
@@ -1064,7 +1087,7 @@ mark_needed(Fleet *f, AgentEntry *e)
  * taken from there (the index tuple's only when they are the same bytes).
  */
 static void
-scan_permissions(AclRels *rels, Fleet *f, Datum signer)
+scan_permissions(AclRels *rels, Fleet *f, int s)
 {
 	ScanKeyData key;
 	IndexScanDesc scan;
@@ -1076,7 +1099,7 @@ scan_permissions(AclRels *rels, Fleet *f, Datum signer)
 	bool		have_last = false;
 	AgentEntry *last_e = NULL;
 
-	eq_key(&key, index, 1, F_NUMERIC_EQ, signer);
+	eq_key(&key, index, 1, F_NUMERIC_EQ, f->acl->signers->signers[s]);
 	scan = index_beginscan(rels->invagtmodperm, index, GetActiveSnapshot(), 1, 0);
 	scan->xs_want_itup = true;
 	index_rescan(scan, &key, 1, NULL, 0);
@@ -1088,6 +1111,7 @@ scan_permissions(AclRels *rels, Fleet *f, Datum signer)
 		Datum		agent;
 		Datum		module;
 		int			r;
+		int32		weight;
 		AgentEntry *e;
 
 		CHECK_FOR_INTERRUPTS();
@@ -1116,7 +1140,7 @@ scan_permissions(AclRels *rels, Fleet *f, Datum signer)
 				last_e = e;
 			}
 		}
-		if (e == NULL || !ENTRY_NEEDED(e, f->nR)[r] || !index_fetch_heap(scan, slot))
+		if (e == NULL || !ENTRY_NEEDED(f, e)[r] || !index_fetch_heap(scan, slot))
 			continue;			/* not a sum read, or not visible to the snapshot */
 
 		mig_index_recheck(index, &key, 1, slot);
@@ -1126,10 +1150,40 @@ scan_permissions(AclRels *rels, Fleet *f, Datum signer)
 			r = r_index(f->acl, module);
 		if (!mig_numeric_same_bytes(agent, iagent))
 			e = fleet_agent(f, agent, false);
-		if (r >= 0 && e != NULL && ENTRY_NEEDED(e, f->nR)[r])
-			e->sum[r] += DatumGetInt32(slot_getattr(slot, rels->perm_weight, &isnull));
+		if (r < 0 || e == NULL || !ENTRY_NEEDED(f, e)[r])
+			continue;
+		weight = DatumGetInt32(slot_getattr(slot, rels->perm_weight, &isnull));
+		if (f->explain)
+		{
+			/* the signer's row, as load_agent keeps it: the first */
+			if (ENTRY_PERM(f, e)[s * f->nR + r])
+				continue;
+			ENTRY_PERM(f, e)[s * f->nR + r] = true;
+			ENTRY_WEIGHT(f, e)[s * f->nR + r] = weight;
+		}
+		e->sum[r] += weight;
 	}
 	index_endscan(scan);
+}
+
+/*
+ * The fleet's requirements, then the permission rows its decisions read:
+ * each module's agtmodreq rows and each signer's permission rows with one
+ * scan each.
+ */
+static void
+fleet_scan(AclRels *rels, Fleet *f)
+{
+	agenthash_iterator it;
+	AgentEntry *e;
+
+	for (int r = 0; r < f->nR; r++)
+		scan_requirements(rels, f, r);
+	agenthash_start_iterate(f->agents, &it);
+	while ((e = agenthash_iterate(f->agents, &it)) != NULL)
+		mark_needed(f, e);
+	for (int s = 0; s < f->acl->signers->nsigners; s++)
+		scan_permissions(rels, f, s);
 }
 
 /*
@@ -1142,11 +1196,12 @@ probe_agent(AclRels *rels, Fleet *f, AgentEntry *e)
 	AgentAcl	aa;
 	int			nsigners = f->acl->signers->nsigners;
 
+	Assert(!f->explain);
 	load_agent(rels, f->acl, e->agent, &aa);
 	for (int r = 0; r < f->nR; r++)
 	{
-		ENTRY_HAS(e, f->nR)[r] = aa.has[r];
-		ENTRY_MINW(e, f->nR)[r] = aa.minw[r];
+		ENTRY_HAS(f, e)[r] = aa.has[r];
+		ENTRY_MINW(f, e)[r] = aa.minw[r];
 		for (int s = 0; s < nsigners; s++)
 			if (aa.perm[s * f->nR + r])
 				e->sum[r] += aa.weight[s * f->nR + r];
@@ -1158,7 +1213,7 @@ static bool
 fleet_authorized(Fleet *f, AgentEntry *e)
 {
 	ActionAcl  *acl = f->acl;
-	bool	   *has = ENTRY_HAS(e, f->nR);
+	bool	   *has = ENTRY_HAS(f, e);
 
 	for (int m = 0; m < acl->nmodules; m++)
 	{
@@ -1166,7 +1221,7 @@ fleet_authorized(Fleet *f, AgentEntry *e)
 		Governing	by = governing_row(own >= 0 && has[own], acl->dflt >= 0 && has[acl->dflt]);
 		int			r = by == GOVERNED_BY_MODULE ? own : acl->dflt;
 
-		if (by == GOVERNED_BY_NONE || !weight_passes(by, ENTRY_MINW(e, f->nR)[r], e->sum[r]))
+		if (by == GOVERNED_BY_NONE || !weight_passes(by, ENTRY_MINW(f, e)[r], e->sum[r]))
 			return false;
 	}
 	return true;
@@ -1177,6 +1232,21 @@ fleet_authorized(Fleet *f, AgentEntry *e)
 
 /* given agents up to this many are probed one by one */
 #define MIG_PROBE_AGENTS 256
+
+/*
+ * More given agents are still probed when they are few against the
+ * modules' ACLs: when agtmodreq has more than this many rows per agent
+ * given (a probe is two index descents; the scans read every row of the
+ * action's modules, and each of the signers' permission rows).
+ */
+#define MIG_PROBE_RATIO 8
+
+/*
+ * A plan decides its agents through the scans only when an entry keeps
+ * at most this many rows of signers (a signer's on a module in R: five
+ * bytes each, per agent); with more signers or modules, agent by agent.
+ */
+#define MIG_EXPLAIN_ROWS 64
 
 /*
  * The agents among agents[0..n-1] (every agent when agents is NULL) on
@@ -1207,11 +1277,7 @@ mig_authorized_agents_each(Datum action, Datum *agents, int n,
 	if (acl.nmodules == 0 || acl.signers->nsigners == 0 || acl.nR == 0)
 		goto done;				/* nothing can be authorized */
 
-	memset(&f, 0, sizeof(f));
-	f.acl = &acl;
-	f.nR = acl.nR;
-	f.fixed = agents != NULL;
-
+	fleet_init(&f, &acl, false, agents != NULL);
 	if (f.fixed)
 	{
 		f.agents = agenthash_create(work, Max(n, 16), NULL);
@@ -1239,15 +1305,7 @@ mig_authorized_agents_each(Datum action, Datum *agents, int n,
 			probe_agent(&rels, &f, e);
 	}
 	else
-	{
-		for (int r = 0; r < f.nR; r++)
-			scan_requirements(&rels, &f, r);
-		agenthash_start_iterate(f.agents, &it);
-		while ((e = agenthash_iterate(f.agents, &it)) != NULL)
-			mark_needed(&f, e);
-		for (int s = 0; s < acl.signers->nsigners; s++)
-			scan_permissions(&rels, &f, acl.signers->signers[s]);
-	}
+		fleet_scan(&rels, &f);
 
 	MemoryContextSwitchTo(old);
 	agenthash_start_iterate(f.agents, &it);
@@ -1260,6 +1318,112 @@ done:
 	acl_close(&rels);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
+}
+
+/*
+ * One action, decided on given agents one by one with the reasons of
+ * mig_authorize_explain (for a plan of every targeted agent).  Many
+ * agents are read as a fleet first, into entries in explain mode, each
+ * agent's chunk kept by its position; few are probed one by one.  Either
+ * way the verdict and the reason are agent_verdict's.
+ */
+struct MigAclAction
+{
+	AclRels		rels;
+	ActionAcl	acl;
+	Datum	   *agents;			/* [n], the caller's */
+	int			n;
+	MemoryContext work;			/* the fleet's, or NULL: probe */
+	Fleet		fleet;
+	int64	  **chunks;			/* [n]: each agent's entry's chunk (sum) */
+};
+
+/*
+ * Whether n agents are many: more than MIG_PROBE_AGENTS, and not few
+ * against agtmodreq's rows (as far as the statistics know; a table never
+ * analyzed counts as many rows per page).
+ */
+static bool
+agents_are_many(AclRels *rels, int n)
+{
+	double		rows = rels->agtmodreq->rd_rel->reltuples;
+
+	if (n <= MIG_PROBE_AGENTS)
+		return false;
+	if (rows < 0)
+		rows = (double) RelationGetNumberOfBlocks(rels->agtmodreq) * (BLCKSZ / 32);
+	return (double) n * MIG_PROBE_RATIO >= rows;
+}
+
+/*
+ * The action, to be decided on agents[0..n-1] (which must outlive it):
+ * when they are many, their ACL rows are read now with the fleet's scans.
+ */
+MigAclAction *
+mig_acl_begin(Datum action, Datum *agents, int n)
+{
+	MigAclAction *a = palloc0(sizeof(MigAclAction));
+	ActionAcl  *acl = &a->acl;
+	MemoryContext old;
+
+	acl_open(&a->rels);
+	load_action(&a->rels, action, acl);
+	a->agents = agents;
+	a->n = n;
+	if (acl->nmodules == 0 || acl->nR == 0 ||
+		acl->signers->nsigners * acl->nR > MIG_EXPLAIN_ROWS ||
+		!agents_are_many(&a->rels, n))
+		return a;				/* nothing to read, or probes are cheaper */
+
+	a->work = AllocSetContextCreate(CurrentMemoryContext, "mig_acl_begin",
+									ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(a->work);
+	fleet_init(&a->fleet, acl, true, true);
+	a->fleet.agents = agenthash_create(a->work, n, NULL);
+	a->chunks = palloc(sizeof(int64 *) * n);
+	/* an entry may move as others are added, its chunk does not */
+	for (int i = 0; i < n; i++)
+		a->chunks[i] = fleet_agent(&a->fleet, agents[i], true)->sum;
+	fleet_scan(&a->rels, &a->fleet);
+	MemoryContextSwitchTo(old);
+	return a;
+}
+
+/*
+ * Whether the action may run on agents[i]; when not, *reason says why
+ * first.
+ */
+bool
+mig_acl_decide(MigAclAction *a, int i, char **reason)
+{
+	AgentAcl	aa;
+	bool		result;
+
+	Assert(i >= 0 && i < a->n);
+	*reason = NULL;
+	if (a->acl.nmodules == 0)
+	{
+		*reason = psprintf("action %s has no operations", mig_numeric_text(a->acl.action));
+		return false;
+	}
+	if (a->work != NULL)
+	{
+		chunk_acl(&a->fleet, a->chunks[i], &aa);
+		return agent_verdict(&a->acl, &aa, a->agents[i], reason);
+	}
+	load_agent(&a->rels, &a->acl, a->agents[i], &aa);
+	result = agent_verdict(&a->acl, &aa, a->agents[i], reason);
+	free_agent(&aa);
+	return result;
+}
+
+void
+mig_acl_end(MigAclAction *a)
+{
+	acl_close(&a->rels);
+	if (a->work != NULL)
+		MemoryContextDelete(a->work);
+	pfree(a);
 }
 
 /* an emit of mig_authorized_agents_each: a row of a one-column tuplestore */

@@ -20,8 +20,10 @@ extern void mig_emit_agent_row(Datum agent, void *arg);
 /* one action, decided agent by agent */
 typedef struct MigAclAction MigAclAction;
 
-extern MigAclAction *mig_acl_begin(Datum action);
-extern bool mig_acl_decide(MigAclAction *a, Datum agent, char **reason);
+/* the action on agents[0..n-1]; many are read as a fleet, at once */
+extern MigAclAction *mig_acl_begin(Datum action, Datum *agents, int n);
+/* the verdict on agents[i], and the reason of a denial */
+extern bool mig_acl_decide(MigAclAction *a, int i, char **reason);
 extern void mig_acl_end(MigAclAction *a);
 
 #endif							/* AUTHORIZE_H */

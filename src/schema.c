@@ -387,10 +387,10 @@ index_is_on(HeapTuple indextuple, Relation heap, const AttrNumber *attnums, int 
  * the columns named in columns (comma-separated, in order): a valid btree
  * index over the columns themselves with their types' default operator
  * classes and their collations, unique if asked.  Found from the table,
- * never by name; 42704 when there is none.
+ * never by name; InvalidOid when there is none.
  */
 Oid
-mig_index_on(Relation heap, const char *columns, bool unique)
+mig_index_find(Relation heap, const char *columns, bool unique)
 {
 	AttrNumber	attnums[INDEX_MAX_KEYS];
 	int			ncols = 0;
@@ -427,15 +427,8 @@ mig_index_on(Relation heap, const char *columns, bool unique)
 			break;
 	}
 	list_free(indexes);
-	if (!OidIsValid(found))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("the %sindex on %s (%s) that mig needs does not exist",
-						unique ? "unique " : "", RelationGetRelationName(heap),
-						str_replace(columns, ",", ", ")),
-				 errhint("Update the extension (ALTER EXTENSION mig UPDATE), or drop and "
-						 "create it again after a dump of its tables.")));
-	if (n_known_indexes < MAX_KNOWN && strlen(columns) < sizeof(known_indexes[0].columns))
+	if (OidIsValid(found) && n_known_indexes < MAX_KNOWN &&
+		strlen(columns) < sizeof(known_indexes[0].columns))
 	{
 		known_indexes[n_known_indexes].heap = RelationGetRelid(heap);
 		strlcpy(known_indexes[n_known_indexes].columns, columns,
@@ -445,6 +438,23 @@ mig_index_on(Relation heap, const char *columns, bool unique)
 		n_known_indexes++;
 	}
 	pfree(list);
+	return found;
+}
+
+/* mig_index_find's index; 42704 when there is none */
+Oid
+mig_index_on(Relation heap, const char *columns, bool unique)
+{
+	Oid			found = mig_index_find(heap, columns, unique);
+
+	if (!OidIsValid(found))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("the %sindex on %s (%s) that mig needs does not exist",
+						unique ? "unique " : "", RelationGetRelationName(heap),
+						str_replace(columns, ",", ", ")),
+				 errhint("Update the extension (ALTER EXTENSION mig UPDATE), or drop and "
+						 "create it again after a dump of its tables.")));
 	return found;
 }
 

@@ -27,6 +27,7 @@ extern uint64 mig_schema_generation(void);
  * columns ("a,b", in order), never by name; rows an index scan returns
  * checked against its keys.
  */
+extern Oid	mig_index_find(Relation heap, const char *columns, bool unique);
 extern Oid	mig_index_on(Relation heap, const char *columns, bool unique);
 extern Relation mig_index_open(Relation heap, const char *columns, bool unique);
 extern bool mig_fetch_known_row(Relation rel, ItemPointer tid, Snapshot snapshot,

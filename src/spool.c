@@ -70,6 +70,7 @@ typedef enum Stmt
 {
 	ST_LOOKUP_RANGE,
 	ST_LOOKUP_PATHS,
+	ST_ATTENTION,
 	NUM_STMTS
 } Stmt;
 
@@ -87,7 +88,7 @@ struct MigSpoolPass
 	/* a full pass: one directory listed at a time */
 	int			dir;
 	bool		dir_done;
-	char	  **names;
+	MigSpoolListed *names;
 	int			nnames;
 	int			pos;
 	char	   *range_lo;
@@ -133,9 +134,17 @@ stmt_sql(int which, Oid *types, int *nargs)
 		case ST_LOOKUP_PATHS:
 			types[0] = TEXTARRAYOID;
 			*nargs = 1;
-			return psprintf("SELECT f.path, f.inode, f.size, f.mtime, f.outcome "
-							"FROM unnest($1::text[]) AS t(p) "
-							"JOIN %s AS f ON f.path = t.p COLLATE \"C\" ORDER BY f.path",
+			/* an index scan at any size, not a hash join over the table */
+			return psprintf("SELECT f.path, f.inode, f.size, f.mtime, f.outcome FROM %s AS f "
+							"WHERE f.path OPERATOR(pg_catalog.=) ANY ($1::text[] COLLATE \"C\") "
+							"ORDER BY f.path", files);
+		case ST_ATTENTION:
+			types[0] = TEXTOID;
+			*nargs = 1;
+			return psprintf("SELECT pg_catalog.count(*) FILTER (WHERE outcome OPERATOR(pg_catalog.=) 'deferred'), "
+							"pg_catalog.count(*) FILTER (WHERE outcome OPERATOR(pg_catalog.=) 'failed') FROM %s "
+							"WHERE spool OPERATOR(pg_catalog.=) $1 "
+							"AND outcome OPERATOR(pg_catalog.=) ANY (ARRAY['deferred', 'failed'])",
 							files);
 		case NUM_STMTS:
 			break;
@@ -633,7 +642,8 @@ step_full(MigSpoolPass *pass)
 	for (int i = 0; i < n; i++)
 	{
 		files[i].dir = dir;
-		files[i].name = pass->names[pass->pos + i];
+		files[i].name = pass->names[pass->pos + i].name;
+		files[i].listed_regular = pass->names[pass->pos + i].regular;
 		files[i].path = mig_spool_file_path(pass->spool, dir, files[i].name);
 	}
 	lo = pass->range_lo ? pass->range_lo :
@@ -760,17 +770,13 @@ mig_spool_pass_step(MigSpoolPass *pass)
 void
 mig_spool_attention(const char *spool, int64 *deferred, int64 *failed)
 {
-	Oid			type = TEXTOID;
 	Datum		value = CStringGetTextDatum(spool);
 	bool		isnull;
 	int			spi;
 
 	spi = mig_spi_connect();
-	if (SPI_execute_with_args(psprintf("SELECT count(*) FILTER (WHERE outcome = 'deferred'), "
-									   "count(*) FILTER (WHERE outcome = 'failed') FROM %s "
-									   "WHERE spool = $1 AND outcome IN ('deferred', 'failed')",
-									   mig_qualified_name("spool_files")),
-							  1, &type, &value, NULL, false, 0) < 0 || SPI_processed != 1)
+	mig_run_plan(&plans, ST_ATTENTION, &value, NULL, false, 0);
+	if (SPI_processed != 1)
 		elog(ERROR, "could not count spool_files");
 	*deferred = spi_int64(0, 1, &isnull);
 	*failed = spi_int64(0, 2, &isnull);

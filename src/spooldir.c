@@ -295,12 +295,12 @@ open_listing(MigSpoolTree *tree, MigSpoolTreeDir *td)
 
 /* the spool files of the listing; false with errno set */
 static bool
-read_listing(MigSpoolTree *tree, char ***names, int *nnames)
+read_listing(MigSpoolTree *tree, MigSpoolListed **names, int *nnames)
 {
 	int			max = 256;
 	struct dirent *de;
 
-	*names = palloc(sizeof(char *) * max);
+	*names = palloc(sizeof(MigSpoolListed) * max);
 	for (;;)
 	{
 		errno = 0;
@@ -317,9 +317,11 @@ read_listing(MigSpoolTree *tree, char ***names, int *nnames)
 		if (*nnames == max)
 		{
 			max *= 2;
-			*names = repalloc(*names, sizeof(char *) * max);
+			*names = repalloc(*names, sizeof(MigSpoolListed) * max);
 		}
-		(*names)[(*nnames)++] = pstrdup(de->d_name);
+		(*names)[*nnames].name = pstrdup(de->d_name);
+		(*names)[*nnames].regular = de->d_type == DT_REG;
+		(*nnames)++;
 	}
 	return errno == 0;
 }
@@ -350,7 +352,7 @@ listing_failed(MigSpoolTree *tree, int d, MigSpoolTreeDir *td)
 static int
 cmp_names(const void *a, const void *b)
 {
-	return strcmp(*(char *const *) a, *(char *const *) b);
+	return strcmp(((const MigSpoolListed *) a)->name, ((const MigSpoolListed *) b)->name);
 }
 
 /*
@@ -360,7 +362,7 @@ cmp_names(const void *a, const void *b)
  * to be left alone; the last two say why (see mig_spool_tree_fd).
  */
 bool
-mig_spool_tree_list(MigSpoolTree *tree, int d, char ***names, int *nnames)
+mig_spool_tree_list(MigSpoolTree *tree, int d, MigSpoolListed **names, int *nnames)
 {
 	MigSpoolTreeDir *td = &tree->dirs[MIG_SPOOL_ID_DIR(d)];
 	MemoryContext old;
@@ -376,7 +378,7 @@ mig_spool_tree_list(MigSpoolTree *tree, int d, char ***names, int *nnames)
 	if (listed)
 	{
 		close_listing(tree);
-		qsort(*names, *nnames, sizeof(char *), cmp_names);
+		qsort(*names, *nnames, sizeof(MigSpoolListed), cmp_names);
 	}
 	else
 	{

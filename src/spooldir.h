@@ -58,6 +58,13 @@ typedef struct MigSpoolTreeDir
 	MigSpoolDirId id;			/* what was opened */
 } MigSpoolTreeDir;
 
+/* a name a directory listing gave, and whether it was a regular file then */
+typedef struct MigSpoolListed
+{
+	char	   *name;
+	bool		regular;		/* d_type DT_REG: no need to fstatat it first */
+} MigSpoolListed;
+
 typedef struct MigSpoolTree
 {
 	const char *spool;			/* canonical, no trailing slash */
@@ -74,7 +81,7 @@ extern void mig_spool_tree_init(MigSpoolTree *tree, const char *spool,
 extern bool mig_spool_tree_open_root(MigSpoolTree *tree);
 extern int	mig_spool_tree_fd(MigSpoolTree *tree, int id);
 extern bool mig_spool_tree_list(MigSpoolTree *tree, int d,
-								char ***names, int *nnames);
+								MigSpoolListed **names, int *nnames);
 extern void mig_spool_tree_end(MigSpoolTree *tree);
 
 #endif							/* SPOOLDIR_H */

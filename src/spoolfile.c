@@ -435,11 +435,29 @@ mig_spool_release_fd(int *fd)
  * recorded it (skipped, not read), not a regular file or too large
  * (failed); true if it is to be read.
  */
+/* whether a file of size bytes may be read; if not, f fails */
+static bool
+size_ok(SpoolFile *f, off_t size, int64 max_bytes)
+{
+	if (size <= max_bytes)
+		return true;
+	mig_spool_fail_file(f, false, psprintf("the file is " INT64_FORMAT " bytes, more than mig.max_file_size (" INT64_FORMAT " kB)",
+										   (int64) size, max_bytes / 1024));
+	return false;
+}
+
 static bool
 check_entry(SpoolFile *f, int dirfd, int64 max_bytes)
 {
 	struct stat st;
 
+	/*
+	 * A file without a row is not unchanged, and when the listing saw a
+	 * regular file an fstatat would only repeat what it said, as much
+	 * before the open as it: the fstat of the open descriptor decides.
+	 */
+	if (!f->has_row && f->listed_regular)
+		return true;
 	if (fstatat(dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 	{
 		if (errno == ENOENT || errno == ENOTDIR)
@@ -460,13 +478,7 @@ check_entry(SpoolFile *f, int dirfd, int64 max_bytes)
 		mig_spool_fail_file(f, false, psprintf("the file is %s", mig_spool_file_type(st.st_mode)));
 		return false;
 	}
-	if (st.st_size > max_bytes)
-	{
-		mig_spool_fail_file(f, false, psprintf("the file is " INT64_FORMAT " bytes, more than mig.max_file_size (" INT64_FORMAT " kB)",
-											   (int64) st.st_size, max_bytes / 1024));
-		return false;
-	}
-	return true;
+	return size_ok(f, st.st_size, max_bytes);
 }
 
 /*
@@ -519,6 +531,7 @@ read_file(SpoolFile *f, int *fd, off_t size, int64 max_bytes, size_t *lenp)
 	for (;;)
 	{
 		ssize_t		n;
+		size_t		want;
 
 		if (len == cap)
 		{
@@ -527,7 +540,8 @@ read_file(SpoolFile *f, int *fd, off_t size, int64 max_bytes, size_t *lenp)
 			cap = Min((int64) cap * 2, max_bytes + 1);
 			buf = repalloc(buf, cap + 1);
 		}
-		n = read(*fd, buf + len, cap - len);
+		want = cap - len;
+		n = read(*fd, buf + len, want);
 		if (MIG_FAULT("spool_read_error"))
 		{
 			n = -1;
@@ -544,6 +558,9 @@ read_file(SpoolFile *f, int *fd, off_t size, int64 max_bytes, size_t *lenp)
 		if (n == 0)
 			break;
 		len += n;
+		/* short, at the size fstat gave: the end, without a read of nothing */
+		if ((size_t) n < want && (off_t) len == size)
+			break;
 	}
 	mig_spool_release_fd(fd);
 	if ((int64) len > max_bytes)
@@ -590,9 +607,10 @@ fault_grow(SpoolFile *f, int dirfd)
 
 /*
  * Read file f of directory dirfd, the one the pass listed: fstatat
- * without following, skip it if unchanged, refuse what is not a regular
- * file, openat without following links or blocking, fstat the descriptor,
- * read at most max_bytes, then parse.  Only the file's own name is
+ * without following (unless it is new and was listed as a regular file),
+ * skip it if unchanged, refuse what is not a regular file, openat without
+ * following links or blocking, fstat the descriptor, refuse it if it is
+ * not a regular file or is over max_bytes, read it, then parse.  Only the file's own name is
  * resolved: the directory is the one listed, whatever its path has
  * become.  The descriptor is kept in *fd (-1 on entry and on return),
  * which is the caller's, so that an error before the close cannot leak it.
@@ -611,6 +629,11 @@ mig_spool_examine_file(SpoolFile *f, int dirfd, int64 max_bytes, int *fd)
 		fault_swap(f, dirfd);
 	if (!open_file(f, dirfd, fd, &st))
 		return;
+	if (!size_ok(f, st.st_size, max_bytes))
+	{
+		mig_spool_release_fd(fd);
+		return;
+	}
 	if (MIG_FAULT("spool_grow"))
 		fault_grow(f, dirfd);
 	buf = read_file(f, fd, st.st_size, max_bytes, &len);

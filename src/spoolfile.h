@@ -69,6 +69,7 @@ typedef struct SpoolFile
 	int			dir;			/* in mig_spool_lifecycle */
 	char	   *name;
 	char	   *path;
+	bool		listed_regular; /* a regular file when the directory was listed */
 
 	/* what spool_files held for it */
 	bool		has_row;

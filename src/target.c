@@ -421,25 +421,34 @@ mig_action_plan(PG_FUNCTION_ARGS)
 	Datum		action = PG_GETARG_DATUM(0);
 	Targeted	t;
 	MigAclAction *acl;
+	MemoryContext row;
+	MemoryContext old;
 
 	InitMaterializedSRF(fcinfo, 0);
 	run_action_target(action, true, &t);
-	acl = mig_acl_begin(action);
+	acl = mig_acl_begin(action, t.ids, t.n);
+	/* a row's reason and what explains it, freed once the row is stored */
+	row = AllocSetContextCreate(CurrentMemoryContext, "mig_action_plan row",
+								ALLOCSET_SMALL_SIZES);
 	for (int i = 0; i < t.n; i++)
 	{
 		Datum		values[5];
 		bool		nulls[5] = {false, false, false, false, false};
 		char	   *reason;
 
+		old = MemoryContextSwitchTo(row);
 		values[0] = t.ids[i];
 		values[1] = t.agent_names[i];
 		values[2] = t.queuelocs[i];
-		values[3] = BoolGetDatum(mig_acl_decide(acl, t.ids[i], &reason));
+		values[3] = BoolGetDatum(mig_acl_decide(acl, i, &reason));
 		nulls[4] = reason == NULL;
 		values[4] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
+		MemoryContextSwitchTo(old);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextReset(row);
 		CHECK_FOR_INTERRUPTS();
 	}
+	MemoryContextDelete(row);
 	mig_acl_end(acl);
 	return (Datum) 0;
 }

@@ -77,13 +77,8 @@ SELECT (s.online_agents, s.online_endpoints, s.idle_agents, s.idle_endpoints, s.
         m.multi_agents_endpoints, m.disappeared_endpoints, m.flapping_endpoints,
         m.online_agents_by_version, m.idle_agents_by_version) AS same_as_mig
   FROM s, mig m;
--- many agents, versions, queue locations and idle ones (the hash tables
--- grow as they fill: more than 1,843 queue locations, the threshold of a
--- table made for 1,024)
-INSERT INTO agents SELECT 1000 + i, 'host' || i, 'qq' || (i % 2400), 'linux', 'v' || (i % 40), i,
-       now() - (i % 50) * interval '1 hour', NULL, now() - (i % 300) * interval '1 hour',
-       (ARRAY['online', 'idle', 'offline', 'idle'])[1 + i % 4]
-  FROM generate_series(1, 3000) i;
+-- mig_agents_stats() beside MIG's queries, number for number
+CREATE FUNCTION pg_temp.same_as_mig() RETURNS boolean LANGUAGE sql AS $$
 SELECT (SELECT array[online_agents, idle_agents, online_endpoints, idle_endpoints, new_endpoints,
                      multi_agents_endpoints, disappeared_endpoints, flapping_endpoints]
           FROM mig_agents_stats()) =
@@ -102,9 +97,57 @@ SELECT (SELECT array[online_agents, idle_agents, online_endpoints, idle_endpoint
                 SELECT queueloc FROM agents WHERE status IN ('idle', 'online'))
                 AND heartbeattime > now() - interval '7 days'),
              (SELECT count(*) FROM (SELECT queueloc FROM agents WHERE status IN ('online', 'idle')
-                GROUP BY queueloc HAVING count(*) > 1) x)] AS many_same_as_mig,
+                GROUP BY queueloc HAVING count(*) > 1) x)] $$;
+-- many agents, versions, queue locations and idle ones (the hash tables
+-- grow as they fill: more than 1,843 queue locations, the threshold of a
+-- table made for 1,024)
+INSERT INTO agents SELECT 1000 + i, 'host' || i, 'qq' || (i % 2400), 'linux', 'v' || (i % 40), i,
+       now() - (i % 50) * interval '1 hour', NULL, now() - (i % 300) * interval '1 hour',
+       (ARRAY['online', 'idle', 'offline', 'idle'])[1 + i % 4]
+  FROM generate_series(1, 3000) i;
+SELECT pg_temp.same_as_mig() AS many_same_as_mig,
        (SELECT json_array_length(idle_agents_by_version) FROM mig_agents_stats()) AS idle_versions;
 DELETE FROM agents WHERE id > 1000;
+
+-- a fleet of agents long gone, as MIG's was: 30,000 offline agents, last
+-- heard from weeks ago, with 1% of them online or idle, 1% offline but
+-- heard from this week, 1% started in the last day.  The statistics then
+-- read these rows alone, found through the indexes, without a scan of the
+-- table; with more than a tenth of the rows live, or without one of the
+-- indexes, they scan the table.  The numbers are MIG's every time.
+CREATE FUNCTION pg_temp.stats_read() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	seq0 bigint;
+	idx0 bigint;
+	seq1 bigint;
+	idx1 bigint;
+BEGIN
+	SELECT seq_scan, idx_scan INTO seq0, idx0 FROM pg_stat_xact_user_tables WHERE relid = 'agents'::regclass;
+	PERFORM * FROM mig_agents_stats();
+	SELECT seq_scan, idx_scan INTO seq1, idx1 FROM pg_stat_xact_user_tables WHERE relid = 'agents'::regclass;
+	RETURN CASE WHEN seq1 > seq0 THEN 'the table' WHEN idx1 > idx0 THEN 'the indexes' ELSE 'nothing' END;
+END $$;
+INSERT INTO agents SELECT 100000 + i, 'gone' || i, 'g' || (i % 9000), 'linux', 'v' || (i % 7), i,
+       CASE WHEN i % 100 = 2 THEN now() - interval '2 hours' ELSE now() - interval '60 days' END,
+       NULL,
+       CASE WHEN i % 100 = 0 THEN now() - (i % 40) * interval '1 min'
+            WHEN i % 100 = 1 THEN now() - interval '3 days'
+            ELSE now() - interval '20 days' - i * interval '1 min' END,
+       CASE WHEN i % 100 <> 0 THEN 'offline' WHEN i % 200 = 0 THEN 'online' ELSE 'idle' END
+  FROM generate_series(1, 30000) i;
+VACUUM ANALYZE agents;
+SELECT pg_temp.stats_read() AS read, pg_temp.same_as_mig(),
+       online_agents, idle_agents, new_endpoints, disappeared_endpoints
+  FROM mig_agents_stats();
+BEGIN;
+DROP INDEX agents_starttime_idx;
+SELECT pg_temp.stats_read() AS read_without_an_index, pg_temp.same_as_mig();
+ROLLBACK;
+UPDATE agents SET status = 'online', heartbeattime = now() WHERE id > 100000 AND id % 100 < 15;
+VACUUM ANALYZE agents;
+SELECT pg_temp.stats_read() AS read_fifteen_percent_live, pg_temp.same_as_mig(), online_agents
+  FROM mig_agents_stats();
+DELETE FROM agents WHERE id > 100000;
 
 -- the periodic run keeps them
 SELECT count(*) AS kept, max(online_agents) AS online_agents FROM agents_stats;

@@ -148,6 +148,129 @@ SELECT mig_action_targets(1);
 SELECT mig_action_targets(999);
 SELECT * FROM mig_action_plan(NULL);
 
+-- a plan of many agents (more than 256, and many against agtmodreq's
+-- rows) reads the ACL as a fleet: each module's agtmodreq rows and each
+-- signer's permission rows with one scan each, never an agent's own rows
+-- one by one; its rows, in the target's order, are those of one agent at
+-- a time: the verdict of mig_authorize and the first denying row of
+-- mig_authorize_explain, for every kind of reason
+INSERT INTO investigators (id, name, publickey) VALUES (2, 'Judy', pg_temp.fx('judy.pub'));
+INSERT INTO modules VALUES (3, 'netstat'), (4, 'pkg');
+INSERT INTO agents (id, name, queueloc, os, version, pid, starttime, heartbeattime, status)
+SELECT i, 'fleet' || i, 'linux.fleet' || i, 'linux', '1', i, now(), now(),
+       CASE WHEN i % 5 = 0 THEN 'idle' ELSE 'online' END
+  FROM generate_series(1000, 1599) i;
+-- by id % 12: 0 no ACL row at all; 1 file 1, ivan 1 (the ids at another
+-- scale); 2 default 1, ivan 1; 3 file 2, ivan 1 and judy 1; 4 file 2, ivan
+-- 1 alone; 5 file 1, no permission; 6 file 0; 7 default 0; 8 default 3,
+-- ivan 1 and judy 1; 9 file 1 and netstat 1, ivan on file only; 10 file 2,
+-- ivan 1, no netstat or default row (action a2 denies on file's weight,
+-- before netstat's missing ACL); 11 pkg only
+BEGIN;
+ALTER TABLE agtmodreq DROP CONSTRAINT agtmodreq_minimumweight_check;
+INSERT INTO agtmodreq
+SELECT r.m, CASE WHEN a % 12 = 1 THEN a + 0.00 ELSE a END, r.w
+  FROM generate_series(1000, 1599) a,
+       LATERAL (VALUES (1, 2, 1), (2, 1, 1), (3, 2, 2), (4, 2, 2), (5, 2, 1), (6, 2, 0),
+                       (7, 1, 0), (8, 1, 3), (9, 2, 1), (9, 3, 1), (10, 2, 2), (11, 4, 1))
+               r(k, m, w)
+ WHERE a % 12 = r.k;
+INSERT INTO invagtmodperm
+SELECT p.i, CASE WHEN a % 12 = 1 THEN a + 0.0 ELSE a END, p.m, p.w
+  FROM generate_series(1000, 1599) a,
+       LATERAL (VALUES (1, 1, 2, 1), (2, 1, 1, 1), (3, 1, 2, 1), (3, 2, 2, 1), (4, 1, 2, 1),
+                       (6, 1, 2, 5), (7, 1, 1, 5), (8, 1, 1, 1), (8, 2, 1, 1), (9, 1, 2, 1),
+                       (10, 1, 2, 1), (11, 1, 4, 9))
+               p(k, i, m, w)
+ WHERE a % 12 = p.k;
+ANALYZE agents, agtmodreq, invagtmodperm;
+CREATE FUNCTION pg_temp.add_action(id numeric, fixture text, signers text[]) RETURNS void
+LANGUAGE sql AS $$
+	INSERT INTO actions (id, name, target, validfrom, expireafter, operations, pgpsignatures, syntaxversion)
+	SELECT id, a->>'name', a->>'target', (a->>'validfrom')::timestamptz,
+	       (a->>'expireafter')::timestamptz, a->'operations',
+	       (SELECT coalesce(json_agg(pg_temp.fx(fixture || '.' || s || '.asc') ORDER BY o), '[]')
+	          FROM unnest(signers) WITH ORDINALITY u(s, o)),
+	       2
+	  FROM (SELECT pg_temp.fx(fixture || '.json')::json AS a) j
+$$;
+SELECT pg_temp.add_action(21, 'a1', '{ivan}');			-- file
+SELECT pg_temp.add_action(22, 'a1', '{ivan,judy}');
+SELECT pg_temp.add_action(23, 'a2', '{ivan,judy}');	-- file, netstat, file
+SELECT pg_temp.add_action(24, 'a2', '{ivan}');
+SELECT pg_temp.add_action(25, 'a1', '{}');				-- no signature
+SELECT pg_temp.add_action(26, 'a3', '{ivan}');			-- no operations
+-- 27: a1 with its name run into its target: it signs the same string as
+-- another action, and no signature counts
+INSERT INTO actions (id, name, target, validfrom, expireafter, operations, pgpsignatures, syntaxversion)
+SELECT 27, name || ';target=' || target, 'true', validfrom, expireafter, operations, pgpsignatures, 2
+  FROM actions WHERE id = 21;
+-- the plan, numbered, and the same agents decided one at a time
+CREATE FUNCTION pg_temp.plan(action numeric) RETURNS TABLE(n bigint, agent_id numeric,
+	agent_name text, queueloc text, authorized boolean, reason text)
+LANGUAGE sql AS $$
+	SELECT p.n, p.agent_id, p.agent_name, p.queueloc, p.authorized, p.reason
+	  FROM mig_action_plan(action) WITH ORDINALITY p(agent_id, agent_name, queueloc, authorized, reason, n)
+$$;
+CREATE FUNCTION pg_temp.one_by_one(action numeric) RETURNS TABLE(n bigint, agent_id numeric,
+	agent_name text, queueloc text, authorized boolean, reason text)
+LANGUAGE sql AS $$
+	SELECT t.n, t.id, a.name, a.queueloc, mig_authorize(action, t.id),
+	       (SELECT coalesce(e.module || ': ', '') || e.reason
+	          FROM mig_authorize_explain(action, t.id) WITH ORDINALITY
+	               e(module, required_weight, granted_weight, signers, authorized, reason, o)
+	         WHERE NOT e.authorized ORDER BY e.o LIMIT 1)
+	  FROM mig_target_agents((SELECT target FROM actions WHERE id = action)) WITH ORDINALITY t(id, n)
+	  JOIN agents a ON a.id = t.id
+$$;
+-- how many index scans of agtmodreq by agent, and by module, this
+-- transaction has made so far
+CREATE FUNCTION pg_temp.scans(OUT by_agent bigint, OUT by_module bigint) LANGUAGE sql AS $$
+	SELECT pg_stat_get_xact_numscans('agtmodreq_agentid_idx'::regclass),
+	       pg_stat_get_xact_numscans('agtmodreq_moduleid_agentid_key'::regclass)
+$$;
+CREATE TEMP TABLE before AS SELECT * FROM pg_temp.scans();
+SELECT a AS action, count(*) AS planned, count(*) FILTER (WHERE authorized) AS authorized,
+       count(DISTINCT regexp_replace(reason, '[0-9]+', 'N', 'g')) AS reasons
+  FROM generate_series(21, 27) a, pg_temp.plan(a) GROUP BY a ORDER BY a;
+SELECT s.by_agent - b.by_agent AS "scans by agent", s.by_module - b.by_module AS "scans by module"
+  FROM pg_temp.scans() s, before b;
+-- the reasons the plans give, one agent each
+SELECT DISTINCT ON (a, regexp_replace(reason, '[0-9]{4}', 'N', 'g')) a AS action, agent_id, authorized, reason
+  FROM generate_series(21, 27) a, pg_temp.plan(a)
+ ORDER BY a, regexp_replace(reason, '[0-9]{4}', 'N', 'g'), agent_id;
+-- every row the same, both ways
+SELECT a AS action,
+       (SELECT count(*) FROM (SELECT * FROM pg_temp.plan(a) EXCEPT SELECT * FROM pg_temp.one_by_one(a)) x) AS plan_only,
+       (SELECT count(*) FROM (SELECT * FROM pg_temp.one_by_one(a) EXCEPT SELECT * FROM pg_temp.plan(a)) x) AS reference_only
+  FROM generate_series(21, 27) a ORDER BY a;
+-- a target of few agents: each agent's own rows are read, with the same
+-- rows again
+UPDATE actions SET target = 'id BETWEEN 1000 AND 1099' WHERE id BETWEEN 21 AND 27;
+DELETE FROM before;
+INSERT INTO before SELECT * FROM pg_temp.scans();
+SELECT a AS action, count(*) AS planned FROM generate_series(21, 27) a, pg_temp.plan(a) GROUP BY a ORDER BY a;
+SELECT s.by_agent - b.by_agent AS "scans by agent", s.by_module - b.by_module AS "scans by module"
+  FROM pg_temp.scans() s, before b;
+SELECT a AS action,
+       (SELECT count(*) FROM (SELECT * FROM pg_temp.plan(a) EXCEPT SELECT * FROM pg_temp.one_by_one(a)) x) AS plan_only,
+       (SELECT count(*) FROM (SELECT * FROM pg_temp.one_by_one(a) EXCEPT SELECT * FROM pg_temp.plan(a)) x) AS reference_only
+  FROM generate_series(21, 27) a ORDER BY a;
+-- more than 256 agents, but few against agtmodreq's rows (a small target
+-- in a big fleet): probed too
+INSERT INTO agents (id, name, queueloc, os, version, pid, starttime, heartbeattime, status)
+SELECT i, 'offline' || i, 'linux.offline' || i, 'linux', '1', i, now(), now(), 'offline'
+  FROM generate_series(2000, 4999) i;
+INSERT INTO agtmodreq SELECT 4, i, 1 FROM generate_series(2000, 4999) i;
+ANALYZE agtmodreq;
+UPDATE actions SET target = 'id BETWEEN 1000 AND 1299' WHERE id = 21;
+DELETE FROM before;
+INSERT INTO before SELECT * FROM pg_temp.scans();
+SELECT count(*) AS planned FROM pg_temp.plan(21);
+SELECT s.by_agent - b.by_agent AS "scans by agent", s.by_module - b.by_module AS "scans by module"
+  FROM pg_temp.scans() s, before b;
+ROLLBACK;
+
 -- the caller's privileges: a role that may not read agents reads none
 CREATE ROLE mig_target_reader;
 GRANT USAGE ON SCHEMA mig TO mig_target_reader;
