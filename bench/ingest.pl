@@ -30,7 +30,7 @@ my %o = (
 	early => 10000,
 	total => 200000,
 	chunk => 10000,
-	rounds => 3,
+	rounds => 5,
 	sizes => 'large,small',
 );
 GetOptions(\%o, 'dir=s', 'port=i', 'bin=s', 'arrivals=s', 'only=s', 'files=i', 'actions=i', 'rate=i', 'seconds=i', 'early=i',
@@ -48,7 +48,7 @@ bench/ingest [--quick] [--files N] [--actions A] [--rate R] [--seconds S]
   --early K     files fed to the worker before the first memory reading (10000)
   --total M     files fed before the second (200000)
   --chunk C     files generated and fed at a time (10000)
-  --rounds R    rounds of the pass against COPY (3)
+  --rounds R    rounds of the pass against COPY (5)
   --sizes S     the files of the one-pass measure: large (2-3 kB, MIG's
                 usual command), small (about 1 kB: bench/mkspool --small),
                 or both, comma-separated (large,small)
