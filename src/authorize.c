@@ -23,7 +23,8 @@
  *	  the first module that denies), mig_authorize_explain (one row per
  *	  module, with a reason a person can act on), and mig_authorized_agents
  *	  (a whole fleet at once: each ACL table is read once, through its
- *	  indexes, into a hash table keyed by agent, instead of one query per
+ *	  indexes, instead of one query per agent; every agent by merging the
+ *	  scans in agent order, given agents into a hash table keyed by
  *	  agent).  mig_action_plan (target.c) asks for each targeted agent's
  *	  verdict with mig_authorize_explain's first reason (mig_acl_decide):
  *	  many agents are read the fleet's way first (mig_acl_begin), with
@@ -50,6 +51,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
@@ -1052,14 +1054,14 @@ scan_requirements(AclRels *rels, Fleet *f, int r)
  * alone (fleet_authorized), none when the agent cannot pass at all (a
  * module ungoverned, or a minimum weight below 1); for a reason, every
  * such module's, as one agent's probe reads them (the first module that
- * denies may deny on weight, after another that fails outright).
+ * denies may deny on weight, after another that fails outright).  has,
+ * minw and needed are the agent's, of nR each; needed starts all false.
+ * Whether any row is needed.
  */
-static void
-mark_needed(Fleet *f, AgentEntry *e)
+static bool
+needed_rows(ActionAcl *acl, bool explain, const bool *has, const int32 *minw, bool *needed)
 {
-	ActionAcl  *acl = f->acl;
-	bool	   *has = ENTRY_HAS(f, e);
-	bool	   *needed = ENTRY_NEEDED(f, e);
+	bool		any = false;
 
 	for (int m = 0; m < acl->nmodules; m++)
 	{
@@ -1067,15 +1069,51 @@ mark_needed(Fleet *f, AgentEntry *e)
 		Governing	by = governing_row(own >= 0 && has[own], acl->dflt >= 0 && has[acl->dflt]);
 		int			r = by == GOVERNED_BY_MODULE ? own : acl->dflt;
 
-		if (by == GOVERNED_BY_NONE || ENTRY_MINW(f, e)[r] < 1)
+		if (by == GOVERNED_BY_NONE || minw[r] < 1)
 		{
-			if (f->explain)
+			if (explain)
 				continue;
-			memset(needed, 0, sizeof(bool) * f->nR);
-			return;
+			memset(needed, 0, sizeof(bool) * acl->nR);
+			return false;
 		}
 		needed[r] = true;
+		any = true;
 	}
+	return any;
+}
+
+static void
+mark_needed(Fleet *f, AgentEntry *e)
+{
+	(void) needed_rows(f->acl, f->explain, ENTRY_HAS(f, e), ENTRY_MINW(f, e),
+					   ENTRY_NEEDED(f, e));
+}
+
+/*
+ * The permission row at scan's index tuple, whose module imodule is R[*r]:
+ * fetched from the heap under the scan's snapshot and checked against the
+ * scan's key; false when no version of it is visible.  The module and the
+ * agent are then the heap row's: *r again from its module when the bytes
+ * differ from imodule's (-1 when not in R), *agent its agent, *weight its
+ * weight.
+ */
+static bool
+fetch_permission(AclRels *rels, Fleet *f, IndexScanDesc scan, ScanKey key,
+				 Datum imodule, int *r, Datum *agent, int32 *weight)
+{
+	TupleTableSlot *slot = rels->invagtmodperm_slot;
+	Datum		module;
+	bool		isnull;
+
+	if (!index_fetch_heap(scan, slot))
+		return false;
+	mig_index_recheck(scan->indexRelation, key, 1, slot);
+	module = slot_getattr(slot, rels->perm_moduleid, &isnull);
+	*agent = slot_getattr(slot, rels->perm_agentid, &isnull);
+	if (!mig_numeric_same_bytes(module, imodule))
+		*r = r_index(f->acl, module);
+	*weight = DatumGetInt32(slot_getattr(slot, rels->perm_weight, &isnull));
+	return true;
 }
 
 /*
@@ -1091,7 +1129,6 @@ scan_permissions(AclRels *rels, Fleet *f, int s)
 {
 	ScanKeyData key;
 	IndexScanDesc scan;
-	TupleTableSlot *slot = rels->invagtmodperm_slot;
 	Relation	index = acl_index(&rels->invagtmodperm_key, rels->invagtmodperm,
 								  "investigatorid,agentid,moduleid", true);
 	ItemPointer tid;
@@ -1109,7 +1146,6 @@ scan_permissions(AclRels *rels, Fleet *f, int s)
 		Datum		iagent;
 		Datum		imodule;
 		Datum		agent;
-		Datum		module;
 		int			r;
 		int32		weight;
 		AgentEntry *e;
@@ -1140,19 +1176,14 @@ scan_permissions(AclRels *rels, Fleet *f, int s)
 				last_e = e;
 			}
 		}
-		if (e == NULL || !ENTRY_NEEDED(f, e)[r] || !index_fetch_heap(scan, slot))
+		if (e == NULL || !ENTRY_NEEDED(f, e)[r] ||
+			!fetch_permission(rels, f, scan, &key, imodule, &r, &agent, &weight))
 			continue;			/* not a sum read, or not visible to the snapshot */
 
-		mig_index_recheck(index, &key, 1, slot);
-		module = slot_getattr(slot, rels->perm_moduleid, &isnull);
-		agent = slot_getattr(slot, rels->perm_agentid, &isnull);
-		if (!mig_numeric_same_bytes(module, imodule))
-			r = r_index(f->acl, module);
 		if (!mig_numeric_same_bytes(agent, iagent))
 			e = fleet_agent(f, agent, false);
 		if (r < 0 || e == NULL || !ENTRY_NEEDED(f, e)[r])
 			continue;
-		weight = DatumGetInt32(slot_getattr(slot, rels->perm_weight, &isnull));
 		if (f->explain)
 		{
 			/* the signer's row, as load_agent keeps it: the first */
@@ -1209,20 +1240,299 @@ probe_agent(AclRels *rels, Fleet *f, AgentEntry *e)
 	free_agent(&aa);
 }
 
+/*
+ * The verdict on an agent from its requirements (has, minw) and the sums
+ * of the signers' weights (sum), each of nR
+ */
 static bool
-fleet_authorized(Fleet *f, AgentEntry *e)
+sums_pass(ActionAcl *acl, const bool *has, const int32 *minw, const int64 *sum)
 {
-	ActionAcl  *acl = f->acl;
-	bool	   *has = ENTRY_HAS(f, e);
-
 	for (int m = 0; m < acl->nmodules; m++)
 	{
 		int			own = acl->specific[m];
 		Governing	by = governing_row(own >= 0 && has[own], acl->dflt >= 0 && has[acl->dflt]);
 		int			r = by == GOVERNED_BY_MODULE ? own : acl->dflt;
 
-		if (by == GOVERNED_BY_NONE || !weight_passes(by, ENTRY_MINW(f, e)[r], e->sum[r]))
+		if (by == GOVERNED_BY_NONE || !weight_passes(by, minw[r], sum[r]))
 			return false;
+	}
+	return true;
+}
+
+static bool
+fleet_authorized(Fleet *f, AgentEntry *e)
+{
+	return sums_pass(f->acl, ENTRY_HAS(f, e), ENTRY_MINW(f, e), e->sum);
+}
+
+/* ----------------------------------------------------------------
+ * The whole fleet without a hash table: each of the scans above gives its
+ * rows in agent order (the agent is the key's second column, after an
+ * equality on the first), so they are merged.  The requirement scans of
+ * the modules in R are read side by side, the smallest agent among them
+ * next (only an agent with a requirement row can be authorized); its rows
+ * of every module make its requirements, then each signer's permission
+ * scan is moved past the agents before it and its rows for this agent
+ * read, as scan_permissions reads them.  The agents come out in order, in
+ * one pass, with one agent's state at a time.
+ * ----------------------------------------------------------------
+ */
+
+/* a against b in the indexes' order: numeric_cmp, spared on equal bytes */
+static inline int
+agent_cmp(Datum a, Datum b)
+{
+	NumericBuf	ba;
+	NumericBuf	bb;
+
+	if (mig_numeric_same_bytes(a, b))
+		return 0;
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, numeric_unpacked(a, &ba),
+											 numeric_unpacked(b, &bb)));
+}
+
+static void
+out_of_order(Relation index)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" returned rows out of order",
+					RelationGetRelationName(index)),
+			 errhint("REINDEX the index.")));
+}
+
+/* one module's agtmodreq rows, its current row in slot */
+typedef struct RequirementScan
+{
+	IndexScanDesc scan;
+	ScanKeyData key;
+	TupleTableSlot *slot;
+	bool		live;			/* a current row */
+	Datum		agent;			/* its agent, in slot */
+} RequirementScan;
+
+/* one signer's invagtmodperm rows, its current row an index tuple */
+typedef struct PermissionScan
+{
+	IndexScanDesc scan;
+	ScanKeyData key;
+	bool		live;			/* a current row */
+	Datum		iagent;			/* its agent, in the index tuple */
+} PermissionScan;
+
+static void
+requirement_next(AclRels *rels, RequirementScan *rs)
+{
+	bool		isnull;
+
+	rs->live = index_getnext_slot(rs->scan, ForwardScanDirection, rs->slot);
+	if (!rs->live)
+		return;
+	mig_index_recheck(rs->scan->indexRelation, &rs->key, 1, rs->slot);
+	rs->agent = slot_getattr(rs->slot, rels->req_agentid, &isnull);
+}
+
+/* the next index tuple naming an agent (the column is NOT NULL) */
+static void
+permission_next(PermissionScan *ps)
+{
+	bool		isnull = true;
+
+	while (isnull)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (index_getnext_tid(ps->scan, ForwardScanDirection) == NULL)
+		{
+			ps->live = false;
+			return;
+		}
+		ps->iagent = index_getattr(ps->scan->xs_itup, 2, ps->scan->xs_itupdesc, &isnull);
+	}
+	ps->live = true;
+}
+
+/*
+ * Signer ps's permission rows for agent, needed[r] for R[r], added to
+ * sum[r]: the rows of agents before it are passed over on the index tuple
+ * alone, as are the rows of modules whose rows are not needed.
+ */
+static void
+permissions_of(AclRels *rels, Fleet *f, PermissionScan *ps, Datum agent,
+			   const bool *needed, int64 *sum)
+{
+	int			c = 1;
+
+	while (ps->live && (c = agent_cmp(ps->iagent, agent)) < 0)
+		permission_next(ps);
+	for (; ps->live && c == 0; permission_next(ps),
+		 c = ps->live ? agent_cmp(ps->iagent, agent) : 1)
+	{
+		bool		isnull;
+		Datum		imodule;
+		Datum		hagent;
+		int			r;
+		int32		weight;
+
+		imodule = index_getattr(ps->scan->xs_itup, 3, ps->scan->xs_itupdesc, &isnull);
+		if (isnull || (r = memo_r_index(f, imodule)) < 0 || !needed[r] ||
+			!fetch_permission(rels, f, ps->scan, &ps->key, imodule, &r, &hagent, &weight))
+			continue;			/* not a sum read, or not visible to the snapshot */
+
+		/* an index entry's heap row has the entry's agent */
+		if (agent_cmp(hagent, ps->iagent) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("index \"%s\" returned a row that does not match its entry",
+							RelationGetRelationName(ps->scan->indexRelation)),
+					 errhint("REINDEX the index.")));
+		if (r < 0 || !needed[r])
+			continue;
+		sum[r] += weight;
+	}
+	if (ps->live && c < 0)
+		out_of_order(ps->scan->indexRelation);
+}
+
+/* whether index column attno is in ascending order, nulls last */
+static bool
+index_column_ascending(Relation index, int attno)
+{
+	return (index->rd_indoption[attno - 1] & (INDOPTION_DESC | INDOPTION_NULLS_FIRST)) == 0;
+}
+
+/*
+ * Every agent on which the action is authorized, in ascending order, to
+ * emit (called in emit_cxt); false, having read nothing, when an index is
+ * not in ascending agent order.
+ */
+static bool
+fleet_merge(AclRels *rels, Fleet *f, void (*emit) (Datum agent, void *arg), void *arg,
+			MemoryContext emit_cxt)
+{
+	ActionAcl  *acl = f->acl;
+	int			nR = f->nR;
+	int			nsigners = acl->signers->nsigners;
+	Relation	req_index = acl_index(&rels->agtmodreq_key, rels->agtmodreq,
+									  "moduleid,agentid", true);
+	Relation	perm_index = acl_index(&rels->invagtmodperm_key, rels->invagtmodperm,
+									   "investigatorid,agentid,moduleid", true);
+	RequirementScan *reqs;
+	PermissionScan *perms;
+	bool	   *has;
+	int32	   *minw;
+	bool	   *needed;
+	int64	   *sum;
+	char	   *cur;			/* the agent decided, with a 4-byte header */
+	Size		cur_size = 64;
+
+	Assert(!f->explain && !f->fixed);
+	if (!index_column_ascending(req_index, 2) || !index_column_ascending(perm_index, 2))
+		return false;
+
+	reqs = palloc0(sizeof(RequirementScan) * nR);
+	perms = palloc0(sizeof(PermissionScan) * Max(nsigners, 1));
+	has = palloc(sizeof(bool) * nR);
+	minw = palloc(sizeof(int32) * nR);
+	needed = palloc(sizeof(bool) * nR);
+	sum = palloc(sizeof(int64) * nR);
+	cur = palloc(cur_size);
+
+	for (int r = 0; r < nR; r++)
+	{
+		RequirementScan *rs = &reqs[r];
+
+		eq_key(&rs->key, req_index, 1, F_NUMERIC_EQ, acl->R[r]);
+		rs->slot = table_slot_create(rels->agtmodreq, NULL);
+		rs->scan = index_beginscan(rels->agtmodreq, req_index, GetActiveSnapshot(), 1, 0);
+		index_rescan(rs->scan, &rs->key, 1, NULL, 0);
+		requirement_next(rels, rs);
+	}
+	for (int s = 0; s < nsigners; s++)
+	{
+		PermissionScan *ps = &perms[s];
+
+		eq_key(&ps->key, perm_index, 1, F_NUMERIC_EQ, acl->signers->signers[s]);
+		ps->scan = index_beginscan(rels->invagtmodperm, perm_index, GetActiveSnapshot(), 1, 0);
+		ps->scan->xs_want_itup = true;
+		index_rescan(ps->scan, &ps->key, 1, NULL, 0);
+		permission_next(ps);
+	}
+
+	for (;;)
+	{
+		int			first = -1;
+		Datum		agent;
+		struct varlena *v;
+		Size		len;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int r = 0; r < nR; r++)
+			if (reqs[r].live &&
+				(first < 0 || agent_cmp(reqs[r].agent, reqs[first].agent) < 0))
+				first = r;
+		if (first < 0)
+			break;				/* no agent left with a requirement */
+
+		/* the agent, copied: its scan's slot moves on */
+		v = (struct varlena *) DatumGetPointer(reqs[first].agent);
+		if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+			v = pg_detoast_datum_packed(v);
+		len = VARSIZE_ANY_EXHDR(v);
+		if (len + VARHDRSZ > cur_size)
+		{
+			cur_size = len + VARHDRSZ;
+			cur = repalloc(cur, cur_size);
+		}
+		SET_VARSIZE(cur, len + VARHDRSZ);
+		memcpy(VARDATA(cur), VARDATA_ANY(v), len);
+		agent = PointerGetDatum(cur);
+
+		/* its requirements: the first row of each module counts */
+		memset(has, 0, sizeof(bool) * nR);
+		memset(needed, 0, sizeof(bool) * nR);
+		memset(sum, 0, sizeof(int64) * nR);
+		for (int r = 0; r < nR; r++)
+		{
+			RequirementScan *rs = &reqs[r];
+			int			c = 1;
+
+			while (rs->live && (c = agent_cmp(rs->agent, agent)) == 0)
+			{
+				if (!has[r])
+				{
+					bool		isnull;
+
+					has[r] = true;
+					minw[r] = DatumGetInt32(slot_getattr(rs->slot, rels->req_minimumweight,
+														 &isnull));
+				}
+				requirement_next(rels, rs);
+			}
+			if (rs->live && c < 0)
+				out_of_order(req_index);
+		}
+
+		/* the permissions its decision reads, when it can pass at all */
+		if (!needed_rows(acl, false, has, minw, needed))
+			continue;
+		for (int s = 0; s < nsigners; s++)
+			permissions_of(rels, f, &perms[s], agent, needed, sum);
+
+		if (sums_pass(acl, has, minw, sum))
+		{
+			MemoryContext old = MemoryContextSwitchTo(emit_cxt);
+
+			emit(agent, arg);
+			MemoryContextSwitchTo(old);
+		}
+	}
+
+	for (int s = 0; s < nsigners; s++)
+		index_endscan(perms[s].scan);
+	for (int r = 0; r < nR; r++)
+	{
+		index_endscan(reqs[r].scan);
+		ExecDropSingleTupleTableSlot(reqs[r].slot);
 	}
 	return true;
 }
@@ -1250,9 +1560,10 @@ fleet_authorized(Fleet *f, AgentEntry *e)
 
 /*
  * The agents among agents[0..n-1] (every agent when agents is NULL) on
- * which the action is authorized, each given to emit.  Each ACL table is
- * read once through its indexes into a hash table keyed by agent, or, for
- * few given agents, per agent.
+ * which the action is authorized, each given to emit.  Every agent: the
+ * ACL scans merged, in agent order (fleet_merge).  Given agents: each ACL
+ * table read once through its indexes into a hash table keyed by agent,
+ * or, for few given agents, per agent.
  */
 void
 mig_authorized_agents_each(Datum action, Datum *agents, int n,
@@ -1278,6 +1589,8 @@ mig_authorized_agents_each(Datum action, Datum *agents, int n,
 		goto done;				/* nothing can be authorized */
 
 	fleet_init(&f, &acl, false, agents != NULL);
+	if (!f.fixed && fleet_merge(&rels, &f, emit, arg, old))
+		goto done;
 	if (f.fixed)
 	{
 		f.agents = agenthash_create(work, Max(n, 16), NULL);

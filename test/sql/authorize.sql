@@ -168,6 +168,91 @@ SELECT x.action,
          ON s.action = x.action AND s.agent = x.agent
  GROUP BY x.action ORDER BY x.action;
 
+-- the whole fleet is decided by merging the ACL scans in agent order: the
+-- same agents as mig_authorize decides one by one, with ids stored at
+-- other scales in every table and column (2400.0 is 2400; a stream's key
+-- 1.0 is the signer 1), agents with requirements for some modules only,
+-- with permissions but no requirement, and past the last agent with a
+-- requirement, agents with permissions only
+INSERT INTO agents (id, name, queueloc, os, version, pid, starttime, heartbeattime)
+SELECT CASE WHEN i % 3 = 0 THEN round(i::numeric, 1) ELSE i END,
+       'scaled' || i, 'linux.scaled' || i, 'linux', '1', i, now(), now()
+  FROM generate_series(2400, 2799) i;
+INSERT INTO agtmodreq
+SELECT CASE WHEN a % 2 = 0 THEN round(m, 2) ELSE m END,
+       CASE WHEN (a + m) % 4 = 0 THEN round(a, 2) ELSE a END, 1 + (r2 * 2)::int
+  FROM (SELECT a::numeric, m, random() AS r, random() AS r2
+          FROM generate_series(2400, 2699) a, unnest(ARRAY[1, 2, 3]::numeric[]) m) x
+ WHERE r < 0.6;
+INSERT INTO invagtmodperm
+SELECT CASE WHEN a % 5 = 0 THEN round(i, 1) ELSE i END,
+       CASE WHEN (a + i) % 3 = 0 THEN round(a, 3) ELSE a END,
+       CASE WHEN (a + m) % 2 = 0 THEN round(m, 1) ELSE m END, (r2 * 2)::int
+  FROM (SELECT a::numeric, m, i, random() AS r, random() AS r2
+          FROM generate_series(2400, 2799) a, unnest(ARRAY[1, 2, 3]::numeric[]) m,
+               unnest(ARRAY[1, 2]::numeric[]) i) x
+ WHERE r < 0.7;
+SELECT (SELECT count(*) FROM agtmodreq WHERE agentid >= 2400 AND agentid::text LIKE '%.%') AS req_agents_scaled,
+       (SELECT count(*) FROM agtmodreq WHERE agentid >= 2400 AND moduleid::text LIKE '%.%') AS req_modules_scaled,
+       (SELECT count(*) FROM invagtmodperm WHERE agentid >= 2400 AND agentid::text LIKE '%.%') AS perm_agents_scaled,
+       (SELECT count(*) FROM invagtmodperm WHERE agentid >= 2400 AND investigatorid::text LIKE '%.%') AS perm_signers_scaled;
+SELECT a AS action, count(x) AS authorized, count(x) FILTER (WHERE x >= 2400) AS "of them from 2400",
+       (SELECT count(*) FROM (SELECT mig_authorized_agents(a)
+                              EXCEPT SELECT id FROM agents WHERE mig_authorize(a, id)) y) AS fleet_only,
+       (SELECT count(*) FROM (SELECT id FROM agents WHERE mig_authorize(a, id)
+                              EXCEPT SELECT mig_authorized_agents(a)) y) AS one_by_one_only
+  FROM generate_series(1, 7) a LEFT JOIN LATERAL mig_authorized_agents(a) x ON true
+ GROUP BY a ORDER BY a;
+-- each agent once, in ascending order: the merge's order (a hash
+-- table's is not)
+SELECT a AS action, count(*) AS agents,
+       count(*) FILTER (WHERE prev >= agent) AS not_ascending
+  FROM generate_series(1, 7) a,
+       LATERAL (SELECT agent, lag(agent) OVER (ORDER BY n) AS prev
+                  FROM mig_authorized_agents(a) WITH ORDINALITY g(agent, n)) o
+ GROUP BY a ORDER BY a;
+-- one scan per module in R and per signer, none by agent; the signers'
+-- rows past the last agent with a requirement are not read
+BEGIN;
+CREATE TEMP TABLE fleet_stats AS
+SELECT pg_stat_get_xact_numscans('agtmodreq_moduleid_agentid_key'::regclass) AS req_scans,
+       pg_stat_get_xact_numscans('invagtmodperm_investigatorid_agentid_moduleid_key'::regclass) AS perm_scans,
+       pg_stat_get_xact_numscans('agtmodreq_agentid_idx'::regclass) +
+       pg_stat_get_xact_numscans('invagtmodperm_agentid_moduleid_idx'::regclass) AS scans_by_agent,
+       pg_stat_get_xact_tuples_returned('invagtmodperm_investigatorid_agentid_moduleid_key'::regclass) AS perm_read;
+SELECT count(*) AS authorized FROM mig_authorized_agents(6);
+SELECT pg_stat_get_xact_numscans('agtmodreq_moduleid_agentid_key'::regclass) - req_scans AS "scans by module",
+       pg_stat_get_xact_numscans('invagtmodperm_investigatorid_agentid_moduleid_key'::regclass) - perm_scans
+         AS "scans by signer",
+       pg_stat_get_xact_numscans('agtmodreq_agentid_idx'::regclass) +
+       pg_stat_get_xact_numscans('invagtmodperm_agentid_moduleid_idx'::regclass) - scans_by_agent
+         AS "scans by agent",
+       pg_stat_get_xact_tuples_returned('invagtmodperm_investigatorid_agentid_moduleid_key'::regclass) - perm_read
+         <= (SELECT count(*) + 2 FROM invagtmodperm
+              WHERE investigatorid IN (1, 2) AND agentid <= (SELECT max(agentid) FROM agtmodreq))
+         AS "stops at the last requirement",
+       (SELECT count(*) FROM invagtmodperm
+         WHERE investigatorid IN (1, 2) AND agentid > (SELECT max(agentid) FROM agtmodreq)) AS "rows past it"
+  FROM fleet_stats;
+COMMIT;
+DROP TABLE fleet_stats;
+-- with an index on the agents in descending order, the scans are not
+-- merged: a hash table decides (in its own order), the same agents
+BEGIN;
+ALTER TABLE agtmodreq DROP CONSTRAINT agtmodreq_moduleid_agentid_key;
+CREATE UNIQUE INDEX agtmodreq_desc ON agtmodreq (moduleid, agentid DESC);
+SELECT a AS action, count(x) AS authorized,
+       (SELECT count(*) FROM (SELECT mig_authorized_agents(a)
+                              EXCEPT SELECT id FROM agents WHERE mig_authorize(a, id)) y) AS fleet_only,
+       (SELECT count(*) FROM (SELECT id FROM agents WHERE mig_authorize(a, id)
+                              EXCEPT SELECT mig_authorized_agents(a)) y) AS one_by_one_only,
+       (SELECT count(*) FILTER (WHERE prev >= agent)
+          FROM (SELECT agent, lag(agent) OVER (ORDER BY n) AS prev
+                  FROM mig_authorized_agents(a) WITH ORDINALITY g(agent, n)) o) > 0 AS not_in_order
+  FROM generate_series(1, 7) a LEFT JOIN LATERAL mig_authorized_agents(a) x ON true
+ WHERE a IN (2, 6) GROUP BY a ORDER BY a;
+ROLLBACK;
+
 -- ids stored at another scale (2.0 is 2) are the same ids in every path:
 -- one agent's rows read by agent, the fleet's through the modules' and
 -- signers' keys, where equal bytes spare numeric_eq and unequal ones must
