@@ -430,11 +430,6 @@ mig_spool_release_fd(int *fd)
 	}
 }
 
-/*
- * The entry, without following it: vanished, unchanged since spool_files
- * recorded it (skipped, not read), not a regular file or too large
- * (failed); true if it is to be read.
- */
 /* whether a file of size bytes may be read; if not, f fails */
 static bool
 size_ok(SpoolFile *f, off_t size, int64 max_bytes)
@@ -446,8 +441,13 @@ size_ok(SpoolFile *f, off_t size, int64 max_bytes)
 	return false;
 }
 
+/*
+ * The entry, without following it: vanished, unchanged since spool_files
+ * recorded it (skipped, not read) or not a regular file (failed); true if
+ * it is to be opened.  Its size is judged on the open descriptor.
+ */
 static bool
-check_entry(SpoolFile *f, int dirfd, int64 max_bytes)
+check_entry(SpoolFile *f, int dirfd)
 {
 	struct stat st;
 
@@ -478,7 +478,7 @@ check_entry(SpoolFile *f, int dirfd, int64 max_bytes)
 		mig_spool_fail_file(f, false, psprintf("the file is %s", mig_spool_file_type(st.st_mode)));
 		return false;
 	}
-	return size_ok(f, st.st_size, max_bytes);
+	return true;
 }
 
 /*
@@ -610,8 +610,8 @@ fault_grow(SpoolFile *f, int dirfd)
  * without following (unless it is new and was listed as a regular file),
  * skip it if unchanged, refuse what is not a regular file, openat without
  * following links or blocking, fstat the descriptor, refuse it if it is
- * not a regular file or is over max_bytes, read it, then parse.  Only the file's own name is
- * resolved: the directory is the one listed, whatever its path has
+ * not a regular file or is over max_bytes, read it, then parse.  Only the
+ * file's own name is resolved: the directory is the one listed, whatever its path has
  * become.  The descriptor is kept in *fd (-1 on entry and on return),
  * which is the caller's, so that an error before the close cannot leak it.
  */
@@ -623,7 +623,7 @@ mig_spool_examine_file(SpoolFile *f, int dirfd, int64 max_bytes, int *fd)
 	size_t		len = 0;
 
 	Assert(dirfd >= 0 && *fd < 0);
-	if (!check_entry(f, dirfd, max_bytes))
+	if (!check_entry(f, dirfd))
 		return;
 	if (MIG_FAULT("spool_swap"))
 		fault_swap(f, dirfd);
