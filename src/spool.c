@@ -134,7 +134,6 @@ stmt_sql(int which, Oid *types, int *nargs)
 		case ST_LOOKUP_PATHS:
 			types[0] = TEXTARRAYOID;
 			*nargs = 1;
-			/* an index scan at any size, not a hash join over the table */
 			return psprintf("SELECT f.path, f.inode, f.size, f.mtime, f.outcome FROM %s AS f "
 							"WHERE f.path OPERATOR(pg_catalog.=) ANY ($1::text[] COLLATE \"C\") "
 							"ORDER BY f.path", files);
@@ -156,9 +155,13 @@ stmt_sql(int which, Oid *types, int *nargs)
 /*
  * The plans of the batch's lookups, made on first use and kept while the
  * extension's relations are the same (sql.h), generic, as the writes'
- * (spoolstore.c).
+ * (spoolstore.c), and without sequential scans: spool_files is empty when
+ * a spool is new, and may hold millions of rows a while later.
  */
-static MigPlans plans = MIG_PLANS(NUM_STMTS, stmt_sql, CURSOR_OPT_GENERIC_PLAN);
+static MigPlans plans = MIG_KEYED_PLANS(NUM_STMTS, stmt_sql,
+										MIG_PLAN_BIT(ST_LOOKUP_RANGE) |
+										MIG_PLAN_BIT(ST_LOOKUP_PATHS) |
+										MIG_PLAN_BIT(ST_ATTENTION));
 
 /* the plans of a pass's statements; the worker forgets them after an error */
 void

@@ -361,8 +361,17 @@ stmt_sql(int which, Oid *types, int *nargs)
  * every few files that arrive, and planning the statements each time would
  * cost more than the work.  They are generic: a plan made for the values
  * would have the planner look at every element of the arrays, every time.
+ * The look-ups by key are planned without sequential scans (sql.h), for
+ * the tables grow after the plans are made; the writes are left to the
+ * planner, and so are the checks of the foreign keys they fire.
  */
-static MigPlans plans = MIG_PLANS(NUM_STMTS, stmt_sql, CURSOR_OPT_GENERIC_PLAN);
+#define BY_KEY(s) MIG_PLAN_BIT(ST_##s)
+static MigPlans plans = MIG_KEYED_PLANS(NUM_STMTS, stmt_sql,
+										BY_KEY(AGENT_IDS) | BY_KEY(AGENT_LOCS) |
+										BY_KEY(SIGNED_DIFFERS) | BY_KEY(ACTION_ROWS) |
+										BY_KEY(COMMAND_ROWS) | BY_KEY(FILES_UPDATE) |
+										BY_KEY(FILES_DELETE) | BY_KEY(DIR_DELETE) |
+										BY_KEY(DIR_OUTCOME) | BY_KEY(DIR_UPDATE));
 
 void
 mig_spool_store_forget_plans(void)

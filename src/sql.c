@@ -177,9 +177,20 @@ int
 mig_run_plan(MigPlans *plans, int which, Datum *values, const char *nulls,
 			 bool read_only, long count)
 {
-	int			rc = SPI_execute_plan(mig_plan(plans, which), values, nulls,
-									  read_only, count);
+	SPIPlanPtr	plan = mig_plan(plans, which);
+	int			nest = -1;
+	int			rc;
 
+	/* a look-up by key: no sequential scan, at whatever size (MigPlans) */
+	if (plans->by_key & MIG_PLAN_BIT(which))
+	{
+		nest = NewGUCNestLevel();
+		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	rc = SPI_execute_plan(plan, values, nulls, read_only, count);
+	if (nest >= 0)
+		AtEOXact_GUC(true, nest);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	return rc;

@@ -54,11 +54,25 @@ typedef struct MigPlans
 	int			n;
 	MigPlanSql	sql;
 	int			cursor_options; /* 0, or CURSOR_OPT_GENERIC_PLAN */
+	uint64		by_key;			/* MIG_PLAN_BIT(which): looks rows up by key */
 	uint64		made_for;		/* the mig_schema_generation() they were made in */
 	SPIPlanPtr *plans;
 } MigPlans;
 
-#define MIG_PLANS(n, sql, cursor_options) {(n), (sql), (cursor_options), 0, NULL}
+#define MIG_PLANS(n, sql, cursor_options) {(n), (sql), (cursor_options), 0, 0, NULL}
+
+/*
+ * Generic plans kept for the session, those of the statements in by_key (a
+ * mask of MIG_PLAN_BIT) made and run with enable_seqscan off.  A generic
+ * plan is made once, for the table sizes of that moment: one made while
+ * spool_files held a few rows scans the whole table for every batch, and
+ * goes on doing so as the table grows, until an ANALYZE has it replanned.
+ * A statement that looks up a batch's rows by key is an index scan at any
+ * size.
+ */
+#define MIG_KEYED_PLANS(n, sql, by_key) \
+	{(n), (sql), CURSOR_OPT_GENERIC_PLAN, (by_key), 0, NULL}
+#define MIG_PLAN_BIT(which) (UINT64CONST(1) << (which))
 
 extern SPIPlanPtr mig_plan(MigPlans *plans, int which);
 extern int	mig_run_plan(MigPlans *plans, int which, Datum *values, const char *nulls,

@@ -347,6 +347,28 @@ SELECT mig.mig_agent_heartbeat('{"id": 99, "name": "host99", "queueloc": "linux.
   "heartbeatts": "2026-01-02T00:00:00Z"}');
 SELECT * FROM mig.mig_spool_sync(:'spool');
 SELECT count(*) AS commands FROM mig.commands;
+-- The pass's plans are made once and kept, for the table sizes of that
+-- moment: here while spool_files is known to be empty, as in a spool's
+-- first pass into a new database, which grows the table a batch at a time.
+-- Its look-ups stay index scans however large the table has grown since.
+DELETE FROM mig.spool_files;
+VACUUM ANALYZE mig.spool_files;
+SELECT scanned, unchanged FROM mig.mig_spool_sync(:'spool');
+INSERT INTO mig.spool_files (path, spool, kind, dir, outcome)
+	SELECT '/elsewhere/command/done/' || g || '.json', '/elsewhere', 'command', 'done',
+		   'ingested'
+	  FROM pg_catalog.generate_series(1, 20000) AS g;
+CALL public.sh('find command -type f -exec touch -d 2026-03-04T05:06:07 {} +');
+BEGIN;
+SELECT seq_scan AS seq0, idx_scan AS idx0 FROM pg_catalog.pg_stat_xact_user_tables
+ WHERE relid = 'mig.spool_files'::regclass \gset
+SELECT scanned, unchanged FROM mig.mig_spool_sync(:'spool');
+SELECT seq_scan OPERATOR(pg_catalog.-) :seq0 AS seq_scans,
+	   idx_scan OPERATOR(pg_catalog.>) :idx0 AS index_scans
+  FROM pg_catalog.pg_stat_xact_user_tables WHERE relid = 'mig.spool_files'::regclass;
+COMMIT;
+SELECT pg_catalog.count(*) AS files_touched FROM mig.spool_files
+ WHERE mtime = '2026-03-04 05:06:07+00';
 RESET search_path;
 DROP EXTENSION mig;
 
