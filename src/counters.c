@@ -227,7 +227,13 @@ statement_sql(int which, Oid *types, int *nargsp)
 	return sql;
 }
 
-static MigPlans plans = MIG_PLANS(NUM_STATEMENTS, statement_sql, 0);
+/*
+ * The statements on the actions of a statement's commands look them up by
+ * id (sql.h): actions may have grown by thousands since a plan was made.
+ */
+static MigPlans plans = MIG_KEYED_PLANS(NUM_STATEMENTS, statement_sql, 0,
+										MIG_PLAN_BIT(C_LOCK) | MIG_PLAN_BIT(C_RECOUNT) |
+										MIG_PLAN_BIT(C_ADD));
 
 static uint64
 run(Statement which, Datum *args)

@@ -158,7 +158,7 @@ stmt_sql(int which, Oid *types, int *nargs)
  * (spoolstore.c), and without sequential scans: spool_files is empty when
  * a spool is new, and may hold millions of rows a while later.
  */
-static MigPlans plans = MIG_KEYED_PLANS(NUM_STMTS, stmt_sql,
+static MigPlans plans = MIG_KEYED_PLANS(NUM_STMTS, stmt_sql, CURSOR_OPT_GENERIC_PLAN,
 										MIG_PLAN_BIT(ST_LOOKUP_RANGE) |
 										MIG_PLAN_BIT(ST_LOOKUP_PATHS) |
 										MIG_PLAN_BIT(ST_ATTENTION));

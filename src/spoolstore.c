@@ -366,7 +366,7 @@ stmt_sql(int which, Oid *types, int *nargs)
  * planner, and so are the checks of the foreign keys they fire.
  */
 #define BY_KEY(s) MIG_PLAN_BIT(ST_##s)
-static MigPlans plans = MIG_KEYED_PLANS(NUM_STMTS, stmt_sql,
+static MigPlans plans = MIG_KEYED_PLANS(NUM_STMTS, stmt_sql, CURSOR_OPT_GENERIC_PLAN,
 										BY_KEY(AGENT_IDS) | BY_KEY(AGENT_LOCS) |
 										BY_KEY(SIGNED_DIFFERS) | BY_KEY(ACTION_ROWS) |
 										BY_KEY(COMMAND_ROWS) | BY_KEY(FILES_UPDATE) |

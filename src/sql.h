@@ -62,16 +62,15 @@ typedef struct MigPlans
 #define MIG_PLANS(n, sql, cursor_options) {(n), (sql), (cursor_options), 0, 0, NULL}
 
 /*
- * Generic plans kept for the session, those of the statements in by_key (a
- * mask of MIG_PLAN_BIT) made and run with enable_seqscan off.  A generic
- * plan is made once, for the table sizes of that moment: one made while
- * spool_files held a few rows scans the whole table for every batch, and
- * goes on doing so as the table grows, until an ANALYZE has it replanned.
- * A statement that looks up a batch's rows by key is an index scan at any
- * size.
+ * Plans whose statements in by_key (a mask of MIG_PLAN_BIT) are planned
+ * and run with enable_seqscan off.  A generic plan is made once, for the
+ * table sizes of that moment: one made while spool_files held a few rows
+ * scans the whole table for every batch, and goes on doing so as the table
+ * grows, until an ANALYZE has it replanned.  A statement that looks up a
+ * batch's rows by key is an index scan at any size.
  */
-#define MIG_KEYED_PLANS(n, sql, by_key) \
-	{(n), (sql), CURSOR_OPT_GENERIC_PLAN, (by_key), 0, NULL}
+#define MIG_KEYED_PLANS(n, sql, cursor_options, by_key) \
+	{(n), (sql), (cursor_options), (by_key), 0, NULL}
 #define MIG_PLAN_BIT(which) (UINT64CONST(1) << (which))
 
 extern SPIPlanPtr mig_plan(MigPlans *plans, int which);

@@ -86,6 +86,31 @@ SET ROLE mig_counter_writer;
 SELECT mig_recount(10);
 RESET ROLE;
 
+-- The counters' statements find the actions of a statement's commands by
+-- id, however many actions came after their plans were made (a plan made
+-- once and kept, from the sixth run on): no scan of the whole table.
+ALTER TABLE actions SET (autovacuum_enabled = off);
+VACUUM ANALYZE actions;
+INSERT INTO commands VALUES (30, 10, 1, 'sent', NULL, now(), NULL);
+DO $$
+BEGIN
+	FOR i IN 1..8 LOOP
+		UPDATE commands SET status = CASE status WHEN 'sent' THEN 'success' ELSE 'sent' END
+		 WHERE id = 30;
+	END LOOP;
+END $$;
+INSERT INTO actions (id, name, target, validfrom, expireafter)
+	SELECT 1000 + i, 'many', 't', now(), now() FROM generate_series(1, 20000) AS i;
+BEGIN;
+SELECT seq_scan AS seq0 FROM pg_stat_xact_user_tables WHERE relid = 'actions'::regclass \gset
+UPDATE commands SET status = 'timeout' WHERE id = 30;
+SELECT seq_scan - :seq0 AS seq_scans FROM pg_stat_xact_user_tables
+ WHERE relid = 'actions'::regclass;
+COMMIT;
+SELECT * FROM pg_temp.counters() WHERE NOT ok;
+DELETE FROM actions WHERE id > 1000;
+ALTER TABLE actions RESET (autovacuum_enabled);
+
 -- TRUNCATE: nothing left to count
 TRUNCATE commands;
 SELECT * FROM pg_temp.counters();
