@@ -194,10 +194,19 @@ put_ts(int64_t us)
 	PUTS("+00");
 }
 
+/* a timestamptz field after the first: a tab, then the value */
+static void
+field_ts(int64_t us)
+{
+	obuf[olen++] = '\t';
+	put_ts(us);
+}
+
 /*
  * interval_mul() of PostgreSQL 15 for an interval of DAY days and TIME
- * microseconds (no months) and a float8 FACTOR: the days and microseconds
- * of the product, by the same floating-point steps.
+ * microseconds and a float8 FACTOR: the days and microseconds of the
+ * product, by the same floating-point steps (its month terms, always zero
+ * here, left out: they add nothing).
  */
 #define TSROUND(j) (rint(((double) (j)) * 1000000.0) / 1000000.0)
 
@@ -205,18 +214,13 @@ static void
 interval_mul(int32_t day, int64_t time, double factor, int32_t *rday, int64_t *rtime)
 {
 	int32_t		rd = (int32_t) (day * factor);
-	double		month_remainder_days = TSROUND((0 * factor - 0) * 30);
-	double		sec_remainder;
+	double		sec_remainder = TSROUND((day * factor - rd) * 86400);
 
-	sec_remainder = (day * factor - rd + month_remainder_days -
-					 (int) month_remainder_days) * 86400;
-	sec_remainder = TSROUND(sec_remainder);
 	if (fabs(sec_remainder) >= 86400)
 	{
 		rd += (int) (sec_remainder / 86400);
 		sec_remainder -= (int) (sec_remainder / 86400) * 86400;
 	}
-	rd += (int32_t) month_remainder_days;
 	*rday = rd;
 	*rtime = (int64_t) rint(time * factor + sec_remainder * USECS_PER_SEC);
 }
@@ -444,14 +448,10 @@ actions(void)
 		}
 		PUTS("\"],\"options\":{\"maxdepth\":3}}}}}]\t");
 		put_ts(t);
-		obuf[olen++] = '\t';
-		put_ts(ts_plus(t, 0, 3600 * USECS_PER_SEC));
-		obuf[olen++] = '\t';
-		put_ts(t);
-		obuf[olen++] = '\t';
-		put_ts(ts_plus(t, 0, 600 * USECS_PER_SEC));
-		obuf[olen++] = '\t';
-		put_ts(ts_plus(t, 0, 600 * USECS_PER_SEC));
+		field_ts(ts_plus(t, 0, 3600 * USECS_PER_SEC));
+		field_ts(t);
+		field_ts(ts_plus(t, 0, 600 * USECS_PER_SEC));
+		field_ts(ts_plus(t, 0, 600 * USECS_PER_SEC));
 		PUTS("\tcompleted\t[\"wsBcBAABCAAQBQJnAAAAAAkQ");
 		for (i = 0; i < 80; i++)
 			PUTS("Aa0");
@@ -519,16 +519,14 @@ agents(void)
 		put_pad(m, 2);
 		PUTS("01-0.a1b2c3d4.prod\t");
 		put_int(1000 + g % 30000);
-		obuf[olen++] = '\t';
-		put_ts(st);
+		field_ts(st);
 		PUTS("\t\\N\t");
 		put_ts(heartbeat);
 		obuf[olen++] = '\t';
 		put_str(g <= scale - live ? "offline" : h < 850 ? "online" : "idle");
 		obuf[olen++] = '\t';
 		put_str(e % 20 == 0 ? "checkin" : "daemon");
-		obuf[olen++] = '\t';
-		put_ts(st);
+		field_ts(st);
 		PUTS("\t{\"init\":\"systemd\",\"ident\":\"");
 		put_str(os[0] == 'l' ? "Debian GNU/Linux 12 (bookworm)" :
 				os[0] == 'd' ? "macOS 14.5" : "Windows 10 Enterprise");
@@ -582,8 +580,7 @@ commands(void)
 			put_int(n % 997);
 			PUTS("ms\"},\"errors\":[]}]\t");
 			put_ts(st);
-			obuf[olen++] = '\t';
-			put_ts(st + n % 300 * USECS_PER_SEC);
+			field_ts(st + n % 300 * USECS_PER_SEC);
 			end_row();
 		}
 	}
